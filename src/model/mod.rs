@@ -1,0 +1,9 @@
+//! Capacity models: pure functions, no I/O. Each public item states its formula and units.
+
+pub mod amdahl;
+pub mod budget;
+pub mod littles;
+mod nls;
+pub mod queue;
+pub mod usl;
+pub mod usl_fit;

@@ -1,0 +1,26 @@
+//! The command line: clap derive only. Each command's flags live beside its code in `cmd/`.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd::{calc::CalcCommand, fit::FitArgs};
+
+/// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
+#[derive(Debug, Parser)]
+#[command(name = "headroom", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 an SLO threshold failed, 2 bad input or usage, 3 the run was not valid, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit Amdahl and USL curves to (concurrency, throughput) measurements
+    Fit(FitArgs),
+    /// Worksheets: Little's Law, Amdahl, USL, M/M/c queue, SLO error budget
+    #[command(subcommand)]
+    Calc(CalcCommand),
+}

@@ -1,0 +1,311 @@
+//! `headroom fit FILE`: Amdahl and USL fits of (concurrency, throughput) measurements.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::error::InputError;
+use crate::model::usl_fit::{self, AmdahlFit, Estimate, Point, UslFit};
+use crate::output::chart::{self, ScalabilityChart, Series};
+use crate::output::{self, Doc, Format, Render, Section};
+use crate::points::{self, Columns};
+use crate::units::{sig, Amount, Rate};
+
+/// Arguments of `headroom fit`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  headroom fit models/specsdm91.csv --concurrency-column load --at 300 --plot usl.svg"
+)]
+pub struct FitArgs {
+    /// CSV of measurements with a header row; `-` reads standard input
+    pub file: PathBuf,
+    /// Column holding the concurrency N (users, threads or instances)
+    #[arg(long, default_value = "concurrency", value_name = "NAME")]
+    pub concurrency_column: String,
+    /// Column holding the throughput X(N), requests per second
+    #[arg(long, default_value = "throughput", value_name = "NAME")]
+    pub throughput_column: String,
+    /// Predict throughput at these concurrencies (repeat or separate with commas)
+    #[arg(long, allow_hyphen_values = true, value_name = "N", value_delimiter = ',')]
+    pub at: Vec<Amount>,
+    /// Find the concurrency that reaches this throughput (e.g. 1.5k)
+    #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
+    pub target: Option<Rate>,
+    /// Draw the points, both curves and the peak to this SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// The `fit` answer; its JSON is a contract (`usl.sigma`, `usl.sigma_ci`, `amdahl.sigma`, ...).
+#[derive(Debug, Serialize)]
+pub struct FitReport {
+    pub input: Input,
+    pub usl: UslJson,
+    pub amdahl: AmdahlJson,
+    pub predictions: Vec<PredictionJson>,
+    pub target: Option<TargetJson>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Input {
+    pub file: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UslJson {
+    pub sigma: f64,
+    pub sigma_se: Option<f64>,
+    pub sigma_ci: Option<[f64; 2]>,
+    pub kappa: f64,
+    pub kappa_se: Option<f64>,
+    pub kappa_ci: Option<[f64; 2]>,
+    pub lambda: f64,
+    pub lambda_se: Option<f64>,
+    pub lambda_ci: Option<[f64; 2]>,
+    /// Unrounded N*; `null` when κ = 0.
+    pub peak_concurrency: Option<f64>,
+    pub peak_concurrency_whole: Option<u64>,
+    pub peak_throughput: Option<f64>,
+    pub r_squared: f64,
+    pub residual_std_error: f64,
+    pub degrees_of_freedom: usize,
+    pub residuals: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AmdahlJson {
+    pub sigma: f64,
+    pub sigma_se: Option<f64>,
+    pub sigma_ci: Option<[f64; 2]>,
+    pub lambda: f64,
+    pub lambda_se: Option<f64>,
+    pub lambda_ci: Option<[f64; 2]>,
+    pub ceiling_throughput: Option<f64>,
+    pub r_squared: f64,
+    pub residual_std_error: f64,
+    pub degrees_of_freedom: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PredictionJson {
+    pub concurrency: f64,
+    pub usl_throughput: f64,
+    pub amdahl_throughput: f64,
+    pub extrapolated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetJson {
+    pub throughput: f64,
+    /// Smallest N reaching the target on the USL curve; `null` when past its peak.
+    pub usl_concurrency: Option<f64>,
+    pub amdahl_concurrency: Option<f64>,
+}
+
+/// Runs `headroom fit`.
+pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
+    let cols = Columns { concurrency: args.concurrency_column.clone(), throughput: args.throughput_column.clone() };
+    let file = points::display_name(&args.file);
+    let points = points::read(&args.file, &cols)?;
+    let usl =
+        usl_fit::fit_usl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
+    let amdahl =
+        usl_fit::fit_amdahl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
+    let report = FitReport::new(file, points, &usl, &amdahl, &args);
+    if let Some(path) = &args.plot {
+        chart::write_scalability_svg(&scalability_chart(&report, &usl, &amdahl), path)?;
+    }
+    output::emit(&report, args.format, out)?;
+    Ok(())
+}
+
+impl FitReport {
+    fn new(file: String, points: Vec<Point>, usl: &UslFit, amdahl: &AmdahlFit, args: &FitArgs) -> Self {
+        let amdahl_curve =
+            crate::model::usl::Usl { lambda: amdahl.lambda.value, sigma: amdahl.sigma.value, kappa: 0.0 };
+        let mut warnings = usl.warnings.clone();
+        let predictions: Vec<PredictionJson> = args
+            .at
+            .iter()
+            .map(|n| {
+                let p = usl.predict(n.0);
+                if p.extrapolated {
+                    warnings.push(format!(
+                        "N = {} is past twice the largest N measured ({}): X(N) there is an extrapolation",
+                        sig(n.0, 6),
+                        sig(usl.max_measured_n, 6)
+                    ));
+                }
+                PredictionJson {
+                    concurrency: n.0,
+                    usl_throughput: p.throughput,
+                    amdahl_throughput: amdahl_curve.throughput(n.0),
+                    extrapolated: p.extrapolated,
+                }
+            })
+            .collect();
+        let target = args.target.map(|t| TargetJson {
+            throughput: t.per_sec(),
+            usl_concurrency: usl.curve.n_for_throughput(t.per_sec()),
+            amdahl_concurrency: amdahl_curve.n_for_throughput(t.per_sec()),
+        });
+        FitReport {
+            input: Input { file, points },
+            usl: UslJson {
+                sigma: usl.sigma.value,
+                sigma_se: usl.sigma.std_error,
+                sigma_ci: usl.sigma.ci95,
+                kappa: usl.kappa.value,
+                kappa_se: usl.kappa.std_error,
+                kappa_ci: usl.kappa.ci95,
+                lambda: usl.lambda.value,
+                lambda_se: usl.lambda.std_error,
+                lambda_ci: usl.lambda.ci95,
+                peak_concurrency: usl.peak.map(|p| p.concurrency),
+                peak_concurrency_whole: usl.peak.map(|p| p.whole_concurrency),
+                peak_throughput: usl.peak.map(|p| p.throughput),
+                r_squared: usl.quality.r_squared,
+                residual_std_error: usl.quality.residual_std_error,
+                degrees_of_freedom: usl.quality.degrees_of_freedom,
+                residuals: usl.quality.residuals.clone(),
+            },
+            amdahl: AmdahlJson {
+                sigma: amdahl.sigma.value,
+                sigma_se: amdahl.sigma.std_error,
+                sigma_ci: amdahl.sigma.ci95,
+                lambda: amdahl.lambda.value,
+                lambda_se: amdahl.lambda.std_error,
+                lambda_ci: amdahl.lambda.ci95,
+                ceiling_throughput: amdahl.ceiling_throughput,
+                r_squared: amdahl.quality.r_squared,
+                residual_std_error: amdahl.quality.residual_std_error,
+                degrees_of_freedom: amdahl.quality.degrees_of_freedom,
+            },
+            predictions,
+            target,
+            warnings,
+        }
+    }
+}
+
+fn estimate_cells(e: &Estimate) -> [String; 2] {
+    let ci = e.ci95.map_or("undetermined".to_string(), |[lo, hi]| format!("{} … {}", sig(lo, 4), sig(hi, 4)));
+    [sig(e.value, 4), ci]
+}
+
+fn opt(v: Option<f64>, none: &str) -> String {
+    v.map_or(none.to_string(), |v| sig(v, 4))
+}
+
+impl Render for FitReport {
+    fn doc(&self) -> Doc {
+        let u = &self.usl;
+        let a = &self.amdahl;
+        let est = |value, std_error, ci95| {
+            estimate_cells(&Estimate { value, std_error, ci95, indistinguishable_from_zero: false })
+        };
+        let [ul, ul_ci] = est(u.lambda, u.lambda_se, u.lambda_ci);
+        let [us, us_ci] = est(u.sigma, u.sigma_se, u.sigma_ci);
+        let [uk, uk_ci] = est(u.kappa, u.kappa_se, u.kappa_ci);
+        let [al, al_ci] = est(a.lambda, a.lambda_se, a.lambda_ci);
+        let [as_, as_ci] = est(a.sigma, a.sigma_se, a.sigma_ci);
+        let coefficients = Section::new(
+            "Coefficients (95% intervals, Student's t)",
+            &["", "USL", "USL 95% CI", "Amdahl", "Amdahl 95% CI"],
+        )
+        .row([String::from("λ (X at N=1, req/s)"), ul, ul_ci, al, al_ci])
+        .row([String::from("σ (contention)"), us, us_ci, as_, as_ci])
+        .row([String::from("κ (coherency)"), uk, uk_ci, "0 (fixed)".into(), "".into()]);
+        let peak = match (u.peak_concurrency, u.peak_concurrency_whole) {
+            (Some(n), Some(w)) => format!("N* = {} (best whole N = {w})", sig(n, 4)),
+            _ => "none: κ = 0, throughput never falls".into(),
+        };
+        let summary = Section::new("Fit", &["", "USL", "Amdahl"])
+            .row(["R²".into(), sig(u.r_squared, 4), sig(a.r_squared, 4)])
+            .row(["residual std error (req/s)".into(), sig(u.residual_std_error, 4), sig(a.residual_std_error, 4)])
+            .row(["degrees of freedom".into(), u.degrees_of_freedom.to_string(), a.degrees_of_freedom.to_string()])
+            .row(["peak".into(), peak, "none".into()])
+            .row([
+                "max throughput (req/s)".into(),
+                opt(u.peak_throughput, "—"),
+                opt(a.ceiling_throughput, "unbounded"),
+            ]);
+        let mut sections = vec![coefficients, summary];
+        if self.input.points.len() <= 30 {
+            let mut s = Section::new("Measured and fitted", &["N", "X measured", "USL fitted", "residual"]);
+            for (p, r) in self.input.points.iter().zip(&u.residuals) {
+                s = s.row([sig(p.n, 6), sig(p.x, 6), sig(p.x - r, 6), sig(*r, 4)]);
+            }
+            sections.push(s);
+        }
+        if !self.predictions.is_empty() {
+            let mut s = Section::new("Predictions", &["N", "USL X(N)", "Amdahl X(N)", ""]);
+            for p in &self.predictions {
+                s = s.row([
+                    sig(p.concurrency, 6),
+                    sig(p.usl_throughput, 5),
+                    sig(p.amdahl_throughput, 5),
+                    if p.extrapolated { "extrapolated".into() } else { String::new() },
+                ]);
+            }
+            sections.push(s);
+        }
+        if let Some(t) = &self.target {
+            sections.push(
+                Section::new(&format!("Concurrency for {} req/s", sig(t.throughput, 6)), &["", "USL", "Amdahl"]).row([
+                    "N needed".into(),
+                    opt(t.usl_concurrency, "unreachable (past the peak)"),
+                    opt(t.amdahl_concurrency, "unreachable (past the ceiling)"),
+                ]),
+            );
+        }
+        if let Some(last) = sections.last_mut() {
+            last.notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        }
+        let n_min = self.input.points.iter().map(|p| p.n).fold(f64::INFINITY, f64::min);
+        let n_max = self.input.points.iter().map(|p| p.n).fold(0.0, f64::max);
+        Doc {
+            title: format!(
+                "Scalability fit of {} ({} points, N {}–{}): X(N) = λN / (1 + σ(N−1) + κN(N−1))",
+                self.input.file,
+                self.input.points.len(),
+                sig(n_min, 6),
+                sig(n_max, 6)
+            ),
+            sections,
+        }
+    }
+}
+
+fn scalability_chart(report: &FitReport, usl: &UslFit, amdahl: &AmdahlFit) -> ScalabilityChart {
+    let n_max = usl.max_measured_n;
+    let reach = usl.peak.map_or(n_max * 1.2, |p| (p.concurrency * 1.3).clamp(n_max * 1.2, n_max * 2.0));
+    let amdahl_curve = crate::model::usl::Usl { lambda: amdahl.lambda.value, sigma: amdahl.sigma.value, kappa: 0.0 };
+    let sample =
+        |f: &dyn Fn(f64) -> f64| (0..=200).map(|i| reach * i as f64 / 200.0).map(|n| (n, f(n))).collect::<Vec<_>>();
+    ScalabilityChart {
+        title: format!("Scalability of {}", report.input.file),
+        x_label: "concurrency N".into(),
+        y_label: "throughput X (req/s)".into(),
+        measured: report.input.points.iter().map(|p| (p.n, p.x)).collect(),
+        curves: vec![
+            Series {
+                label: format!("USL σ={} κ={}", sig(usl.curve.sigma, 3), sig(usl.curve.kappa, 3)),
+                points: sample(&|n| usl.curve.throughput(n)),
+            },
+            Series {
+                label: format!("Amdahl σ={}", sig(amdahl_curve.sigma, 3)),
+                points: sample(&|n| amdahl_curve.throughput(n)),
+            },
+        ],
+        peak: usl.peak.map(|p| (p.concurrency, p.throughput)),
+    }
+}

@@ -1,0 +1,4 @@
+//! One file per command: typed arguments → core → output.
+
+pub mod calc;
+pub mod fit;

@@ -1,0 +1,43 @@
+//! headroom: capacity planning and load testing.
+//!
+//! The pipeline reads here: [`run`] takes a parsed [`Cli`], dispatches to one command in
+//! [`cmd`], and returns the process exit code; [`exit_code`] classifies an error.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod points;
+pub mod units;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+pub use cli::{Cli, Command};
+
+/// Runs one command, writing its answer to standard output.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Fit(args) => cmd::fit::run(args, &mut out)?,
+        Command::Calc(c) => cmd::calc::run(c, &mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// True when the error is a closed pipe (`headroom ... | head`), which is not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// The exit code for an error: 0 for a closed pipe, otherwise 2 (bad input or usage).
+pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}

@@ -1,0 +1,87 @@
+//! Rendering: commands build plain structs; each format is one small file that writes them.
+//!
+//! Text formats (table, Markdown) share a neutral [`Doc`] of titled sections, so a result type
+//! says once what its rows are. JSON serializes the result struct itself, with a schema version.
+
+pub mod chart;
+mod json;
+mod markdown;
+mod table;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// The version of every JSON document headroom writes; bump it when a key changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a command prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// A terminal table.
+    #[default]
+    Table,
+    /// One JSON object with a `schema_version`.
+    Json,
+    /// Markdown tables, for pasting into a review.
+    Md,
+}
+
+/// A titled document of sections, the common ground of the text formats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Doc {
+    pub title: String,
+    pub sections: Vec<Section>,
+}
+
+/// One table with an optional heading and notes printed under it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Section {
+    pub heading: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+impl Section {
+    /// A section with a heading and column names.
+    pub fn new(heading: &str, header: &[&str]) -> Self {
+        Section {
+            heading: heading.into(),
+            header: header.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Appends a row.
+    pub fn row<S: Into<String>>(mut self, cells: impl IntoIterator<Item = S>) -> Self {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Appends a note line.
+    pub fn note(mut self, text: impl Into<String>) -> Self {
+        self.notes.push(text.into());
+        self
+    }
+}
+
+/// A result that can be printed in every format.
+pub trait Render: Serialize {
+    /// The rows the text formats print.
+    fn doc(&self) -> Doc;
+}
+
+/// Writes a [`Doc`] in one text format.
+trait Exporter {
+    fn write(&self, doc: &Doc, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Prints `value` in `format` to `out`.
+pub fn emit<T: Render>(value: &T, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Json => json::write(value, out),
+        Format::Table => table::Table.write(&value.doc(), out),
+        Format::Md => markdown::Markdown.write(&value.doc(), out),
+    }
+}

@@ -1,0 +1,221 @@
+//! The real binary on good and bad input.
+
+use std::fs;
+use std::io::Read;
+use std::process::{Command as Std, Stdio};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn headroom() -> Command {
+    Command::cargo_bin("headroom").unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = headroom().args(args).args(["--format", "json"]).assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("valid JSON")
+}
+
+fn num(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} missing in {v}"))
+}
+
+const SPEC: &str = "models/specsdm91.csv";
+
+#[test]
+fn fit_json_keeps_its_contract() {
+    let v = json(&["fit", SPEC, "--concurrency-column", "load"]);
+    assert_eq!(v["schema_version"], 1);
+    assert!((num(&v, "/usl/sigma") - 0.0277285).abs() < 1e-5);
+    assert!((num(&v, "/usl/kappa") - 0.0001044).abs() < 1e-7);
+    assert!((num(&v, "/usl/lambda") - 89.995).abs() < 1e-2);
+    assert!((num(&v, "/usl/peak_concurrency") - 96.52).abs() < 0.01);
+    assert!(num(&v, "/usl/peak_throughput") > 1850.0);
+    assert!(num(&v, "/usl/r_squared") > 0.98);
+    assert!(num(&v, "/amdahl/sigma") > 0.0);
+    for key in ["sigma_ci", "kappa_ci", "lambda_ci"] {
+        let ci = v["usl"][key].as_array().unwrap_or_else(|| panic!("usl.{key}"));
+        assert_eq!(ci.len(), 2);
+        assert!(ci[0].as_f64().unwrap() <= num(&v, &format!("/usl/{}", &key[..key.len() - 3])));
+    }
+    assert!(v["amdahl"]["sigma_ci"].is_array());
+    assert_eq!(v["usl"]["residuals"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn amdahl_data_has_a_null_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("amdahl.csv");
+    let rows: String = [1.0f64, 2.0, 4.0, 8.0, 16.0]
+        .iter()
+        .map(|n| format!("{n},{}\n", 100.0 * n / (1.0 + 0.1 * (n - 1.0))))
+        .collect();
+    fs::write(&path, format!("concurrency,throughput\n{rows}")).unwrap();
+    let v = json(&["fit", path.to_str().unwrap()]);
+    assert_eq!(v["usl"]["kappa"], 0.0);
+    assert!(v["usl"]["peak_concurrency"].is_null());
+}
+
+#[test]
+fn fit_reads_stdin_predicts_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("usl.svg");
+    let csv = fs::read_to_string(SPEC).unwrap();
+    headroom()
+        .args(["fit", "-", "--concurrency-column", "load", "--at", "64,500", "--target", "1.8k", "--plot"])
+        .arg(&svg)
+        .write_stdin(csv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("N* = 96.52"))
+        .stdout(predicate::str::contains("extrapolated"))
+        .stdout(predicate::str::contains("N = 500 is past twice the largest N measured"));
+    let drawn = fs::read_to_string(&svg).unwrap();
+    assert!(drawn.starts_with("<svg") && drawn.contains("measured") && drawn.contains("N* = 96.5"));
+    assert!(drawn.matches("<circle").count() >= 7, "one dot per point");
+}
+
+#[test]
+fn fit_markdown() {
+    headroom()
+        .args(["fit", SPEC, "--concurrency-column", "load", "-f", "md"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("# Scalability fit"))
+        .stdout(predicate::str::contains("| σ (contention) | 0.02773 |"));
+}
+
+fn bad(args: &[&str], stdin: &str, message: &str) {
+    headroom()
+        .args(args)
+        .write_stdin(stdin.to_string())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn fit_bad_input_names_the_place_and_exits_2() {
+    bad(
+        &["fit", "-"],
+        "concurrency,throughput\n1,100\n2,abc\n",
+        "<stdin>:3: column 'throughput': expected a positive number, found 'abc'",
+    );
+    bad(
+        &["fit", "-"],
+        "concurrency,throughput\n1,100\n0,90\n",
+        "<stdin>:3: column 'concurrency': expected a positive number, found '0'",
+    );
+    bad(&["fit", "-"], "concurrency,throughput\n1,100\n2,-9\n", "found '-9'");
+    bad(
+        &["fit", "-"],
+        "users,rps\n1,100\n",
+        "no column named 'concurrency' (the header has: 'users', 'rps'); name the right one with --concurrency-column",
+    );
+    bad(&["fit", "-"], "concurrency,throughput\n1,100\n2,190\n4,300\n", "need at least 4 points");
+    bad(
+        &["fit", "-"],
+        "concurrency,throughput\n4,100\n4,190\n4,300\n4,310\n",
+        "need at least 3 distinct concurrency levels, got 1",
+    );
+    bad(&["fit", "-"], "", "empty file");
+    bad(&["fit", "no/such/file.csv"], "", "cannot open no/such/file.csv");
+    bad(&["fit", SPEC, "--at", "lots"], "", "invalid value 'lots' for '--at <N>'");
+}
+
+#[test]
+fn worksheets_reproduce_hand_computed_answers() {
+    let l = json(&["calc", "littles", "--throughput", "1.5k", "--latency", "120ms"]);
+    assert!((num(&l, "/in_flight") - 180.0).abs() < 1e-9);
+    assert_eq!(l["solved_for"], "in_flight");
+    let w = json(&["calc", "littles", "--in-flight", "180", "--throughput", "1500"]);
+    assert!((num(&w, "/latency_s") - 0.12).abs() < 1e-12);
+
+    let month = json(&["calc", "budget", "--slo", "99.9%", "--window", "30d", "--burn-rate", "14.4"]);
+    assert!((num(&month, "/budget_s") / 60.0 - 43.2).abs() < 1e-6);
+    assert!((num(&month, "/time_to_exhaustion_s") / 3600.0 - 50.0).abs() < 1e-6);
+    let burns: Vec<f64> =
+        month["alert_pairs"].as_array().unwrap().iter().map(|p| p["burn_rate"].as_f64().unwrap()).collect();
+    assert!(burns.iter().zip([14.4, 6.0, 1.0]).all(|(a, b)| (a - b).abs() < 1e-6), "{burns:?}");
+    let quarter = json(&["calc", "budget", "--slo", "99.9%", "--window", "90d"]);
+    assert!((num(&quarter, "/budget_s") / 60.0 - 129.6).abs() < 1e-6);
+    let by_errors = json(&["calc", "budget", "--slo", "99.9%", "--error-rate", "1.44%"]);
+    assert!((num(&by_errors, "/burn_rate") - 14.4).abs() < 1e-6);
+
+    let a = json(&["calc", "amdahl", "--sigma", "5%", "--n", "16", "--target-speedup", "10"]);
+    assert!((num(&a, "/rows/0/speedup") - 16.0 / 1.75).abs() < 1e-9);
+    assert!((num(&a, "/ceiling") - 20.0).abs() < 1e-9);
+    assert!((num(&a, "/n_for_target") - 19.0).abs() < 1e-9);
+
+    let u = json(&["calc", "usl", "--lambda", "100", "--sigma", "0.02", "--kappa", "0.0002", "--n", "10"]);
+    assert!((num(&u, "/rows/0/throughput_rps") - 1000.0 / (1.0 + 0.18 + 0.018)).abs() < 1e-9);
+    assert!((num(&u, "/peak/concurrency") - (0.98f64 / 0.0002).sqrt()).abs() < 1e-9);
+
+    // M/M/1 at 80%: P(wait) = ρ and the p99 response time is ln(100)/(μ − λ).
+    let q = json(&["calc", "queue", "--rate", "80", "--service-time", "10ms", "--servers", "1"]);
+    assert!((num(&q, "/wait_probability") - 0.8).abs() < 1e-9);
+    assert!((num(&q, "/percentile_s") - 100f64.ln() / 20.0).abs() < 1e-9);
+}
+
+#[test]
+fn worksheet_tables_state_formula_and_inputs() {
+    headroom()
+        .args(["calc", "littles", "--throughput", "1.5k", "--latency", "120ms"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("L = λ·W"))
+        .stdout(predicate::str::contains("180"))
+        .stdout(predicate::str::contains("given"));
+    headroom()
+        .args(["calc", "queue", "--rate", "700", "--service-time", "10ms", "--servers", "8", "--bound", "50ms"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Erlang C"))
+        .stdout(predicate::str::contains("The cliff"));
+}
+
+#[test]
+fn worksheet_bad_input_exits_2() {
+    bad(&["calc", "littles", "--throughput", "1k"], "", "give exactly two");
+    bad(&["calc", "littles", "--throughput", "-1k", "--latency", "3s"], "", "a rate cannot be negative");
+    bad(&["calc", "littles", "--throughput", "1k", "--latency", "3"], "", "needs a unit");
+    bad(&["calc", "queue", "--rate", "2k", "--service-time", "10ms", "--servers", "8"], "", "the queue is unstable");
+    bad(&["calc", "queue", "--rate", "2k", "--service-time", "10ms", "--servers", "0"], "", "--servers");
+    bad(&["calc", "budget", "--slo", "100%"], "", "a 100% SLO has no budget");
+    bad(&["calc", "budget", "--slo", "101%"], "", "between 0% and 100%");
+    bad(&["calc", "amdahl", "--sigma", "p99"], "", "--sigma");
+    bad(&["calc", "nonsense"], "", "unrecognized subcommand");
+}
+
+#[test]
+fn help_and_version() {
+    headroom()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fit"))
+        .stdout(predicate::str::contains("Exit codes"));
+    for sub in ["littles", "amdahl", "usl", "queue", "budget"] {
+        headroom().args(["calc", sub, "--help"]).assert().success().stdout(predicate::str::contains("Example"));
+    }
+    headroom().arg("--version").assert().success().stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let many: Vec<String> = (1..=20_000).map(|n| n.to_string()).collect();
+    let mut child = Std::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["calc", "amdahl", "--sigma", "5%", "--n", &many.join(",")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    assert!(err.is_empty(), "{err}");
+}

@@ -3,12 +3,15 @@
 //! The pipeline reads here: [`run`] takes a parsed [`Cli`], dispatches to one command in
 //! [`cmd`], and returns the process exit code; [`exit_code`] classifies an error.
 
+pub mod artefact;
+pub mod calendar;
 pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod model;
 pub mod output;
 pub mod points;
+pub mod service;
 pub mod units;
 
 use std::io::{self, Write};
@@ -22,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     match cli.command {
         Command::Fit(args) => cmd::fit::run(args, &mut out)?,
+        Command::Plan(args) => cmd::plan::run(args, &mut out)?,
         Command::Calc(c) => cmd::calc::run(c, &mut out)?,
     }
     out.flush()?;

@@ -187,6 +187,22 @@ pub fn count_needed(n: f64) -> String {
     }
 }
 
+/// A rounded whole number with thousands separators: `16,105`.
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// Prints a float without a trailing `.0` and without float noise (`99.9`, not `99.90000000000001`).
 pub fn trim_float(v: f64) -> String {
     let s = format!("{:.6}", v);
@@ -267,6 +283,9 @@ mod tests {
         assert_eq!(sig(0.0277285, 4), "0.02773");
         assert_eq!(sig(180.0000001, 4), "180");
         assert_eq!(sig(31384.28, 4), "31384");
+        assert_eq!(thousands(16105.1), "16,105");
+        assert_eq!(thousands(999.6), "1,000");
+        assert_eq!(thousands(-1234567.0), "-1,234,567");
         assert_eq!(human_duration(43.2 * 60.0), "43.2 min");
         assert_eq!(human_duration(50.0 * 3600.0), "50 h");
         assert_eq!(human_duration(3600.0), "1 h");

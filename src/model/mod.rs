@@ -2,6 +2,7 @@
 
 pub mod amdahl;
 pub mod budget;
+pub mod capacity;
 pub mod littles;
 mod nls;
 pub mod queue;

@@ -4,6 +4,7 @@
 //! says once what its rows are. JSON serializes the result struct itself, with a schema version.
 
 pub mod chart;
+mod csv;
 mod json;
 mod markdown;
 mod table;
@@ -25,6 +26,8 @@ pub enum Format {
     Json,
     /// Markdown tables, for pasting into a review.
     Md,
+    /// Comma-separated values with plain numbers, for spreadsheets.
+    Csv,
 }
 
 /// A titled document of sections, the common ground of the text formats.
@@ -70,6 +73,11 @@ impl Section {
 pub trait Render: Serialize {
     /// The rows the text formats print.
     fn doc(&self) -> Doc;
+
+    /// The one table CSV writes, with unformatted numbers; by default every section of [`doc`](Render::doc).
+    fn csv(&self) -> Option<Section> {
+        None
+    }
 }
 
 /// Writes a [`Doc`] in one text format.
@@ -83,5 +91,9 @@ pub fn emit<T: Render>(value: &T, format: Format, out: &mut dyn Write) -> io::Re
         Format::Json => json::write(value, out),
         Format::Table => table::Table.write(&value.doc(), out),
         Format::Md => markdown::Markdown.write(&value.doc(), out),
+        Format::Csv => match value.csv() {
+            Some(section) => csv::write_section(&section, out),
+            None => csv::Csv.write(&value.doc(), out),
+        },
     }
 }

@@ -1,0 +1,196 @@
+//! Calendar arithmetic in UTC: months (`YYYY-MM`), days since the Unix epoch, RFC 3339.
+//!
+//! Small and allocation-free because the history reader calls it once per row.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds in a day.
+pub const DAY_S: i64 = 86_400;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a day number (H. Hinnant's `civil_from_days`).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct YearMonth {
+    pub year: i32,
+    /// 1..=12
+    pub month: u32,
+}
+
+impl YearMonth {
+    /// The month holding day number `day`.
+    pub fn of_day(day: i64) -> Self {
+        let (y, m, _) = civil_from_days(day);
+        YearMonth { year: y as i32, month: m }
+    }
+
+    /// The month `k` months later (or earlier when negative).
+    pub fn plus(self, k: i64) -> Self {
+        let idx = self.index() + k;
+        YearMonth { year: idx.div_euclid(12) as i32, month: (idx.rem_euclid(12) + 1) as u32 }
+    }
+
+    /// Months since year 0, for differences.
+    pub fn index(self) -> i64 {
+        self.year as i64 * 12 + self.month as i64 - 1
+    }
+
+    /// The day number of the month's first day.
+    pub fn first_day(self) -> i64 {
+        days_from_civil(self.year as i64, self.month, 1)
+    }
+
+    /// Days in the month.
+    pub fn days(self) -> i64 {
+        self.plus(1).first_day() - self.first_day()
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for YearMonth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected a month as YYYY-MM (e.g. 2026-01), found '{s}'");
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        if y.len() != 4 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(YearMonth { year, month })
+    }
+}
+
+impl TryFrom<String> for YearMonth {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<YearMonth> for String {
+    fn from(m: YearMonth) -> String {
+        m.to_string()
+    }
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() {
+        return None;
+    }
+    b.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as i64))
+}
+
+/// Parses an RFC 3339 timestamp (`1995-07-01T04:00:00Z`, `...+02:00`, fractional seconds,
+/// a space for `T`) or Unix seconds (`804571200`, `804571200.5`) into Unix seconds.
+pub fn parse_timestamp(text: &[u8]) -> Option<f64> {
+    let t = text.trim_ascii();
+    if t.len() >= 19 && t[4] == b'-' {
+        return parse_rfc3339(t);
+    }
+    let s = std::str::from_utf8(t).ok()?;
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn parse_rfc3339(t: &[u8]) -> Option<f64> {
+    if t[7] != b'-' || !matches!(t[10], b'T' | b't' | b' ') || t[13] != b':' || t[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (digits(&t[0..4])?, digits(&t[5..7])? as u32, digits(&t[8..10])? as u32);
+    let (h, mi, s) = (digits(&t[11..13])?, digits(&t[14..16])?, digits(&t[17..19])?);
+    if !(1..=12).contains(&mo) || d == 0 || d as i64 > (YearMonth { year: y as i32, month: mo }).days() {
+        return None;
+    }
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &t[19..];
+    let mut frac = 0.0;
+    if let Some(b'.') = rest.first() {
+        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        frac = std::str::from_utf8(&rest[..n + 1]).ok()?.parse::<f64>().ok()?;
+        rest = &rest[n + 1..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), oh @ .., b':', m1, m2] if oh.len() == 2 => {
+            let v = digits(oh)? * 3600 + digits(&[*m1, *m2])? * 60;
+            if *sign == b'+' {
+                v
+            } else {
+                -v
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * DAY_S + h * 3600 + mi * 60 + s - offset;
+    Some(secs as f64 + frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(parse_timestamp(b"1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_timestamp(b"1995-07-01T04:00:00Z"), Some(804_571_200.0));
+        assert_eq!(parse_timestamp(b"1995-07-01T06:00:00+02:00"), Some(804_571_200.0));
+        assert_eq!(parse_timestamp(b"1995-07-01T00:00:00-04:00"), Some(804_571_200.0));
+        assert_eq!(parse_timestamp(b"1995-07-01 04:00:00.5Z"), Some(804_571_200.5));
+        assert_eq!(parse_timestamp(b"804571200"), Some(804_571_200.0));
+        for bad in [&b"1995-13-01T00:00:00Z"[..], b"1995-02-29T00:00:00Z", b"1995-07-01T04:00:00", b"yesterday", b""] {
+            assert_eq!(parse_timestamp(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn months() {
+        let m: YearMonth = "2026-11".parse().unwrap();
+        assert_eq!(m.plus(2).to_string(), "2027-01");
+        assert_eq!(m.plus(-11).to_string(), "2025-12");
+        assert_eq!("2024-02".parse::<YearMonth>().unwrap().days(), 29);
+        assert!("2026-13".parse::<YearMonth>().is_err());
+        assert!("26-01".parse::<YearMonth>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn civil_round_trips(day in -1_000_000i64..1_000_000) {
+            let (y, m, d) = civil_from_days(day);
+            prop_assert_eq!(days_from_civil(y, m, d), day);
+        }
+    }
+}

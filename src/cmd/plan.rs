@@ -1,0 +1,339 @@
+//! `headroom plan MODEL.toml`: the per-month instance plan.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::artefact;
+use crate::calendar::{YearMonth, DAY_S};
+use crate::error::InputError;
+use crate::model::capacity::{self, Fleet, MonthDemand, MonthPlan, Scaling};
+use crate::model::usl::Usl;
+use crate::output::{self, Doc, Format, Render, Section};
+use crate::service::{self, Event, EventMonth, Growth, ServiceModel};
+use crate::units::{sig, thousands};
+
+/// Arguments of `headroom plan`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  headroom plan models/example.toml --start 2027-01\n  \
+headroom plan models/nasa.toml --forecast forecast.json --format md")]
+pub struct PlanArgs {
+    /// The service model (TOML): current fleet, target utilization, growth, resilience, events
+    pub model: PathBuf,
+    /// Take each month's peak (nominal and worst case) from `headroom forecast --format json`
+    #[arg(long, value_name = "FILE")]
+    pub forecast: Option<PathBuf>,
+    /// Size the fleet from a USL fit of scale-out whose N is instances (`headroom fit --format json`)
+    #[arg(long, value_name = "FILE")]
+    pub fit: Option<PathBuf>,
+    /// Months to plan
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=240))]
+    pub months: u32,
+    /// The month of row 1 (default: next month); not with --forecast, whose months are used
+    #[arg(long, value_name = "YYYY-MM", conflicts_with = "forecast")]
+    pub start: Option<YearMonth>,
+    /// Worst-case monthly growth (e.g. 15%/month); default: the model's, else the nominal
+    #[arg(long, allow_hyphen_values = true, value_name = "RATE", conflicts_with = "forecast")]
+    pub worst_growth: Option<Growth>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Deserialize)]
+struct ForecastFile {
+    periods: Vec<ForecastPeriod>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ForecastPeriod {
+    month: YearMonth,
+    peak_rps: f64,
+    peak_rps_hi95: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct FitFile {
+    usl: Usl,
+}
+
+/// What the plan assumed, stated so that a reviewer can check it.
+#[derive(Debug, Serialize)]
+pub struct Assumptions {
+    pub service: String,
+    pub current_instances: u32,
+    pub current_peak_rps: f64,
+    pub current_utilization: f64,
+    pub target_utilization: f64,
+    /// Where per-instance capacity came from.
+    pub capacity_source: String,
+    /// RPS one instance carries at the target utilization; `null` with a USL fit.
+    pub rps_per_instance_at_target: Option<f64>,
+    pub usl: Option<Usl>,
+    /// Where each month's peak came from.
+    pub demand_source: String,
+    pub monthly_growth: Option<f64>,
+    pub worst_monthly_growth: Option<f64>,
+    pub failure_domains: u32,
+    pub spare_instances: u32,
+    pub events: Vec<Event>,
+}
+
+/// The plan: assumptions, one row a month, and warnings.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub assumptions: Assumptions,
+    pub months: Vec<MonthPlan>,
+    pub warnings: Vec<String>,
+}
+
+/// Runs `headroom plan`.
+pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
+    let model = service::load(&args.model)?;
+    let file = args.model.display().to_string();
+    let usl = match &args.fit {
+        Some(path) => Some(artefact::read::<FitFile>(path, "a fit from `headroom fit --format json`")?.usl),
+        None => None,
+    };
+    let (months, demand_source, worst) = demand(&args, &model, &file)?;
+    let mut warnings = Vec::new();
+    let months = attach_events(months, &model.events, &mut warnings);
+    let fleet = Fleet {
+        current_instances: model.current_instances,
+        target_utilization: model.target_utilization,
+        scaling: match usl {
+            Some(curve) => Scaling::Usl { curve },
+            None => Scaling::Linear { rps_at_target: model.rps_per_instance_at_target() },
+        },
+        failure_domains: model.failure_domains,
+        spare_instances: model.spare_instances,
+    };
+    let capacity_source = match (&args.fit, model.rps_per_instance) {
+        (Some(f), _) => format!("USL fit of scale-out in {} (N = instances)", f.display()),
+        (None, Some(_)) => "[capacity] rps_per_instance".into(),
+        (None, None) => "derived: current peak / instances / current utilization × target utilization".into(),
+    };
+    let report = PlanReport {
+        assumptions: Assumptions {
+            service: model.name.clone(),
+            current_instances: model.current_instances,
+            current_peak_rps: model.current_peak_rps,
+            current_utilization: model.current_utilization,
+            target_utilization: model.target_utilization,
+            capacity_source,
+            rps_per_instance_at_target: usl.is_none().then(|| model.rps_per_instance_at_target()),
+            usl,
+            demand_source,
+            monthly_growth: args.forecast.is_none().then_some(model.monthly_growth).flatten(),
+            worst_monthly_growth: worst,
+            failure_domains: model.failure_domains,
+            spare_instances: model.spare_instances,
+            events: model.events.clone(),
+        },
+        months: capacity::plan(&fleet, &months),
+        warnings,
+    };
+    output::emit(&report, args.format, out)?;
+    Ok(())
+}
+
+/// Each month's nominal and worst peak, where they came from, and the worst growth used.
+fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<MonthDemand>, String, Option<f64>)> {
+    if let Some(path) = &args.forecast {
+        let f: ForecastFile = artefact::read(path, "a forecast from `headroom forecast --format json`")?;
+        let months: Vec<MonthDemand> = f
+            .periods
+            .iter()
+            .take(args.months as usize)
+            .map(|p| MonthDemand {
+                month: p.month.to_string(),
+                peak_rps: p.peak_rps,
+                peak_rps_worst: p.peak_rps_hi95,
+                event: None,
+            })
+            .collect();
+        if months.is_empty() {
+            return Err(InputError::BadFile {
+                file: path.display().to_string(),
+                message: "the forecast has no periods".into(),
+            }
+            .into());
+        }
+        let source =
+            format!("forecast {}: nominal is the point forecast, worst case its upper 95% bound", path.display());
+        return Ok((months, source, None));
+    }
+    let growth = model.monthly_growth.ok_or_else(|| InputError::BadFile {
+        file: file.into(),
+        message: "no [growth] monthly_rate: add one (e.g. monthly_rate = \"10%\") or pass --forecast forecast.json"
+            .into(),
+    })?;
+    let worst = args.worst_growth.map(|g| g.0).or(model.worst_monthly_growth).unwrap_or(growth);
+    let start = args.start.unwrap_or_else(next_month);
+    let months = (1..=args.months as i32)
+        .map(|k| MonthDemand {
+            month: start.plus(k as i64 - 1).to_string(),
+            peak_rps: model.current_peak_rps * (1.0 + growth).powi(k),
+            peak_rps_worst: model.current_peak_rps * (1.0 + worst).powi(k),
+            event: None,
+        })
+        .collect();
+    let source = format!(
+        "compound growth of {}%/month (worst case {}%/month) from the current peak; row k is k months on",
+        sig(growth * 100.0, 4),
+        sig(worst * 100.0, 4)
+    );
+    Ok((months, source, Some(worst)))
+}
+
+fn next_month() -> YearMonth {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    YearMonth::of_day(now / DAY_S).plus(1)
+}
+
+fn attach_events(mut months: Vec<MonthDemand>, events: &[Event], warnings: &mut Vec<String>) -> Vec<MonthDemand> {
+    for e in events {
+        let row = match &e.month {
+            EventMonth::Row(k) => (*k as usize).checked_sub(1).filter(|&i| i < months.len()),
+            EventMonth::Calendar(m) => months.iter().position(|d| d.month == m.to_string()),
+        };
+        match row {
+            Some(i) => {
+                let m = &mut months[i];
+                let (name, f) = match m.event.take() {
+                    Some((n, f)) => (format!("{n} + {}", e.name), f * e.multiplier),
+                    None => (e.name.clone(), e.multiplier),
+                };
+                m.event = Some((name, f));
+            }
+            None => warnings.push(format!(
+                "event '{}' falls outside the plan ({} … {}) and was not applied",
+                e.name,
+                months.first().map_or("", |m| m.month.as_str()),
+                months.last().map_or("", |m| m.month.as_str())
+            )),
+        }
+    }
+    months
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("—".into(), |u| format!("{}%", sig(u * 100.0, 3)))
+}
+
+fn count(v: Option<u32>) -> String {
+    v.map_or("unreachable".into(), |n| n.to_string())
+}
+
+impl Render for PlanReport {
+    fn doc(&self) -> Doc {
+        let a = &self.assumptions;
+        let mut assumptions = Section::new("Assumptions", &["", "value"])
+            .row([
+                "current fleet".into(),
+                format!(
+                    "{} instances at {} RPS peak, {} utilization",
+                    a.current_instances,
+                    thousands(a.current_peak_rps),
+                    percent(Some(a.current_utilization))
+                ),
+            ])
+            .row(["target utilization".into(), percent(Some(a.target_utilization))]);
+        assumptions = match (a.rps_per_instance_at_target, a.usl) {
+            (Some(r), _) => assumptions
+                .row(["capacity per instance".into(), format!("{} RPS at target ({})", sig(r, 5), a.capacity_source)]),
+            (None, Some(u)) => assumptions.row([
+                "scale-out".into(),
+                format!(
+                    "X(N) = {}N / (1 + {}(N−1) + {}N(N−1)); {}",
+                    sig(u.lambda, 5),
+                    sig(u.sigma, 4),
+                    sig(u.kappa, 4),
+                    a.capacity_source
+                ),
+            ]),
+            _ => assumptions,
+        };
+        assumptions = assumptions
+            .row(["demand".into(), a.demand_source.clone()])
+            .row([
+                "failure domains".into(),
+                if a.failure_domains > 1 {
+                    format!("{}: survives losing one at the target utilization", a.failure_domains)
+                } else {
+                    "1 (none planned for)".into()
+                },
+            ])
+            .row(["spare instances".into(), a.spare_instances.to_string()]);
+        for e in &a.events {
+            let when = match &e.month {
+                EventMonth::Row(k) => format!("row {k}"),
+                EventMonth::Calendar(m) => m.to_string(),
+            };
+            assumptions =
+                assumptions.row([format!("event: {}", e.name), format!("×{} in {when}", sig(e.multiplier, 4))]);
+        }
+        let mut months = Section::new(
+            "Plan",
+            &[
+                "month",
+                "peak RPS",
+                "worst RPS",
+                "instances",
+                "worst",
+                "add",
+                "utilization",
+                "after domain loss",
+                "note",
+            ],
+        );
+        for m in &self.months {
+            months = months.row([
+                m.month.clone(),
+                thousands(m.peak_rps),
+                thousands(m.peak_rps_worst),
+                count(m.instances),
+                count(m.instances_worst),
+                m.add.map_or("—".into(), |d| if d > 0 { format!("+{d}") } else { d.to_string() }),
+                percent(m.utilization),
+                percent(m.utilization_after_domain_loss),
+                m.note.clone(),
+            ]);
+        }
+        months.notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        Doc { title: format!("Instance plan: {}", a.service), sections: vec![assumptions, months] }
+    }
+
+    fn csv(&self) -> Option<Section> {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+        let header = [
+            "month",
+            "peak_rps",
+            "peak_rps_worst",
+            "instances",
+            "instances_worst",
+            "add",
+            "utilization",
+            "utilization_after_domain_loss",
+            "note",
+        ];
+        let mut s = Section::new("", &header);
+        for m in &self.months {
+            s = s.row([
+                m.month.clone(),
+                format!("{:.1}", m.peak_rps),
+                format!("{:.1}", m.peak_rps_worst),
+                m.instances.map_or(String::new(), |n| n.to_string()),
+                m.instances_worst.map_or(String::new(), |n| n.to_string()),
+                m.add.map_or(String::new(), |n| n.to_string()),
+                opt(m.utilization),
+                opt(m.utilization_after_domain_loss),
+                m.note.clone(),
+            ]);
+        }
+        Some(s)
+    }
+}

@@ -1,0 +1,311 @@
+//! Service model files (`models/*.toml`): what a fleet is today and the rules it is planned by.
+//!
+//! Parsed strictly (unknown keys are errors that list the keys allowed), then checked key by
+//! key; every message names the file, the key and what to write instead.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::YearMonth;
+use crate::error::InputError;
+
+/// A share written as `40%` or `0.4`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Share {
+    Number(f64),
+    Text(String),
+}
+
+impl Share {
+    fn parse(self) -> Result<f64, String> {
+        match self {
+            Share::Number(v) if v.is_finite() => Ok(v),
+            Share::Number(v) => Err(format!("expected a share such as 40% or 0.4, found {v}")),
+            Share::Text(t) => {
+                let t = t.trim().trim_end_matches("/month").trim_end_matches("/mo");
+                match t.strip_suffix('%') {
+                    Some(p) => p.trim().parse::<f64>().map(|v| (v / 100.0 * 1e12).round() / 1e12),
+                    None => t.parse::<f64>(),
+                }
+                .map_err(|_| format!("expected a share such as 40% or 0.4, found '{t}'"))
+            }
+        }
+    }
+}
+
+/// An event's month: a calendar month (`"2026-11"`) or a plan row (`5`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum EventMonth {
+    Row(u32),
+    Calendar(YearMonth),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    service: RawService,
+    current: RawCurrent,
+    target: RawTarget,
+    #[serde(default)]
+    capacity: Option<RawCapacity>,
+    #[serde(default)]
+    growth: Option<RawGrowth>,
+    #[serde(default)]
+    resilience: Option<RawResilience>,
+    #[serde(default)]
+    events: Vec<RawEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurrent {
+    instances: i64,
+    peak_rps: f64,
+    utilization: Share,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    utilization: Share,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapacity {
+    rps_per_instance: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrowth {
+    monthly_rate: Share,
+    #[serde(default)]
+    worst_monthly_rate: Option<Share>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResilience {
+    #[serde(default = "one")]
+    failure_domains: i64,
+    #[serde(default)]
+    spare_instances: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    name: String,
+    month: EventMonth,
+    multiplier: f64,
+}
+
+/// A named event that multiplies one month's peak.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub name: String,
+    pub month: EventMonth,
+    pub multiplier: f64,
+}
+
+/// A checked service model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceModel {
+    pub name: String,
+    pub current_instances: u32,
+    pub current_peak_rps: f64,
+    pub current_utilization: f64,
+    pub target_utilization: f64,
+    /// `[capacity] rps_per_instance`, when given.
+    pub rps_per_instance: Option<f64>,
+    pub monthly_growth: Option<f64>,
+    pub worst_monthly_growth: Option<f64>,
+    pub failure_domains: u32,
+    pub spare_instances: u32,
+    pub events: Vec<Event>,
+}
+
+impl ServiceModel {
+    /// Per-instance RPS at the target utilization: `rps_per_instance`, or
+    /// peak / instances / current utilization × target.
+    pub fn rps_per_instance_at_target(&self) -> f64 {
+        self.rps_per_instance.unwrap_or(
+            self.current_peak_rps / self.current_instances as f64 / self.current_utilization * self.target_utilization,
+        )
+    }
+}
+
+/// Reads and checks a model file.
+pub fn load(path: &Path) -> Result<ServiceModel> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the model file {file}"))?;
+    Ok(parse(&text, &file)?)
+}
+
+/// Parses and checks model text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<ServiceModel, InputError> {
+    let raw: Raw =
+        toml::from_str(text).map_err(|e| InputError::BadFile { file: file.into(), message: e.to_string() })?;
+    let bad =
+        |key: &str, message: String| InputError::BadFile { file: file.into(), message: format!("{key}: {message}") };
+    let share = |key: &str, s: Share, lo_open: bool, hi: f64| -> Result<f64, InputError> {
+        let v = s.parse().map_err(|m| bad(key, m))?;
+        let ok = if lo_open { v > 0.0 } else { v >= 0.0 };
+        if ok && v <= hi {
+            Ok(v)
+        } else {
+            Err(bad(key, format!("must be above 0% and at most {}%, found {}%", hi * 100.0, v * 100.0)))
+        }
+    };
+    let growth_rate = |key: &str, s: Share| -> Result<f64, InputError> {
+        let v = s.parse().map_err(|m| bad(key, m))?;
+        if v <= -1.0 {
+            return Err(bad(key, format!("a monthly growth must be above -100%, found {}%", v * 100.0)));
+        }
+        Ok(v)
+    };
+    if raw.current.instances < 1 || raw.current.instances > u32::MAX as i64 {
+        return Err(bad(
+            "current.instances",
+            format!("must be a whole number of at least 1, found {}", raw.current.instances),
+        ));
+    }
+    if !(raw.current.peak_rps > 0.0 && raw.current.peak_rps.is_finite()) {
+        return Err(bad("current.peak_rps", format!("must be a positive rate, found {}", raw.current.peak_rps)));
+    }
+    let rps_per_instance = match raw.capacity {
+        Some(c) if !(c.rps_per_instance > 0.0 && c.rps_per_instance.is_finite()) => {
+            return Err(bad(
+                "capacity.rps_per_instance",
+                format!("must be a positive rate, found {}", c.rps_per_instance),
+            ))
+        }
+        c => c.map(|c| c.rps_per_instance),
+    };
+    let (monthly_growth, worst_monthly_growth) = match raw.growth {
+        Some(g) => (
+            Some(growth_rate("growth.monthly_rate", g.monthly_rate)?),
+            g.worst_monthly_rate.map(|w| growth_rate("growth.worst_monthly_rate", w)).transpose()?,
+        ),
+        None => (None, None),
+    };
+    let res = raw.resilience.unwrap_or(RawResilience { failure_domains: 1, spare_instances: 0 });
+    if !(1..=1000).contains(&res.failure_domains) {
+        return Err(bad(
+            "resilience.failure_domains",
+            format!("must be between 1 and 1000, found {}", res.failure_domains),
+        ));
+    }
+    if !(0..=1_000_000).contains(&res.spare_instances) {
+        return Err(bad("resilience.spare_instances", format!("must be 0 or more, found {}", res.spare_instances)));
+    }
+    let mut events = Vec::new();
+    for (i, e) in raw.events.into_iter().enumerate() {
+        if !(e.multiplier > 0.0 && e.multiplier.is_finite()) {
+            return Err(bad(
+                &format!("events[{i}].multiplier"),
+                format!("must be a positive factor such as 3, found {}", e.multiplier),
+            ));
+        }
+        if e.month == EventMonth::Row(0) {
+            return Err(bad(
+                &format!("events[{i}].month"),
+                "rows count from 1; write a row such as 5 or a month such as \"2026-11\"".into(),
+            ));
+        }
+        events.push(Event { name: e.name, month: e.month, multiplier: e.multiplier });
+    }
+    Ok(ServiceModel {
+        name: raw.service.name,
+        current_instances: raw.current.instances as u32,
+        current_peak_rps: raw.current.peak_rps,
+        current_utilization: share("current.utilization", raw.current.utilization, true, 1.0)?,
+        target_utilization: share("target.utilization", raw.target.utilization, true, 1.0)?,
+        rps_per_instance,
+        monthly_growth,
+        worst_monthly_growth,
+        failure_domains: res.failure_domains as u32,
+        spare_instances: res.spare_instances as u32,
+        events,
+    })
+}
+
+/// A growth rate flag such as `15%/month`, `15%` or `0.15`; may be negative, above -100%.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Growth(pub f64);
+
+impl std::str::FromStr for Growth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let v = Share::Text(s.into()).parse()?;
+        if v <= -1.0 {
+            return Err(format!("a monthly growth must be above -100%, found '{s}'"));
+        }
+        Ok(Growth(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[service]
+name = "api"
+[current]
+instances = 20
+peak_rps = 10000
+utilization = "40%"
+[target]
+utilization = 0.6
+[growth]
+monthly_rate = "10%/month"
+[[events]]
+name = "Sale"
+month = "2026-11"
+multiplier = 3
+"#;
+
+    #[test]
+    fn derives_capacity_as_in_the_design() {
+        let m = parse(GOOD, "m.toml").unwrap();
+        assert!((m.rps_per_instance_at_target() - 750.0).abs() < 1e-9);
+        assert_eq!(m.monthly_growth, Some(0.1));
+        assert_eq!(m.events[0].month, EventMonth::Calendar("2026-11".parse().unwrap()));
+        assert_eq!(m.failure_domains, 1);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_the_choices() {
+        let e = parse(&GOOD.replace("instances = 20", "instance = 20"), "m.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("m.toml: ") && e.contains("unknown field `instance`") && e.contains("`instances`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = parse(&GOOD.replace("\"40%\"", "\"140%\""), "m.toml").unwrap_err().to_string();
+        assert!(e.contains("current.utilization: must be above 0% and at most 100%, found 140%"), "{e}");
+        let e = parse(&GOOD.replace("multiplier = 3", "multiplier = -3"), "m.toml").unwrap_err().to_string();
+        assert!(e.contains("events[0].multiplier"), "{e}");
+        let e = parse(&GOOD.replace("peak_rps = 10000", "peak_rps = -5"), "m.toml").unwrap_err().to_string();
+        assert!(e.contains("current.peak_rps: must be a positive rate"), "{e}");
+    }
+}

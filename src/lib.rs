@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod history;
 pub mod model;
 pub mod output;
 pub mod points;

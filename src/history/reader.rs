@@ -1,0 +1,340 @@
+//! The streaming CSV reader: one pass, constant memory per row.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use csv::ByteRecord;
+
+use super::quality::{Gap, Outage, Quality};
+use super::rollup::{week_slot, History};
+use crate::calendar::{parse_timestamp, DAY_S};
+use crate::error::InputError;
+
+/// Which columns hold what. `count` switches from a rate column to a count per interval.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub time: String,
+    pub rate: String,
+    pub count: Option<String>,
+    /// Read when present; named explicitly, they must be present.
+    pub instances: Option<String>,
+    pub cpu: Option<String>,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns { time: "timestamp".into(), rate: "rps".into(), count: None, instances: None, cpu: None }
+    }
+}
+
+/// How to read a history.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub columns: Columns,
+    /// The native interval; inferred from the first rows when `None`.
+    pub interval_s: Option<f64>,
+    /// Count and report unreadable rows instead of stopping at the first.
+    pub skip_bad_rows: bool,
+    /// A run of zero rates at least this long is an outage.
+    pub outage_after_s: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { columns: Columns::default(), interval_s: None, skip_bad_rows: false, outage_after_s: 15.0 * 60.0 }
+    }
+}
+
+/// Reads a history from `path` (`-` for standard input).
+pub fn read(path: &Path, opts: &Options) -> Result<History> {
+    if path.to_str() == Some("-") {
+        return Ok(read_from(io::stdin().lock(), "<stdin>", opts)?);
+    }
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("cannot open the history {name}"))?;
+    Ok(read_from(BufReader::with_capacity(1 << 18, file), &name, opts)?)
+}
+
+struct Layout {
+    time: usize,
+    value: usize,
+    value_name: String,
+    is_count: bool,
+    instances: Option<usize>,
+    cpu: Option<usize>,
+}
+
+struct Row {
+    ts: f64,
+    value: f64,
+    instances: Option<f64>,
+    cpu: Option<f64>,
+    line: u64,
+}
+
+/// Reads a history from any reader; `source` names it in messages.
+pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<History, InputError> {
+    let mut rdr =
+        csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).buffer_capacity(1 << 18).from_reader(input);
+    let header =
+        rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
+    let layout = layout(&header, source, &opts.columns)?;
+    let mut record = ByteRecord::new();
+    let mut pending: Vec<Row> = Vec::new();
+    let mut acc: Option<Accumulator> = None;
+    let mut bad = Quality::default();
+    let mut rows = 0u64;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                rows += 1;
+                let line = e.position().map_or(0, |p| p.line());
+                skip_or_fail(&mut bad, opts, InputError::BadRow { file: source.into(), line, message: e.to_string() })?;
+                continue;
+            }
+        }
+        rows += 1;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            rows -= 1;
+            continue;
+        }
+        let row = match parse_row(&record, &layout, source, line) {
+            Ok(r) => r,
+            Err(e) => {
+                skip_or_fail(&mut bad, opts, e)?;
+                continue;
+            }
+        };
+        match acc.as_mut() {
+            Some(a) => a.push(row),
+            None => {
+                pending.push(row);
+                if pending.len() >= 64 {
+                    acc = Some(Accumulator::start(source, opts, &layout, std::mem::take(&mut pending))?);
+                }
+            }
+        }
+    }
+    let acc = match acc {
+        Some(a) => a,
+        None if pending.is_empty() => {
+            return Err(InputError::BadFile { file: source.into(), message: "no data rows after the header".into() })
+        }
+        None => Accumulator::start(source, opts, &layout, pending)?,
+    };
+    let mut history = acc.finish();
+    history.rows = rows;
+    history.quality.bad_rows = bad.bad_rows;
+    history.quality.bad_row_examples = bad.bad_row_examples;
+    Ok(history)
+}
+
+fn skip_or_fail(bad: &mut Quality, opts: &Options, e: InputError) -> Result<(), InputError> {
+    if !opts.skip_bad_rows {
+        return Err(e);
+    }
+    bad.bad_rows += 1;
+    if bad.bad_row_examples.len() < super::quality::EXAMPLES {
+        bad.bad_row_examples.push(e.to_string());
+    }
+    Ok(())
+}
+
+fn layout(header: &ByteRecord, file: &str, cols: &Columns) -> Result<Layout, InputError> {
+    let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    let find = |want: &str| names.iter().position(|h| h.eq_ignore_ascii_case(want));
+    let missing = |want: &str, flag: &str| InputError::MissingColumn {
+        file: file.into(),
+        column: want.into(),
+        available: names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+        flag: flag.into(),
+    };
+    let time = find(&cols.time).ok_or_else(|| missing(&cols.time, "--time-column"))?;
+    let (value, value_name, is_count) = match &cols.count {
+        Some(c) => (find(c).ok_or_else(|| missing(c, "--count-column"))?, c.clone(), true),
+        None => (
+            find(&cols.rate).ok_or_else(|| missing(&cols.rate, "--rate-column (or --count-column)"))?,
+            cols.rate.clone(),
+            false,
+        ),
+    };
+    let optional = |name: &Option<String>, default: &str, flag: &str| -> Result<Option<usize>, InputError> {
+        match name {
+            Some(n) => find(n).map(Some).ok_or_else(|| missing(n, flag)),
+            None => Ok(find(default)),
+        }
+    };
+    Ok(Layout {
+        time,
+        value,
+        value_name,
+        is_count,
+        instances: optional(&cols.instances, "instances", "--instances-column")?,
+        cpu: optional(&cols.cpu, "cpu", "--cpu-column")?,
+    })
+}
+
+fn number(field: &[u8]) -> Option<f64> {
+    std::str::from_utf8(field).ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row, InputError> {
+    let cell = |idx: usize, column: &str, expected: &str| InputError::BadCell {
+        file: file.into(),
+        line,
+        column: column.into(),
+        expected: expected.into(),
+        found: String::from_utf8_lossy(rec.get(idx).unwrap_or(b"")).into_owned(),
+    };
+    let ts = rec
+        .get(l.time)
+        .and_then(parse_timestamp)
+        .ok_or_else(|| cell(l.time, "timestamp", "an RFC 3339 time such as 2026-01-31T12:00:00Z, or Unix seconds"))?;
+    let value = rec.get(l.value).and_then(number).filter(|v| *v >= 0.0).ok_or_else(|| {
+        cell(l.value, &l.value_name, if l.is_count { "a non-negative count" } else { "a non-negative rate" })
+    })?;
+    let optional = |idx: Option<usize>, name: &str, expected: &str| -> Result<Option<f64>, InputError> {
+        match idx.map(|i| (i, rec.get(i).unwrap_or(b""))) {
+            None => Ok(None),
+            Some((_, f)) if f.iter().all(u8::is_ascii_whitespace) => Ok(None),
+            Some((i, f)) => number(f).filter(|v| *v >= 0.0).map(Some).ok_or_else(|| cell(i, name, expected)),
+        }
+    };
+    Ok(Row {
+        ts,
+        value,
+        instances: optional(l.instances, "instances", "a non-negative instance count")?,
+        cpu: optional(l.cpu, "cpu", "a non-negative utilization")?,
+        line,
+    })
+}
+
+struct ZeroRun {
+    from_s: f64,
+    last_s: f64,
+    rows: u64,
+    line: u64,
+    /// (day, week slot, rows) so that an outage can be taken back out of the roll-ups.
+    segments: Vec<(i64, usize, u32)>,
+}
+
+struct Accumulator {
+    h: History,
+    is_count: bool,
+    prev_s: f64,
+    max_s: f64,
+    zero: Option<ZeroRun>,
+    outage_after_s: f64,
+}
+
+impl Accumulator {
+    fn start(source: &str, opts: &Options, layout: &Layout, first: Vec<Row>) -> Result<Self, InputError> {
+        let interval_s =
+            match opts.interval_s {
+                Some(i) => i,
+                None => first.windows(2).map(|w| w[1].ts - w[0].ts).filter(|d| *d > 0.0).reduce(f64::min).ok_or_else(
+                    || InputError::BadFile {
+                        file: source.into(),
+                        message: "cannot tell the interval between rows from the first rows: pass --interval (e.g. 1m)"
+                            .into(),
+                    },
+                )?,
+            };
+        let mut acc = Accumulator {
+            h: History::new(source, interval_s, first[0].ts),
+            is_count: layout.is_count,
+            prev_s: f64::NAN,
+            max_s: f64::NEG_INFINITY,
+            zero: None,
+            outage_after_s: opts.outage_after_s,
+        };
+        for row in first {
+            acc.push(row);
+        }
+        Ok(acc)
+    }
+
+    fn push(&mut self, row: Row) {
+        let interval = self.h.interval_s;
+        let q = &mut self.h.quality;
+        if row.ts == self.prev_s {
+            q.duplicates += 1;
+            Quality::push_line(&mut q.duplicate_lines, row.line);
+            return;
+        }
+        if row.ts < self.max_s {
+            q.out_of_order += 1;
+            Quality::push_line(&mut q.out_of_order_lines, row.line);
+        } else if self.max_s.is_finite() && row.ts - self.max_s > 1.5 * interval {
+            let missing = ((row.ts - self.max_s) / interval).round() as u64 - 1;
+            q.gap_count += 1;
+            q.missing_rows += missing;
+            if q.gaps.len() < 100 {
+                q.gaps.push(Gap { from_s: self.max_s + interval, to_s: row.ts, missing_rows: missing, line: row.line });
+            }
+        }
+        self.prev_s = row.ts;
+        self.max_s = self.max_s.max(row.ts);
+        self.h.first_s = self.h.first_s.min(row.ts);
+        self.h.last_s = self.h.last_s.max(row.ts);
+        let rps = if self.is_count { row.value / interval } else { row.value };
+        let day_no = row.ts.div_euclid(DAY_S as f64) as i64;
+        let slot = week_slot(row.ts);
+        let day = self.h.day_mut(day_no);
+        day.sum_rps += rps;
+        day.rows += 1;
+        day.peak_rps = day.peak_rps.max(rps);
+        if let Some(c) = row.cpu {
+            day.cpu_sum += c;
+            day.cpu_rows += 1;
+        }
+        if let Some(i) = row.instances {
+            day.instances_max = day.instances_max.max(i);
+        }
+        self.h.week[slot].0 += rps;
+        self.h.week[slot].1 += 1;
+        self.track_zero(rps, row.ts, row.line, day_no, slot);
+    }
+
+    fn track_zero(&mut self, rps: f64, ts: f64, line: u64, day: i64, slot: usize) {
+        if rps > 0.0 {
+            self.end_zero_run();
+            return;
+        }
+        let run = self.zero.get_or_insert(ZeroRun { from_s: ts, last_s: ts, rows: 0, line, segments: Vec::new() });
+        run.rows += 1;
+        run.last_s = ts;
+        match run.segments.last_mut() {
+            Some((d, s, n)) if *d == day && *s == slot => *n += 1,
+            _ => run.segments.push((day, slot, 1)),
+        }
+    }
+
+    fn end_zero_run(&mut self) {
+        let Some(run) = self.zero.take() else { return };
+        let to_s = run.last_s + self.h.interval_s;
+        let q = &mut self.h.quality;
+        if to_s - run.from_s < self.outage_after_s {
+            q.isolated_zero_rows += run.rows;
+            return;
+        }
+        q.outage_rows += run.rows;
+        q.outages.push(Outage { from_s: run.from_s, to_s, rows: run.rows, line: run.line });
+        for (day, slot, n) in run.segments {
+            let d = self.h.day_mut(day);
+            d.rows -= n;
+            d.outage_rows += n;
+            self.h.week[slot].1 -= n as u64;
+        }
+    }
+
+    fn finish(mut self) -> History {
+        self.end_zero_run();
+        self.h
+    }
+}

@@ -1,0 +1,170 @@
+//! Per-day accumulators and the hour, day and month roll-ups built from them.
+
+use serde::Serialize;
+
+use super::Quality;
+use crate::calendar::{YearMonth, DAY_S};
+
+/// Hours in a week: the slots of the weekly profile, Monday 00:00 UTC first.
+pub const WEEK_SLOTS: usize = 168;
+
+/// One UTC day of history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Day {
+    /// Σ rate over the day's rows that count (outage rows removed).
+    pub sum_rps: f64,
+    pub rows: u32,
+    /// The largest native-interval rate of the day.
+    pub peak_rps: f64,
+    pub outage_rows: u32,
+    pub cpu_sum: f64,
+    pub cpu_rows: u32,
+    pub instances_max: f64,
+}
+
+/// A rolled-up period: a day or a month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    pub label: String,
+    pub start_s: f64,
+    /// Mean rate over the rows that count; `None` with no such row.
+    pub mean_rps: Option<f64>,
+    /// The largest native-interval rate in the period.
+    pub peak_rps: Option<f64>,
+    pub peak_to_mean: Option<f64>,
+    /// Rows that count / rows the whole period would hold at the native interval.
+    pub coverage: f64,
+    pub outage_rows: u64,
+    pub cpu_mean: Option<f64>,
+    pub instances_max: Option<f64>,
+}
+
+/// A history read from a CSV: its days, its weekly profile and its data quality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    pub source: String,
+    /// Rows read (duplicates and skipped bad rows included).
+    pub rows: u64,
+    /// The native interval between rows, in seconds.
+    pub interval_s: f64,
+    pub first_s: f64,
+    pub last_s: f64,
+    /// Day number (days since 1970-01-01) of `days[0]`.
+    pub first_day: i64,
+    pub days: Vec<Day>,
+    /// (Σ rate, rows) per hour of the week.
+    #[serde(skip)]
+    pub week: Vec<(f64, u64)>,
+    pub quality: Quality,
+}
+
+/// The weekly-profile slot of a Unix time: hour of the week from Monday 00:00 UTC.
+pub fn week_slot(ts: f64) -> usize {
+    let secs = ts.floor() as i64;
+    // 1970-01-01 was a Thursday: day 0 is weekday 3 when Monday is 0.
+    let weekday = (secs.div_euclid(DAY_S) + 3).rem_euclid(7);
+    (weekday * 24 + secs.rem_euclid(DAY_S) / 3600) as usize
+}
+
+impl History {
+    /// An empty history for `source`.
+    pub fn new(source: &str, interval_s: f64, first_s: f64) -> Self {
+        History {
+            source: source.into(),
+            rows: 0,
+            interval_s,
+            first_s,
+            last_s: first_s,
+            first_day: first_s.div_euclid(DAY_S as f64) as i64,
+            days: Vec::new(),
+            week: vec![(0.0, 0); WEEK_SLOTS],
+            quality: Quality::default(),
+        }
+    }
+
+    /// The accumulator of day number `day`, growing the day list at either end.
+    pub fn day_mut(&mut self, day: i64) -> &mut Day {
+        if self.days.is_empty() {
+            self.first_day = day;
+        }
+        if day < self.first_day {
+            let extra = (self.first_day - day) as usize;
+            self.days.splice(0..0, std::iter::repeat_n(Day::default(), extra));
+            self.first_day = day;
+        }
+        let idx = (day - self.first_day) as usize;
+        if idx >= self.days.len() {
+            self.days.resize(idx + 1, Day::default());
+        }
+        &mut self.days[idx]
+    }
+
+    fn period(&self, label: String, start_s: f64, end_s: f64, days: &[Day]) -> Period {
+        let rows: u64 = days.iter().map(|d| d.rows as u64).sum();
+        let sum: f64 = days.iter().map(|d| d.sum_rps).sum();
+        let mean = (rows > 0).then(|| sum / rows as f64);
+        let peak = days.iter().filter(|d| d.rows > 0).map(|d| d.peak_rps).reduce(f64::max);
+        let cpu_rows: u64 = days.iter().map(|d| d.cpu_rows as u64).sum();
+        let expected = (end_s - start_s) / self.interval_s;
+        Period {
+            label,
+            start_s,
+            mean_rps: mean,
+            peak_rps: peak,
+            peak_to_mean: mean.zip(peak).filter(|(m, _)| *m > 0.0).map(|(m, p)| p / m),
+            coverage: if expected > 0.0 { (rows as f64 / expected).min(1.0) } else { 0.0 },
+            outage_rows: days.iter().map(|d| d.outage_rows as u64).sum(),
+            cpu_mean: (cpu_rows > 0).then(|| days.iter().map(|d| d.cpu_sum).sum::<f64>() / cpu_rows as f64),
+            instances_max: days.iter().map(|d| d.instances_max).reduce(f64::max).filter(|m| *m > 0.0),
+        }
+    }
+
+    /// One period per UTC day from the first row's day to the last's.
+    pub fn daily(&self) -> Vec<Period> {
+        (0..self.days.len())
+            .map(|i| {
+                let day = self.first_day + i as i64;
+                let (y, m, d) = crate::calendar::civil_from_days(day);
+                let start = (day * DAY_S) as f64;
+                self.period(format!("{y:04}-{m:02}-{d:02}"), start, start + DAY_S as f64, &self.days[i..=i])
+            })
+            .collect()
+    }
+
+    /// One period per calendar month (UTC).
+    pub fn monthly(&self) -> Vec<Period> {
+        if self.days.is_empty() {
+            return Vec::new();
+        }
+        let first = YearMonth::of_day(self.first_day);
+        let last = YearMonth::of_day(self.first_day + self.days.len() as i64 - 1);
+        (0..=last.index() - first.index())
+            .map(|k| {
+                let m = first.plus(k);
+                let lo = (m.first_day() - self.first_day).max(0) as usize;
+                let hi = ((m.plus(1).first_day() - self.first_day) as usize).min(self.days.len());
+                let start = (m.first_day() * DAY_S) as f64;
+                self.period(m.to_string(), start, start + (m.days() * DAY_S) as f64, &self.days[lo..hi])
+            })
+            .collect()
+    }
+
+    /// Mean rate in each hour of the week (Monday 00:00 UTC first); `None` where no row fell.
+    pub fn week_profile(&self) -> Vec<Option<f64>> {
+        self.week.iter().map(|&(sum, n)| (n > 0).then(|| sum / n as f64)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn week_slots_start_on_monday() {
+        // 1998-06-15 was a Monday.
+        let monday = (crate::calendar::days_from_civil(1998, 6, 15) * DAY_S) as f64;
+        assert_eq!(week_slot(monday), 0);
+        assert_eq!(week_slot(monday + 3600.0 * 25.0), 25);
+        assert_eq!(week_slot(monday - 1.0), 167);
+    }
+}

@@ -105,6 +105,14 @@ impl From<YearMonth> for String {
     }
 }
 
+/// Unix seconds as RFC 3339 in UTC, to the second: `1995-07-01T04:00:00Z`.
+pub fn rfc3339(secs: f64) -> String {
+    let s = secs.floor() as i64;
+    let (y, m, d) = civil_from_days(s.div_euclid(DAY_S));
+    let r = s.rem_euclid(DAY_S);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r % 3600 / 60, r % 60)
+}
+
 fn digits(b: &[u8]) -> Option<i64> {
     if b.is_empty() {
         return None;
@@ -171,6 +179,7 @@ mod tests {
         assert_eq!(parse_timestamp(b"1995-07-01T00:00:00-04:00"), Some(804_571_200.0));
         assert_eq!(parse_timestamp(b"1995-07-01 04:00:00.5Z"), Some(804_571_200.5));
         assert_eq!(parse_timestamp(b"804571200"), Some(804_571_200.0));
+        assert_eq!(rfc3339(804_571_200.0), "1995-07-01T04:00:00Z");
         for bad in [&b"1995-13-01T00:00:00Z"[..], b"1995-02-29T00:00:00Z", b"1995-07-01T04:00:00", b"yesterday", b""] {
             assert_eq!(parse_timestamp(bad), None, "{}", String::from_utf8_lossy(bad));
         }

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{calc::CalcCommand, fit::FitArgs, plan::PlanArgs};
+use crate::cmd::{calc::CalcCommand, fit::FitArgs, forecast::ForecastArgs, plan::PlanArgs};
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Fit Amdahl and USL curves to (concurrency, throughput) measurements
     Fit(FitArgs),
+    /// Forecast monthly mean and peak RPS from a historical request-rate CSV
+    Forecast(ForecastArgs),
     /// The per-month instance plan from a service model and a growth rate or forecast
     Plan(PlanArgs),
     /// Worksheets: Little's Law, Amdahl, USL, M/M/c queue, SLO error budget

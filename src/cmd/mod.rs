@@ -2,4 +2,5 @@
 
 pub mod calc;
 pub mod fit;
+pub mod forecast;
 pub mod plan;

@@ -53,6 +53,8 @@ struct ForecastPeriod {
     month: YearMonth,
     peak_rps: f64,
     peak_rps_hi95: f64,
+    #[serde(default)]
+    peak_rps_worst: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,7 +153,7 @@ fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<Mont
             .map(|p| MonthDemand {
                 month: p.month.to_string(),
                 peak_rps: p.peak_rps,
-                peak_rps_worst: p.peak_rps_hi95,
+                peak_rps_worst: p.peak_rps_worst.unwrap_or(p.peak_rps_hi95),
                 event: None,
             })
             .collect();
@@ -162,8 +164,10 @@ fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<Mont
             }
             .into());
         }
-        let source =
-            format!("forecast {}: nominal is the point forecast, worst case its upper 95% bound", path.display());
+        let source = format!(
+            "forecast {}: nominal is the point forecast, worst case its upper 95% bound or explicit worst growth",
+            path.display()
+        );
         return Ok((months, source, None));
     }
     let growth = model.monthly_growth.ok_or_else(|| InputError::BadFile {

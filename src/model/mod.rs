@@ -3,6 +3,7 @@
 pub mod amdahl;
 pub mod budget;
 pub mod capacity;
+pub mod growth;
 pub mod littles;
 mod nls;
 pub mod queue;

@@ -1,0 +1,195 @@
+//! `headroom forecast HISTORY.csv`: monthly mean and peak RPS from a request-rate history.
+
+mod render;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::calendar::{rfc3339, YearMonth, DAY_S};
+use crate::error::InputError;
+use crate::history::{self, Columns, History, Options as ReadOptions, Period, Quality};
+use crate::model::growth::{self, DayObs, Forecast, Holdout};
+use crate::output::{self, Format};
+use crate::service::Growth;
+use crate::units::Span;
+
+/// Arguments of `headroom forecast`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  headroom forecast models/history/nasa_ksc_requests_1min.csv\n  \
+headroom forecast traffic.csv --count-column requests --interval 5m --format json > forecast.json\n  \
+headroom forecast models/history/wc98_requests_1min.csv --holdout 2")]
+pub struct ForecastArgs {
+    /// CSV with a header row, a timestamp column and a rate (or count) column; `-` reads stdin
+    pub history: PathBuf,
+    /// Months to forecast after the last month of history
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub horizon: u32,
+    /// Column with the time: RFC 3339 (any offset) or Unix seconds
+    #[arg(long, default_value = "timestamp", value_name = "NAME")]
+    pub time_column: String,
+    /// Column with the rate in requests per second
+    #[arg(long, default_value = "rps", value_name = "NAME")]
+    pub rate_column: String,
+    /// Read a count per interval from this column instead of a rate
+    #[arg(long, value_name = "NAME")]
+    pub count_column: Option<String>,
+    /// Column with the instance count (optional; used when present)
+    #[arg(long, value_name = "NAME")]
+    pub instances_column: Option<String>,
+    /// Column with CPU utilization (optional; used when present)
+    #[arg(long, value_name = "NAME")]
+    pub cpu_column: Option<String>,
+    /// The interval each row covers (default: the smallest spacing of the first rows)
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<Span>,
+    /// A run of zero rate at least this long is an outage, not a quiet spell
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub outage_after: Span,
+    /// Count and report unreadable rows instead of stopping at the first
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Worst case from this monthly growth (e.g. 15%/month) when above the upper 95% bound
+    #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
+    pub worst_growth: Option<Growth>,
+    /// Also forecast each of the last N months of history from the months before it, and
+    /// compare with what happened and with a Holt-Winters baseline
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=24))]
+    pub holdout: Option<u32>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Where the history came from and what span it covers.
+#[derive(Debug, Serialize)]
+pub struct Source {
+    pub file: String,
+    pub rows: u64,
+    pub interval_s: f64,
+    pub first: String,
+    pub last: String,
+    /// The last month with at least half its intervals: forecasts start after it.
+    pub last_month: YearMonth,
+}
+
+/// Held-out months and the error of both forecasters on them.
+#[derive(Debug, Serialize)]
+pub struct HoldoutReport {
+    pub months: Vec<Holdout>,
+    /// Peak MAPE of headroom's forecast over the held-out months, percent.
+    pub peak_mape: Option<f64>,
+    pub holt_winters_peak_mape: Option<f64>,
+    /// Held-out months whose actual peak fell inside the 95% band.
+    pub inside_95: usize,
+}
+
+/// The `forecast` answer; `periods` is a contract that `headroom plan --forecast` reads.
+#[derive(Debug, Serialize)]
+pub struct ForecastReport {
+    pub source: Source,
+    pub history: Vec<Period>,
+    pub quality: Quality,
+    /// What was done about each finding.
+    pub treatments: Vec<String>,
+    #[serde(flatten)]
+    pub forecast: Forecast,
+    pub holdout: Option<HoldoutReport>,
+}
+
+/// Runs `headroom forecast`.
+pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
+    let opts = ReadOptions {
+        columns: Columns {
+            time: args.time_column.clone(),
+            rate: args.rate_column.clone(),
+            count: args.count_column.clone(),
+            instances: args.instances_column.clone(),
+            cpu: args.cpu_column.clone(),
+        },
+        interval_s: args.interval.map(|s| s.secs()).filter(|s| *s > 0.0),
+        skip_bad_rows: args.skip_bad_rows,
+        outage_after_s: args.outage_after.secs(),
+    };
+    let history = history::read(&args.history, &opts)?;
+    let file = history.source.clone();
+    let months = history.monthly();
+    let last_month =
+        months.iter().rev().find(|m| m.coverage >= 0.5).and_then(|m| m.label.parse::<YearMonth>().ok()).ok_or_else(
+            || InputError::BadFile {
+                file: file.clone(),
+                message: "no month is at least half covered: a forecast needs a month of history or more".into(),
+            },
+        )?;
+    let days = day_obs(&history, last_month.plus(1).first_day());
+    let bad = |e: growth::ForecastError| InputError::BadFile { file: file.clone(), message: e.to_string() };
+    let forecast = growth::forecast(
+        &days,
+        growth::Options {
+            first_month: last_month.plus(1),
+            horizon: args.horizon as usize,
+            worst_growth: args.worst_growth.map(|g| g.0),
+        },
+    )
+    .map_err(bad)?;
+    let holdout = args.holdout.map(|n| holdouts(&days, last_month, n)).transpose()?;
+    let report = ForecastReport {
+        source: Source {
+            file,
+            rows: history.rows,
+            interval_s: history.interval_s,
+            first: rfc3339(history.first_s),
+            last: rfc3339(history.last_s),
+            last_month,
+        },
+        treatments: history.quality.treatments(),
+        quality: history.quality.clone(),
+        history: months,
+        forecast,
+        holdout,
+    };
+    output::emit(&report, args.format, out)?;
+    Ok(())
+}
+
+/// The days of the history before `end_day`, as the forecaster sees them.
+fn day_obs(h: &History, end_day: i64) -> Vec<DayObs> {
+    let per_day = DAY_S as f64 / h.interval_s;
+    h.days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| DayObs {
+            day: h.first_day + i as i64,
+            mean_rps: if d.rows > 0 { d.sum_rps / d.rows as f64 } else { 0.0 },
+            peak_rps: d.peak_rps,
+            coverage: (d.rows as f64 / per_day).min(1.0),
+        })
+        .filter(|d| d.day < end_day)
+        .collect()
+}
+
+fn holdouts(days: &[DayObs], last_month: YearMonth, n: u32) -> Result<HoldoutReport> {
+    let mut months = Vec::new();
+    for k in (0..n as i64).rev() {
+        // A month without enough history before it is skipped, not an error.
+        if let Ok(Some(h)) = growth::holdout(days, last_month.plus(-k)) {
+            months.push(h);
+        }
+    }
+    let ape = |f: f64, a: f64| 100.0 * (f - a).abs() / a;
+    let mape = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    Ok(HoldoutReport {
+        peak_mape: mape(months.iter().map(|h| ape(h.forecast.peak_rps, h.actual_peak_rps)).collect()),
+        holt_winters_peak_mape: mape(
+            months.iter().filter_map(|h| h.holt_winters_peak_rps.map(|p| ape(p, h.actual_peak_rps))).collect(),
+        ),
+        inside_95: months
+            .iter()
+            .filter(|h| (h.forecast.peak_rps_lo95..=h.forecast.peak_rps_hi95).contains(&h.actual_peak_rps))
+            .count(),
+        months,
+    })
+}

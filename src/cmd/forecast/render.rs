@@ -1,0 +1,187 @@
+//! The rows of a forecast report.
+
+use super::ForecastReport;
+use crate::calendar::rfc3339;
+use crate::output::{Doc, Render, Section};
+use crate::units::{human_duration, sig, thousands};
+
+fn rps(v: f64) -> String {
+    if v >= 100.0 {
+        thousands(v)
+    } else {
+        sig(v, 3)
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{}%", sig(v * 100.0, 3))
+}
+
+fn band(lo: f64, hi: f64) -> String {
+    format!("{} – {}", rps(lo), rps(hi))
+}
+
+impl Render for ForecastReport {
+    fn doc(&self) -> Doc {
+        let mut history =
+            Section::new("History", &["month", "mean RPS", "peak RPS", "peak/mean", "coverage", "outage"]);
+        for m in &self.history {
+            history = history.row([
+                m.label.clone(),
+                m.mean_rps.map_or("—".into(), rps),
+                m.peak_rps.map_or("—".into(), rps),
+                m.peak_to_mean.map_or("—".into(), |r| sig(r, 3)),
+                pct(m.coverage),
+                human_duration(m.outage_rows as f64 * self.source.interval_s),
+            ]);
+        }
+        history.notes.push(format!(
+            "{} rows every {} from {} to {}; forecasts start after {}",
+            thousands(self.source.rows as f64),
+            human_duration(self.source.interval_s),
+            self.source.first,
+            self.source.last,
+            self.source.last_month
+        ));
+        let q = &self.quality;
+        let mut quality = Section::new("Data quality", &["finding", "where", "size"]);
+        for g in &q.gaps {
+            quality = quality.row([
+                "gap".into(),
+                format!("{} → {} (line {})", rfc3339(g.from_s), rfc3339(g.to_s), g.line),
+                format!("{} rows", thousands(g.missing_rows as f64)),
+            ]);
+        }
+        for o in &q.outages {
+            quality = quality.row([
+                "outage".into(),
+                format!("{} → {} (line {})", rfc3339(o.from_s), rfc3339(o.to_s), o.line),
+                human_duration(o.to_s - o.from_s),
+            ]);
+        }
+        let lines = |v: &[u64]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
+        for (name, count, at) in [
+            ("duplicate", q.duplicates, lines(&q.duplicate_lines)),
+            ("out of order", q.out_of_order, lines(&q.out_of_order_lines)),
+            ("bad row", q.bad_rows, q.bad_row_examples.join("; ")),
+            ("isolated zero", q.isolated_zero_rows, String::new()),
+        ] {
+            if count > 0 {
+                quality = quality.row([name.to_string(), at, format!("{count} rows")]);
+            }
+        }
+        if quality.rows.is_empty() {
+            quality = quality.row(["none".to_string(), String::new(), String::new()]);
+        }
+        quality.notes = self.treatments.clone();
+        let f = &self.forecast;
+        let b = &f.backtest;
+        let mut model = Section::new("Model", &["candidate", "peak MAPE", "mean MAPE", ""]);
+        for c in &b.candidates {
+            let chosen = if c.name == f.model.name { "chosen" } else { "" };
+            model = model.row([
+                c.name.clone(),
+                format!("{}%", sig(c.peak_mape, 3)),
+                format!("{}%", sig(c.mean_mape, 3)),
+                chosen.into(),
+            ]);
+        }
+        model.notes.push(format!(
+            "rolling-origin backtest: {} origin(s), {}-day windows; 95% bands use Student's t with {} degree(s) of freedom",
+            b.origins, b.window_days, b.interval_degrees_of_freedom
+        ));
+        model.notes.push(format!("chosen: {}, because {}", f.model.name, f.model.reason));
+        model.notes.push(format!(
+            "{}: mean trend grows {} per month; daily peak is typically {}× its base (spread {})",
+            f.model.described,
+            pct(f.model.monthly_growth),
+            sig(f.model.typical_peak_factor, 3),
+            sig(f.model.peak_spread, 3)
+        ));
+        if let Some(w) = f.model.weekday_factors {
+            let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+            let shape: Vec<String> = names.iter().zip(w).map(|(n, v)| format!("{n} {}", sig(v, 2))).collect();
+            model.notes.push(format!("weekday factors: {}", shape.join(", ")));
+        }
+        if !f.down_weighted.is_empty() {
+            let top: Vec<String> = f
+                .down_weighted
+                .iter()
+                .take(5)
+                .map(|d| format!("{} {} ×{}", d.date, d.series, sig(d.ratio, 3)))
+                .collect();
+            model.notes.push(format!(
+                "down-weighted by the robust fit ({} day-series): {}",
+                f.down_weighted.len(),
+                top.join(", ")
+            ));
+        }
+        let mut periods =
+            Section::new("Forecast", &["month", "mean RPS", "peak RPS", "80% band", "95% band", "worst case"]);
+        for p in &f.periods {
+            periods = periods.row([
+                p.month.to_string(),
+                rps(p.mean_rps),
+                rps(p.peak_rps),
+                band(p.peak_rps_lo80, p.peak_rps_hi80),
+                band(p.peak_rps_lo95, p.peak_rps_hi95),
+                rps(p.peak_rps_worst),
+            ]);
+        }
+        let mut sections = vec![history, quality, model, periods];
+        if let Some(h) = &self.holdout {
+            let mut s = Section::new(
+                "Held-out months",
+                &["month", "actual peak", "forecast peak", "95% band", "inside", "Holt-Winters peak"],
+            );
+            for m in &h.months {
+                let inside = (m.forecast.peak_rps_lo95..=m.forecast.peak_rps_hi95).contains(&m.actual_peak_rps);
+                s = s.row([
+                    m.month.to_string(),
+                    rps(m.actual_peak_rps),
+                    rps(m.forecast.peak_rps),
+                    band(m.forecast.peak_rps_lo95, m.forecast.peak_rps_hi95),
+                    if inside { "yes".into() } else { "no".into() },
+                    m.holt_winters_peak_rps.map_or("—".into(), rps),
+                ]);
+            }
+            let mape = |v: Option<f64>| v.map_or("—".into(), |m| format!("{}%", sig(m, 3)));
+            s.notes.push(format!(
+                "peak MAPE: headroom {}, Holt-Winters {}; {} of {} inside the 95% band",
+                mape(h.peak_mape),
+                mape(h.holt_winters_peak_mape),
+                h.inside_95,
+                h.months.len()
+            ));
+            sections.push(s);
+        }
+        Doc { title: format!("Forecast of {}: {}", self.source.file, f.model.name), sections }
+    }
+
+    fn csv(&self) -> Option<Section> {
+        let header = [
+            "month",
+            "mean_rps",
+            "peak_rps",
+            "peak_rps_lo80",
+            "peak_rps_hi80",
+            "peak_rps_lo95",
+            "peak_rps_hi95",
+            "peak_rps_worst",
+        ];
+        let mut s = Section::new("", &header);
+        for p in &self.forecast.periods {
+            let v = [
+                p.mean_rps,
+                p.peak_rps,
+                p.peak_rps_lo80,
+                p.peak_rps_hi80,
+                p.peak_rps_lo95,
+                p.peak_rps_hi95,
+                p.peak_rps_worst,
+            ];
+            s = s.row(std::iter::once(p.month.to_string()).chain(v.iter().map(|x| format!("{x:.3}"))));
+        }
+        Some(s)
+    }
+}

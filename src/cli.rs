@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{calc::CalcCommand, fit::FitArgs, forecast::ForecastArgs, plan::PlanArgs};
+use crate::cmd::{calc::CalcCommand, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs};
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
 #[derive(Debug, Parser)]
@@ -22,6 +22,8 @@ pub enum Command {
     Fit(FitArgs),
     /// Forecast monthly mean and peak RPS from a historical request-rate CSV
     Forecast(ForecastArgs),
+    /// Roll a request-rate history up by hour, day or month and report its data quality
+    History(HistoryArgs),
     /// The per-month instance plan from a service model and a growth rate or forecast
     Plan(PlanArgs),
     /// Worksheets: Little's Law, Amdahl, USL, M/M/c queue, SLO error budget

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Fit(args) => cmd::fit::run(args, &mut out)?,
         Command::Forecast(args) => cmd::forecast::run(args, &mut out)?,
+        Command::History(args) => cmd::history::run(args, &mut out)?,
         Command::Plan(args) => cmd::plan::run(args, &mut out)?,
         Command::Calc(c) => cmd::calc::run(c, &mut out)?,
     }

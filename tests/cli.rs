@@ -206,8 +206,13 @@ fn help_and_version() {
 #[test]
 fn a_closed_pipe_is_not_an_error() {
     let many: Vec<String> = (1..=20_000).map(|n| n.to_string()).collect();
+    closed_pipe(&["calc", "amdahl", "--sigma", "5%", "--n", &many.join(",")]);
+    closed_pipe(&["history", "models/history/wc98_requests_1min.csv", "--by", "hour", "--format", "csv"]);
+}
+
+fn closed_pipe(args: &[&str]) {
     let mut child = Std::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(["calc", "amdahl", "--sigma", "5%", "--n", &many.join(",")])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -174,3 +174,27 @@ fn skip_bad_rows_reports_them() {
         .iter()
         .any(|t| t.as_str().unwrap().contains("unreadable rows skipped")));
 }
+
+#[test]
+fn history_rolls_up_by_hour_day_and_month() {
+    let rows = |by: &str| {
+        let out = headroom().args(["history", NASA, "--by", by, "-f", "json"]).assert().success();
+        let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert_eq!(v["quality"]["gap_count"], 1);
+        v["periods"].as_array().unwrap().clone()
+    };
+    let (hours, days, months) = (rows("hour"), rows("day"), rows("month"));
+    assert_eq!(months.len(), 3);
+    assert_eq!(days.len(), 63);
+    // The history runs from 1995-07-01T04:00Z to 1995-09-01T03:59Z: 62 days of hours.
+    assert_eq!(hours.len(), 62 * 24);
+    // The launch-day spike: 6.75 RPS in the minute of 1995-07-13 that peaks July.
+    let peak = |h: &Value| h["peak_rps"].as_f64().unwrap_or(0.0);
+    assert!(hours.iter().any(|h| h["peak_rps"].is_null()), "the gap's hours have no peak");
+    let top = hours.iter().max_by(|a, b| peak(a).total_cmp(&peak(b))).unwrap();
+    assert!(top["label"].as_str().unwrap().starts_with("1995-07-13"), "{top}");
+    assert_eq!(f(top, "peak_rps"), f(&months[0], "peak_rps"));
+    // Outage hours count no readings: the hurricane hours are empty.
+    let storm = hours.iter().find(|h| h["label"] == "1995-08-02T12:00Z").unwrap();
+    assert!(storm["mean_rps"].is_null() && storm["outage_rows"] == 60, "{storm}");
+}

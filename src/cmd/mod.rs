@@ -3,4 +3,5 @@
 pub mod calc;
 pub mod fit;
 pub mod forecast;
+pub mod history;
 pub mod plan;

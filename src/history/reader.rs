@@ -39,11 +39,19 @@ pub struct Options {
     pub skip_bad_rows: bool,
     /// A run of zero rates at least this long is an outage.
     pub outage_after_s: f64,
+    /// Keep per-hour roll-ups too (memory then grows with the history's span in hours).
+    pub hourly: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { columns: Columns::default(), interval_s: None, skip_bad_rows: false, outage_after_s: 15.0 * 60.0 }
+        Options {
+            columns: Columns::default(),
+            interval_s: None,
+            skip_bad_rows: false,
+            outage_after_s: 15.0 * 60.0,
+            hourly: false,
+        }
     }
 }
 
@@ -219,8 +227,8 @@ struct ZeroRun {
     last_s: f64,
     rows: u64,
     line: u64,
-    /// (day, week slot, rows) so that an outage can be taken back out of the roll-ups.
-    segments: Vec<(i64, usize, u32)>,
+    /// (hour, rows) so that an outage can be taken back out of the roll-ups.
+    segments: Vec<(i64, u32)>,
 }
 
 struct Accumulator {
@@ -245,8 +253,12 @@ impl Accumulator {
                     },
                 )?,
             };
+        let mut h = History::new(source, interval_s, first[0].ts);
+        if opts.hourly {
+            h.hours = Some(Vec::new());
+        }
         let mut acc = Accumulator {
-            h: History::new(source, interval_s, first[0].ts),
+            h,
             is_count: layout.is_count,
             prev_s: f64::NAN,
             max_s: f64::NEG_INFINITY,
@@ -298,10 +310,16 @@ impl Accumulator {
         }
         self.h.week[slot].0 += rps;
         self.h.week[slot].1 += 1;
-        self.track_zero(rps, row.ts, row.line, day_no, slot);
+        let hour = row.ts.div_euclid(3600.0) as i64;
+        if let Some(h) = self.h.hour_mut(hour) {
+            h.sum_rps += rps;
+            h.rows += 1;
+            h.peak_rps = h.peak_rps.max(rps);
+        }
+        self.track_zero(rps, row.ts, row.line, hour);
     }
 
-    fn track_zero(&mut self, rps: f64, ts: f64, line: u64, day: i64, slot: usize) {
+    fn track_zero(&mut self, rps: f64, ts: f64, line: u64, hour: i64) {
         if rps > 0.0 {
             self.end_zero_run();
             return;
@@ -310,8 +328,8 @@ impl Accumulator {
         run.rows += 1;
         run.last_s = ts;
         match run.segments.last_mut() {
-            Some((d, s, n)) if *d == day && *s == slot => *n += 1,
-            _ => run.segments.push((day, slot, 1)),
+            Some((h, n)) if *h == hour => *n += 1,
+            _ => run.segments.push((hour, 1)),
         }
     }
 
@@ -325,11 +343,16 @@ impl Accumulator {
         }
         q.outage_rows += run.rows;
         q.outages.push(Outage { from_s: run.from_s, to_s, rows: run.rows, line: run.line });
-        for (day, slot, n) in run.segments {
-            let d = self.h.day_mut(day);
-            d.rows -= n;
-            d.outage_rows += n;
-            self.h.week[slot].1 -= n as u64;
+        let take_out = |bucket: &mut super::Day, n: u32| {
+            bucket.rows -= n;
+            bucket.outage_rows += n;
+        };
+        for (hour, n) in run.segments {
+            take_out(self.h.day_mut(hour.div_euclid(24)), n);
+            if let Some(h) = self.h.hour_mut(hour) {
+                take_out(h, n);
+            }
+            self.h.week[week_slot(hour as f64 * 3600.0)].1 -= n as u64;
         }
     }
 

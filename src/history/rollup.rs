@@ -8,7 +8,7 @@ use crate::calendar::{YearMonth, DAY_S};
 /// Hours in a week: the slots of the weekly profile, Monday 00:00 UTC first.
 pub const WEEK_SLOTS: usize = 168;
 
-/// One UTC day of history.
+/// One UTC day (or hour) of history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Day {
     /// Σ rate over the day's rows that count (outage rows removed).
@@ -55,7 +55,29 @@ pub struct History {
     /// (Σ rate, rows) per hour of the week.
     #[serde(skip)]
     pub week: Vec<(f64, u64)>,
+    /// Hour number (hours since the epoch) of `hours[0]`.
+    pub first_hour: i64,
+    /// Per-hour accumulators, kept only when asked for (they grow with the history's span).
+    #[serde(skip)]
+    pub hours: Option<Vec<Day>>,
     pub quality: Quality,
+}
+
+/// The accumulator at period number `at` in `list` (whose first is `first`), growing the list at
+/// either end so that late and early rows find their period.
+fn slot<'a>(list: &'a mut Vec<Day>, first: &mut i64, at: i64) -> &'a mut Day {
+    if list.is_empty() {
+        *first = at;
+    }
+    if at < *first {
+        list.splice(0..0, std::iter::repeat_n(Day::default(), (*first - at) as usize));
+        *first = at;
+    }
+    let idx = (at - *first) as usize;
+    if idx >= list.len() {
+        list.resize(idx + 1, Day::default());
+    }
+    &mut list[idx]
 }
 
 /// The weekly-profile slot of a Unix time: hour of the week from Monday 00:00 UTC.
@@ -78,25 +100,21 @@ impl History {
             first_day: first_s.div_euclid(DAY_S as f64) as i64,
             days: Vec::new(),
             week: vec![(0.0, 0); WEEK_SLOTS],
+            first_hour: first_s.div_euclid(3600.0) as i64,
+            hours: None,
             quality: Quality::default(),
         }
     }
 
     /// The accumulator of day number `day`, growing the day list at either end.
     pub fn day_mut(&mut self, day: i64) -> &mut Day {
-        if self.days.is_empty() {
-            self.first_day = day;
-        }
-        if day < self.first_day {
-            let extra = (self.first_day - day) as usize;
-            self.days.splice(0..0, std::iter::repeat_n(Day::default(), extra));
-            self.first_day = day;
-        }
-        let idx = (day - self.first_day) as usize;
-        if idx >= self.days.len() {
-            self.days.resize(idx + 1, Day::default());
-        }
-        &mut self.days[idx]
+        slot(&mut self.days, &mut self.first_day, day)
+    }
+
+    /// The accumulator of hour number `hour`, when hours are kept.
+    pub fn hour_mut(&mut self, hour: i64) -> Option<&mut Day> {
+        let hours = self.hours.as_mut()?;
+        Some(slot(hours, &mut self.first_hour, hour))
     }
 
     fn period(&self, label: String, start_s: f64, end_s: f64, days: &[Day]) -> Period {
@@ -127,6 +145,20 @@ impl History {
                 let (y, m, d) = crate::calendar::civil_from_days(day);
                 let start = (day * DAY_S) as f64;
                 self.period(format!("{y:04}-{m:02}-{d:02}"), start, start + DAY_S as f64, &self.days[i..=i])
+            })
+            .collect()
+    }
+
+    /// One period per UTC hour; empty unless the history was read with hours kept.
+    pub fn hourly(&self) -> Vec<Period> {
+        let Some(hours) = &self.hours else { return Vec::new() };
+        hours
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let start = ((self.first_hour + i as i64) * 3600) as f64;
+                let label = crate::calendar::rfc3339(start)[..13].to_string() + ":00Z";
+                self.period(label, start, start + 3600.0, std::slice::from_ref(h))
             })
             .collect()
     }

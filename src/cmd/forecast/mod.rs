@@ -3,19 +3,18 @@
 mod render;
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
 use crate::calendar::{rfc3339, YearMonth, DAY_S};
+use crate::cmd::history::HistoryInput;
 use crate::error::InputError;
-use crate::history::{self, Columns, History, Options as ReadOptions, Period, Quality};
+use crate::history::{History, Period, Quality};
 use crate::model::growth::{self, DayObs, Forecast, Holdout};
 use crate::output::{self, Format};
 use crate::service::Growth;
-use crate::units::Span;
 
 /// Arguments of `headroom forecast`.
 #[derive(Debug, Args)]
@@ -23,35 +22,11 @@ use crate::units::Span;
 headroom forecast traffic.csv --count-column requests --interval 5m --format json > forecast.json\n  \
 headroom forecast models/history/wc98_requests_1min.csv --holdout 2")]
 pub struct ForecastArgs {
-    /// CSV with a header row, a timestamp column and a rate (or count) column; `-` reads stdin
-    pub history: PathBuf,
+    #[command(flatten)]
+    pub input: HistoryInput,
     /// Months to forecast after the last month of history
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub horizon: u32,
-    /// Column with the time: RFC 3339 (any offset) or Unix seconds
-    #[arg(long, default_value = "timestamp", value_name = "NAME")]
-    pub time_column: String,
-    /// Column with the rate in requests per second
-    #[arg(long, default_value = "rps", value_name = "NAME")]
-    pub rate_column: String,
-    /// Read a count per interval from this column instead of a rate
-    #[arg(long, value_name = "NAME")]
-    pub count_column: Option<String>,
-    /// Column with the instance count (optional; used when present)
-    #[arg(long, value_name = "NAME")]
-    pub instances_column: Option<String>,
-    /// Column with CPU utilization (optional; used when present)
-    #[arg(long, value_name = "NAME")]
-    pub cpu_column: Option<String>,
-    /// The interval each row covers (default: the smallest spacing of the first rows)
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<Span>,
-    /// A run of zero rate at least this long is an outage, not a quiet spell
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub outage_after: Span,
-    /// Count and report unreadable rows instead of stopping at the first
-    #[arg(long)]
-    pub skip_bad_rows: bool,
     /// Worst case from this monthly growth (e.g. 15%/month) when above the upper 95% bound
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub worst_growth: Option<Growth>,
@@ -102,19 +77,7 @@ pub struct ForecastReport {
 
 /// Runs `headroom forecast`.
 pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
-    let opts = ReadOptions {
-        columns: Columns {
-            time: args.time_column.clone(),
-            rate: args.rate_column.clone(),
-            count: args.count_column.clone(),
-            instances: args.instances_column.clone(),
-            cpu: args.cpu_column.clone(),
-        },
-        interval_s: args.interval.map(|s| s.secs()).filter(|s| *s > 0.0),
-        skip_bad_rows: args.skip_bad_rows,
-        outage_after_s: args.outage_after.secs(),
-    };
-    let history = history::read(&args.history, &opts)?;
+    let history = args.input.read(false)?;
     let file = history.source.clone();
     let months = history.monthly();
     let last_month =

@@ -1,17 +1,9 @@
 //! The rows of a forecast report.
 
 use super::ForecastReport;
-use crate::calendar::rfc3339;
+use crate::cmd::history::{periods_section, quality_section, rps};
 use crate::output::{Doc, Render, Section};
 use crate::units::{human_duration, sig, thousands};
-
-fn rps(v: f64) -> String {
-    if v >= 100.0 {
-        thousands(v)
-    } else {
-        sig(v, 3)
-    }
-}
 
 fn pct(v: f64) -> String {
     format!("{}%", sig(v * 100.0, 3))
@@ -23,18 +15,7 @@ fn band(lo: f64, hi: f64) -> String {
 
 impl Render for ForecastReport {
     fn doc(&self) -> Doc {
-        let mut history =
-            Section::new("History", &["month", "mean RPS", "peak RPS", "peak/mean", "coverage", "outage"]);
-        for m in &self.history {
-            history = history.row([
-                m.label.clone(),
-                m.mean_rps.map_or("—".into(), rps),
-                m.peak_rps.map_or("—".into(), rps),
-                m.peak_to_mean.map_or("—".into(), |r| sig(r, 3)),
-                pct(m.coverage),
-                human_duration(m.outage_rows as f64 * self.source.interval_s),
-            ]);
-        }
+        let mut history = periods_section("History", &self.history, self.source.interval_s);
         history.notes.push(format!(
             "{} rows every {} from {} to {}; forecasts start after {}",
             thousands(self.source.rows as f64),
@@ -43,37 +24,7 @@ impl Render for ForecastReport {
             self.source.last,
             self.source.last_month
         ));
-        let q = &self.quality;
-        let mut quality = Section::new("Data quality", &["finding", "where", "size"]);
-        for g in &q.gaps {
-            quality = quality.row([
-                "gap".into(),
-                format!("{} → {} (line {})", rfc3339(g.from_s), rfc3339(g.to_s), g.line),
-                format!("{} rows", thousands(g.missing_rows as f64)),
-            ]);
-        }
-        for o in &q.outages {
-            quality = quality.row([
-                "outage".into(),
-                format!("{} → {} (line {})", rfc3339(o.from_s), rfc3339(o.to_s), o.line),
-                human_duration(o.to_s - o.from_s),
-            ]);
-        }
-        let lines = |v: &[u64]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
-        for (name, count, at) in [
-            ("duplicate", q.duplicates, lines(&q.duplicate_lines)),
-            ("out of order", q.out_of_order, lines(&q.out_of_order_lines)),
-            ("bad row", q.bad_rows, q.bad_row_examples.join("; ")),
-            ("isolated zero", q.isolated_zero_rows, String::new()),
-        ] {
-            if count > 0 {
-                quality = quality.row([name.to_string(), at, format!("{count} rows")]);
-            }
-        }
-        if quality.rows.is_empty() {
-            quality = quality.row(["none".to_string(), String::new(), String::new()]);
-        }
-        quality.notes = self.treatments.clone();
+        let quality = quality_section(&self.quality, &self.treatments);
         let f = &self.forecast;
         let b = &f.backtest;
         let mut model = Section::new("Model", &["candidate", "peak MAPE", "mean MAPE", ""]);

@@ -2,7 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{calc::CalcCommand, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs};
+use crate::cmd::calc::CalcCommand;
+use crate::cmd::{
+    fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs, run::RunArgs, serve_sim::ServeSimArgs,
+};
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
 #[derive(Debug, Parser)]
@@ -18,6 +21,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a load plan (or an ad-hoc one from flags) and record honest latency percentiles
+    Run(RunArgs),
     /// Fit Amdahl and USL curves to (concurrency, throughput) measurements
     Fit(FitArgs),
     /// Forecast monthly mean and peak RPS from a historical request-rate CSV
@@ -26,6 +31,8 @@ pub enum Command {
     History(HistoryArgs),
     /// The per-month instance plan from a service model and a growth rate or forecast
     Plan(PlanArgs),
+    /// The simulated service (loopback by default), for tests and the demo
+    ServeSim(ServeSimArgs),
     /// Worksheets: Little's Law, Amdahl, USL, M/M/c queue, SLO error budget
     #[command(subcommand)]
     Calc(CalcCommand),

@@ -9,10 +9,12 @@ pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod history;
+pub mod load;
 pub mod model;
 pub mod output;
 pub mod points;
 pub mod service;
+pub mod sim;
 pub mod units;
 
 use std::io::{self, Write};
@@ -24,15 +26,32 @@ pub use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    match cli.command {
-        Command::Fit(args) => cmd::fit::run(args, &mut out)?,
-        Command::Forecast(args) => cmd::forecast::run(args, &mut out)?,
-        Command::History(args) => cmd::history::run(args, &mut out)?,
-        Command::Plan(args) => cmd::plan::run(args, &mut out)?,
-        Command::Calc(c) => cmd::calc::run(c, &mut out)?,
-    }
+    let code = match cli.command {
+        Command::Run(args) => cmd::run::run(args, &mut out)?,
+        Command::ServeSim(args) => {
+            cmd::serve_sim::run(args, &mut out)?;
+            ExitCode::SUCCESS
+        }
+        command => {
+            run_report(command, &mut out)?;
+            ExitCode::SUCCESS
+        }
+    };
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
+}
+
+/// The commands that print one report and exit 0.
+fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        Command::Fit(args) => cmd::fit::run(args, out)?,
+        Command::Forecast(args) => cmd::forecast::run(args, out)?,
+        Command::History(args) => cmd::history::run(args, out)?,
+        Command::Plan(args) => cmd::plan::run(args, out)?,
+        Command::Calc(c) => cmd::calc::run(c, out)?,
+        Command::Run(_) | Command::ServeSim(_) => unreachable!("handled by run"),
+    }
+    Ok(())
 }
 
 /// True when the error is a closed pipe (`headroom ... | head`), which is not a failure.
@@ -40,10 +59,13 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
 }
 
-/// The exit code for an error: 0 for a closed pipe, otherwise 2 (bad input or usage).
+/// The exit code for an error: 0 for a closed pipe, 3 for a run that could not be valid
+/// (an unreachable target), otherwise 2 (bad input or usage).
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         ExitCode::SUCCESS
+    } else if err.chain().any(|e| e.downcast_ref::<load::runner::RunInvalid>().is_some()) {
+        ExitCode::from(3)
     } else {
         ExitCode::from(2)
     }

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -24,14 +25,58 @@ pub fn display_name(path: &Path) -> String {
     }
 }
 
-/// Reads points from `path` (`-` for stdin).
+/// Reads points from `path` (`-` for stdin): a CSV, or a `results.json` from `headroom run`.
 pub fn read(path: &Path, cols: &Columns) -> Result<Vec<Point>> {
     let name = display_name(path);
+    let mut text = String::new();
     if name == "<stdin>" {
-        return Ok(parse_csv(io::stdin().lock(), "<stdin>", cols)?);
+        io::stdin().lock().read_to_string(&mut text).context("cannot read standard input")?;
+    } else {
+        File::open(path)
+            .and_then(|f| BufReader::new(f).read_to_string(&mut text))
+            .with_context(|| format!("cannot open {name}"))?;
     }
-    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-    Ok(parse_csv(BufReader::new(file), &name, cols)?)
+    if text.trim_start().starts_with('{') {
+        return Ok(from_results(&text, &name)?);
+    }
+    Ok(parse_csv(text.as_bytes(), &name, cols)?)
+}
+
+#[derive(serde::Deserialize)]
+struct RunFile {
+    steps: Vec<RunStep>,
+}
+
+#[derive(serde::Deserialize)]
+struct RunStep {
+    name: String,
+    users: Option<f64>,
+    mean_in_flight: f64,
+    achieved_rps: f64,
+}
+
+/// Points from a run's steps: N is the users of a closed step, or the measured mean in flight of
+/// an open one (stress), and X the achieved throughput.
+pub fn from_results(text: &str, file: &str) -> Result<Vec<Point>, InputError> {
+    let run: RunFile = serde_json::from_str(text).map_err(|e| InputError::BadFile {
+        file: file.into(),
+        message: format!("{e}: expected a CSV or a results.json from `headroom run`"),
+    })?;
+    run.steps
+        .iter()
+        .filter(|s| s.achieved_rps > 0.0)
+        .map(|s| {
+            let n = s.users.unwrap_or(s.mean_in_flight);
+            if n > 0.0 {
+                Ok(Point { n, x: s.achieved_rps })
+            } else {
+                Err(InputError::BadFile {
+                    file: file.into(),
+                    message: format!("step '{}' has no concurrency to fit", s.name),
+                })
+            }
+        })
+        .collect()
 }
 
 fn column_index(header: &csv::StringRecord, want: &str, file: &str, flag: &str) -> Result<usize, InputError> {

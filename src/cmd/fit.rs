@@ -20,7 +20,8 @@ use crate::units::{sig, Amount, Rate};
     after_help = "Example:\n  headroom fit models/specsdm91.csv --concurrency-column load --at 300 --plot usl.svg"
 )]
 pub struct FitArgs {
-    /// CSV of measurements with a header row; `-` reads standard input
+    /// CSV of measurements with a header row, or a results.json of a concurrency sweep or stress
+    /// run; `-` reads standard input
     pub file: PathBuf,
     /// Column holding the concurrency N (users, threads or instances)
     #[arg(long, default_value = "concurrency", value_name = "NAME")]

@@ -5,3 +5,5 @@ pub mod fit;
 pub mod forecast;
 pub mod history;
 pub mod plan;
+pub mod run;
+pub mod serve_sim;

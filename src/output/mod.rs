@@ -85,6 +85,11 @@ trait Exporter {
     fn write(&self, doc: &Doc, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// Writes `value` as versioned JSON (`schema_version` first).
+pub fn write_json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    json::write(value, out)
+}
+
 /// Prints `value` in `format` to `out`.
 pub fn emit<T: Render>(value: &T, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {

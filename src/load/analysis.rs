@@ -1,0 +1,214 @@
+//! What a run's steps mean: SLO thresholds, the stress breaking point, spike recovery and soak
+//! drift. Pure functions over recorded results.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::plan::{Metric, Threshold};
+use super::profile::Role;
+use super::recorder::Record;
+use super::results::{Second, StepResult, ThresholdResult};
+
+/// The value a threshold compares: µs for latency, a fraction for the error rate.
+pub fn value(t: &Threshold, r: &Record) -> f64 {
+    match t.metric {
+        Metric::Percentile(q) => r.latency.value_at_quantile(q) as f64,
+        Metric::Mean => r.latency.mean(),
+        Metric::ErrorRate => {
+            if r.requests == 0 {
+                0.0
+            } else {
+                r.errors.total() as f64 / r.requests as f64
+            }
+        }
+    }
+}
+
+/// Checks thresholds against one record.
+pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record) -> Vec<ThresholdResult> {
+    thresholds
+        .iter()
+        .map(|(text, t)| {
+            let v = value(t, r);
+            ThresholdResult {
+                threshold: text.clone(),
+                scope: scope.into(),
+                value: v,
+                limit: t.limit,
+                passed: v < t.limit,
+            }
+        })
+        .collect()
+}
+
+/// The last step that met every threshold and the first that did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakingPoint {
+    pub last_passing: Option<String>,
+    pub last_passing_rps: Option<f64>,
+    pub first_failing: Option<String>,
+    pub first_failing_rps: Option<f64>,
+    pub reason: Option<String>,
+}
+
+/// A step fails when a threshold fails or its throughput stays under 95% of its target.
+pub fn step_failure(s: &StepResult) -> Option<String> {
+    if let Some(t) = s.slo.iter().find(|t| !t.passed) {
+        return Some(format!("{} ({}) was {:.0} against {:.0}", t.threshold, t.scope, t.value, t.limit));
+    }
+    s.invalid_reason.clone()
+}
+
+/// The breaking point of a stress run's steps, in order.
+pub fn breaking_point(steps: &[StepResult]) -> BreakingPoint {
+    let failing = steps.iter().position(|s| step_failure(s).is_some());
+    let last = match failing {
+        Some(0) => None,
+        Some(i) => Some(&steps[i - 1]),
+        None => steps.last(),
+    };
+    BreakingPoint {
+        last_passing: last.map(|s| s.name.clone()),
+        last_passing_rps: last.map(|s| s.achieved_rps),
+        first_failing: failing.map(|i| steps[i].name.clone()),
+        first_failing_rps: failing.and_then(|i| steps[i].target_rps),
+        reason: failing.and_then(|i| step_failure(&steps[i])),
+    }
+}
+
+/// A spike's effect and the recovery after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpikeAnalysis {
+    pub baseline_p99_us: Option<u64>,
+    pub burst_p99_us: Option<u64>,
+    pub burst_errors: u64,
+    pub burst_error_rate: f64,
+    /// Seconds into the recovery step after which every second's p99 stays within 10% of the
+    /// baseline's; `null` when it never does within the step.
+    pub recovery_s: Option<f64>,
+}
+
+/// Analyses the baseline, burst (ramp included) and recovery steps.
+pub fn spike(steps: &[StepResult]) -> SpikeAnalysis {
+    let by = |role: Role| steps.iter().filter(move |s| s.role == role);
+    let baseline = by(Role::Baseline).next().and_then(|s| s.latency_us.map(|p| p.p99));
+    let burst: Vec<&StepResult> = by(Role::Ramp).chain(by(Role::Burst)).collect();
+    let mut merged = Record::default();
+    for s in &burst {
+        if let Some(r) = &s.merged {
+            merged.merge(r);
+        }
+    }
+    let recovery = by(Role::Recovery).next();
+    let recovery_s = match (baseline, recovery) {
+        (Some(b), Some(r)) => recovered_after(&r.series, b as f64 * 1.1),
+        _ => None,
+    };
+    SpikeAnalysis {
+        baseline_p99_us: baseline,
+        burst_p99_us: (!merged.latency.is_empty()).then(|| merged.latency.value_at_quantile(0.99)),
+        burst_errors: merged.errors.total(),
+        burst_error_rate: if merged.requests > 0 { merged.errors.total() as f64 / merged.requests as f64 } else { 0.0 },
+        recovery_s,
+    }
+}
+
+/// The start of the first second from which every second's p99 is at or under `limit_us`.
+fn recovered_after(series: &[Second], limit_us: f64) -> Option<f64> {
+    let bad = series.iter().rposition(|s| s.p99_us.is_some_and(|p| p as f64 > limit_us));
+    match bad {
+        None => series.first().map(|s| s.t_s),
+        Some(i) => series.get(i + 1).map(|s| s.t_s),
+    }
+}
+
+/// A least-squares trend with its significance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Trend {
+    /// Change per hour.
+    pub slope_per_hour: f64,
+    /// Two-sided p-value of slope = 0 (Student's t, n − 2 degrees of freedom).
+    pub p_value: Option<f64>,
+}
+
+/// Drift over a soak.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SoakAnalysis {
+    pub window_s: f64,
+    pub p99_first_window_us: Option<f64>,
+    pub p99_last_window_us: Option<f64>,
+    pub p99_trend_us: Option<Trend>,
+    pub error_rate_first_window: Option<f64>,
+    pub error_rate_last_window: Option<f64>,
+    pub error_rate_trend: Option<Trend>,
+    pub connection_errors: u64,
+    pub reconnects: u64,
+}
+
+fn trend(points: &[(f64, f64)]) -> Option<Trend> {
+    let n = points.len() as f64;
+    if points.len() < 3 {
+        return None;
+    }
+    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let b = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+    let ssr: f64 = points.iter().map(|p| (p.1 - my - b * (p.0 - mx)).powi(2)).sum();
+    let se = (ssr / (n - 2.0) / sxx).sqrt();
+    let p_value = StudentsT::new(0.0, 1.0, n - 2.0).ok().map(|t| {
+        if se > 0.0 {
+            2.0 * (1.0 - t.cdf((b / se).abs()))
+        } else if b == 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    Some(Trend { slope_per_hour: b * 3600.0, p_value })
+}
+
+/// Drift of p99 and of the error rate over a soak step.
+pub fn soak(step: &StepResult, window_s: f64) -> SoakAnalysis {
+    let s = &step.series;
+    let p99: Vec<(f64, f64)> = s.iter().filter_map(|x| x.p99_us.map(|p| (x.t_s, p as f64))).collect();
+    let rate = |x: &Second| {
+        let n = x.achieved_rps * x.duration_s + x.errors.connect as f64;
+        (n > 0.0).then(|| x.errors.total() as f64 / n)
+    };
+    let errors: Vec<(f64, f64)> = s.iter().filter_map(|x| rate(x).map(|r| (x.t_s, r))).collect();
+    let end = s.last().map_or(0.0, |x| x.t_s + x.duration_s);
+    let mean_in = |v: &[(f64, f64)], lo: f64, hi: f64| {
+        let w: Vec<f64> = v.iter().filter(|p| p.0 >= lo && p.0 < hi).map(|p| p.1).collect();
+        (!w.is_empty()).then(|| w.iter().sum::<f64>() / w.len() as f64)
+    };
+    SoakAnalysis {
+        window_s,
+        p99_first_window_us: mean_in(&p99, 0.0, window_s),
+        p99_last_window_us: mean_in(&p99, end - window_s, end + 1.0),
+        p99_trend_us: trend(&p99),
+        error_rate_first_window: mean_in(&errors, 0.0, window_s),
+        error_rate_last_window: mean_in(&errors, end - window_s, end + 1.0),
+        error_rate_trend: trend(&errors),
+        connection_errors: step.errors.connect + step.errors.io,
+        reconnects: step.reconnects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trend_and_significance() {
+        let flat: Vec<(f64, f64)> = (0..100).map(|i| (i as f64, 5.0 + if i % 2 == 0 { 1.0 } else { -1.0 })).collect();
+        let t = trend(&flat).unwrap();
+        assert!(t.slope_per_hour.abs() < 100.0 && t.p_value.unwrap() > 0.5, "{t:?}");
+        let rising: Vec<(f64, f64)> =
+            (0..100).map(|i| (i as f64, i as f64 + if i % 2 == 0 { 1.0 } else { -1.0 })).collect();
+        let t = trend(&rising).unwrap();
+        assert!((t.slope_per_hour - 3600.0).abs() < 10.0 && t.p_value.unwrap() < 1e-6, "{t:?}");
+    }
+}

@@ -1,0 +1,9 @@
+//! The load generator: plans, profiles, the pacer and engine, recording, results and analysis.
+
+pub mod analysis;
+pub mod engine;
+pub mod plan;
+pub mod profile;
+pub mod recorder;
+pub mod results;
+pub mod runner;

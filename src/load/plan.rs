@@ -1,0 +1,278 @@
+//! Load plans (`loadplans/*.toml`): the target, a weighted request mix, SLO thresholds, safety
+//! limits and one profile. Parsed strictly; every error names the file, the key and the fix.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::units::{Fraction, Percentile, Rate, Span};
+
+/// A load plan as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPlan {
+    /// Base URL: `http://127.0.0.1:8080`. `--target` overrides it.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Per-request timeout, e.g. `5s`.
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    pub requests: Vec<RequestSpec>,
+    #[serde(default)]
+    pub slo: Vec<String>,
+    #[serde(default)]
+    pub safety: Safety,
+    pub profile: ProfileSpec,
+}
+
+fn default_timeout() -> String {
+    "10s".into()
+}
+
+/// One request of the mix.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Header values may use `${VAR}` from the environment; values are never written to reports.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The status that counts as success; any 2xx when absent.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// Thresholds for this request alone, e.g. `["p99 < 200ms"]`.
+    #[serde(default)]
+    pub slo: Vec<String>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Limits that protect the target.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// No step is driven faster than this, whatever the profile says.
+    #[serde(default)]
+    pub max_rps: Option<String>,
+    /// Requests in flight at most (also the number of connections).
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: usize,
+    /// e.g. `"error_rate > 50% for 10s"`: stop the run to protect the target.
+    #[serde(default)]
+    pub abort: Option<String>,
+}
+
+fn default_in_flight() -> usize {
+    256
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Safety { max_rps: None, max_in_flight: default_in_flight(), abort: None }
+    }
+}
+
+/// The load shape.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProfileSpec {
+    /// A constant rate after a warm-up that is not recorded.
+    Load {
+        rate: String,
+        duration: String,
+        #[serde(default)]
+        warmup: Option<String>,
+    },
+    /// Rate steps until an SLO threshold fails or `max` is reached.
+    Stress {
+        start: String,
+        /// `"+500"` adds, `"x1.5"` multiplies.
+        step: String,
+        hold: String,
+        max: String,
+    },
+    /// A long constant rate, analysed for drift over `window`s.
+    Soak {
+        rate: String,
+        duration: String,
+        #[serde(default)]
+        window: Option<String>,
+    },
+    /// Baseline, a ramp to the burst, the burst held, then the baseline again.
+    Spike {
+        baseline: String,
+        burst: String,
+        #[serde(default)]
+        ramp: Option<String>,
+        hold: String,
+        before: String,
+        after: String,
+    },
+    /// Free steps: each ramps from the previous rate when `ramp` is true.
+    Stages { stages: Vec<StageSpec> },
+    /// A concurrency sweep: N users each sending back to back, for `duration` per step.
+    Closed { users: Vec<usize>, duration: String },
+}
+
+/// One free stage.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    pub rate: String,
+    pub duration: String,
+    #[serde(default)]
+    pub ramp: bool,
+}
+
+/// A metric an SLO threshold compares.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Percentile(f64),
+    Mean,
+    ErrorRate,
+}
+
+/// `p99 < 300ms`, `mean < 50ms`, `error_rate < 1%`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Threshold {
+    pub metric: Metric,
+    /// Microseconds for latencies, a fraction for the error rate.
+    pub limit: f64,
+}
+
+impl FromStr for Threshold {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("'{s}' is not a threshold: write e.g. \"p99 < 300ms\", \"mean < 50ms\" or \"error_rate < 1%\"");
+        let (lhs, rhs) = s.split_once('<').ok_or_else(bad)?;
+        let (lhs, rhs) = (lhs.trim(), rhs.trim().trim_start_matches('='));
+        let metric = match lhs {
+            "error_rate" => Metric::ErrorRate,
+            "mean" => Metric::Mean,
+            p => Metric::Percentile(p.parse::<Percentile>().map_err(|_| bad())?.quantile()),
+        };
+        let limit = match metric {
+            Metric::ErrorRate => rhs.parse::<Fraction>().map_err(|e| format!("{}: {e}", bad()))?.0,
+            _ => rhs.parse::<Span>().map_err(|e| format!("{}: {e}", bad()))?.secs() * 1e6,
+        };
+        Ok(Threshold { metric, limit })
+    }
+}
+
+/// `error_rate > 50% for 10s`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AbortRule {
+    pub error_rate: f64,
+    pub for_s: f64,
+}
+
+impl FromStr for AbortRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not an abort rule: write e.g. \"error_rate > 50% for 10s\"");
+        let rest = s.trim().strip_prefix("error_rate").ok_or_else(bad)?.trim().strip_prefix('>').ok_or_else(bad)?;
+        let (share, span) = rest.split_once("for").ok_or_else(bad)?;
+        let error_rate = share.trim().parse::<Fraction>().map_err(|e| format!("{}: {e}", bad()))?.0;
+        let for_s = span.trim().parse::<Span>().map_err(|e| format!("{}: {e}", bad()))?.secs();
+        Ok(AbortRule { error_rate, for_s })
+    }
+}
+
+/// Reads a plan file.
+pub fn load(path: &Path) -> Result<LoadPlan> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the load plan {file}"))?;
+    Ok(parse(&text, &file)?)
+}
+
+/// Parses plan text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<LoadPlan, InputError> {
+    let plan: LoadPlan =
+        toml::from_str(text).map_err(|e| InputError::BadFile { file: file.into(), message: e.to_string() })?;
+    if plan.requests.is_empty() {
+        return Err(InputError::BadFile {
+            file: file.into(),
+            message: "no [[requests]]: add one with name and path (e.g. name = \"home\", path = \"/\")".into(),
+        });
+    }
+    Ok(plan)
+}
+
+/// Parses a field with its type's parser, naming the key on failure.
+pub fn field<T: FromStr>(file: &str, key: &str, value: &str) -> Result<T, InputError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse::<T>().map_err(|e| InputError::BadFile { file: file.into(), message: format!("{key}: {e}") })
+}
+
+/// A rate field.
+pub fn rate(file: &str, key: &str, value: &str) -> Result<f64, InputError> {
+    field::<Rate>(file, key, value).map(|r| r.0)
+}
+
+/// A duration field in seconds.
+pub fn secs(file: &str, key: &str, value: &str) -> Result<f64, InputError> {
+    field::<Span>(file, key, value).map(|s| s.secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+target = "http://127.0.0.1:8080"
+[[requests]]
+name = "home"
+path = "/"
+[profile]
+kind = "load"
+rate = "1k"
+duration = "30s"
+"#;
+
+    #[test]
+    fn parses_and_names_unknown_keys() {
+        let p = parse(PLAN, "p.toml").unwrap();
+        assert_eq!(p.requests[0].method, "GET");
+        assert_eq!(p.safety.max_in_flight, 256);
+        let e = parse(&PLAN.replace("rate = \"1k\"", "rat = \"1k\""), "p.toml").unwrap_err().to_string();
+        assert!(e.starts_with("p.toml: ") && e.contains("rat"), "{e}");
+        let e = parse(&PLAN.replace("kind = \"load\"", "kind = \"blast\""), "p.toml").unwrap_err().to_string();
+        assert!(e.contains("blast") && e.contains("stress"), "{e}");
+    }
+
+    #[test]
+    fn thresholds_and_abort_rules() {
+        assert_eq!(
+            "p99 < 300ms".parse::<Threshold>().unwrap(),
+            Threshold { metric: Metric::Percentile(0.99), limit: 300_000.0 }
+        );
+        assert_eq!("error_rate < 1%".parse::<Threshold>().unwrap().limit, 0.01);
+        assert!("p99 > 3ms".parse::<Threshold>().is_err());
+        assert_eq!(
+            "error_rate > 50% for 10s".parse::<AbortRule>().unwrap(),
+            AbortRule { error_rate: 0.5, for_s: 10.0 }
+        );
+        assert!("errors > 5".parse::<AbortRule>().is_err());
+    }
+}

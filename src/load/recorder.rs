@@ -1,0 +1,247 @@
+//! Recording: HdrHistograms in microseconds (3 significant digits) per request name, for the
+//! latency from the intended send time (corrected), the raw service time and the schedule lag,
+//! plus error counts by class. Workers write to a few striped shards, each behind its own mutex,
+//! so that a lock is shared by a handful of workers at most; a collector swaps out each shard's
+//! per-second interval once a second.
+
+use std::sync::Mutex;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// A histogram of microseconds that grows its range as needed.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is valid")
+}
+
+/// How a request went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Connect,
+    Timeout,
+    Http4xx,
+    Http429,
+    Http5xx,
+    /// A status other than the one the plan expects.
+    UnexpectedStatus,
+    /// The connection failed mid-request (reset, closed).
+    Io,
+}
+
+impl ErrorClass {
+    /// The class of an HTTP status that is not the expected one.
+    pub fn of_status(status: u16) -> ErrorClass {
+        match status {
+            429 => ErrorClass::Http429,
+            400..=499 => ErrorClass::Http4xx,
+            500..=599 => ErrorClass::Http5xx,
+            _ => ErrorClass::UnexpectedStatus,
+        }
+    }
+}
+
+/// Errors by class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub timeout: u64,
+    pub http_4xx: u64,
+    pub http_429: u64,
+    pub http_5xx: u64,
+    pub unexpected_status: u64,
+    pub io: u64,
+}
+
+impl ErrorCounts {
+    fn slot(&mut self, class: ErrorClass) -> &mut u64 {
+        match class {
+            ErrorClass::Connect => &mut self.connect,
+            ErrorClass::Timeout => &mut self.timeout,
+            ErrorClass::Http4xx => &mut self.http_4xx,
+            ErrorClass::Http429 => &mut self.http_429,
+            ErrorClass::Http5xx => &mut self.http_5xx,
+            ErrorClass::UnexpectedStatus => &mut self.unexpected_status,
+            ErrorClass::Io => &mut self.io,
+        }
+    }
+
+    /// Counts one error.
+    pub fn count(&mut self, class: ErrorClass) {
+        *self.slot(class) += 1;
+    }
+
+    /// All errors.
+    pub fn total(&self) -> u64 {
+        self.connect + self.timeout + self.http_4xx + self.http_429 + self.http_5xx + self.unexpected_status + self.io
+    }
+
+    /// Adds another count in.
+    pub fn add(&mut self, o: &ErrorCounts) {
+        for (a, b) in [
+            (&mut self.connect, o.connect),
+            (&mut self.timeout, o.timeout),
+            (&mut self.http_4xx, o.http_4xx),
+            (&mut self.http_429, o.http_429),
+            (&mut self.http_5xx, o.http_5xx),
+            (&mut self.unexpected_status, o.unexpected_status),
+            (&mut self.io, o.io),
+        ] {
+            *a += b;
+        }
+    }
+}
+
+/// One finished (or failed) request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub request: usize,
+    /// Completion − intended send time; `None` when nothing was sent (connect error).
+    pub latency_us: Option<u64>,
+    /// Completion − actual send time.
+    pub service_us: Option<u64>,
+    /// Actual − intended send time.
+    pub lag_us: u64,
+    pub late: bool,
+    pub error: Option<ErrorClass>,
+}
+
+/// Everything recorded for one request name.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
+    pub lag: Histogram<u64>,
+    pub requests: u64,
+    pub errors: ErrorCounts,
+    pub late_starts: u64,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            latency: histogram(),
+            service: histogram(),
+            lag: histogram(),
+            requests: 0,
+            errors: ErrorCounts::default(),
+            late_starts: 0,
+        }
+    }
+}
+
+impl Record {
+    fn add(&mut self, s: &Sample) {
+        self.requests += 1;
+        // `record` grows an auto-resizing histogram; `saturating_record` would clamp to its
+        // current (initially tiny) range.
+        if let Some(l) = s.latency_us {
+            let _ = self.latency.record(l.max(1));
+        }
+        if let Some(v) = s.service_us {
+            let _ = self.service.record(v.max(1));
+        }
+        let _ = self.lag.record(s.lag_us.max(1));
+        if let Some(e) = s.error {
+            self.errors.count(e);
+        }
+        self.late_starts += s.late as u64;
+    }
+
+    /// Merges another record in, losslessly.
+    pub fn merge(&mut self, o: &Record) {
+        self.latency.add(&o.latency).expect("auto-resizing histograms always merge");
+        self.service.add(&o.service).expect("auto-resizing histograms always merge");
+        self.lag.add(&o.lag).expect("auto-resizing histograms always merge");
+        self.requests += o.requests;
+        self.errors.add(&o.errors);
+        self.late_starts += o.late_starts;
+    }
+}
+
+/// One shard: records per request name, and the current second's interval.
+#[derive(Debug)]
+pub struct Shard {
+    pub requests: Vec<Record>,
+    pub interval: Record,
+}
+
+/// The striped shards of one step.
+pub struct Recorder {
+    shards: Vec<Mutex<Shard>>,
+}
+
+impl Recorder {
+    /// `stripes` shards for `names` request names.
+    pub fn new(stripes: usize, names: usize) -> Self {
+        let shard = || Mutex::new(Shard { requests: vec![Record::default(); names], interval: Record::default() });
+        Recorder { shards: (0..stripes.max(1)).map(|_| shard()).collect() }
+    }
+
+    /// Records a sample from worker `worker`.
+    pub fn record(&self, worker: usize, s: Sample) {
+        let mut shard = self.shards[worker % self.shards.len()].lock().unwrap_or_else(|p| p.into_inner());
+        shard.requests[s.request].add(&s);
+        shard.interval.add(&s);
+    }
+
+    /// Takes the interval since the last call, merged over shards.
+    pub fn take_interval(&self) -> Record {
+        let mut out = Record::default();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            out.merge(&std::mem::take(&mut shard.interval));
+        }
+        out
+    }
+
+    /// Per request name, merged over shards.
+    pub fn totals(&self) -> Vec<Record> {
+        let mut out: Vec<Record> = Vec::new();
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            if out.is_empty() {
+                out = shard.requests.clone();
+            } else {
+                for (o, r) in out.iter_mut().zip(&shard.requests) {
+                    o.merge(r);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_merge_losslessly() {
+        let rec = Recorder::new(4, 2);
+        for i in 0..1000u64 {
+            let error = (i % 10 == 0).then_some(ErrorClass::Http5xx);
+            let s = Sample {
+                request: (i % 2) as usize,
+                latency_us: Some(i + 1),
+                service_us: Some(1_000_000 + i),
+                lag_us: 3,
+                late: false,
+                error,
+            };
+            rec.record(i as usize, s);
+        }
+        let totals = rec.totals();
+        assert_eq!(totals[0].requests + totals[1].requests, 1000);
+        assert_eq!(totals[0].errors.http_5xx + totals[1].errors.http_5xx, 100);
+        let mut all = totals[0].clone();
+        all.merge(&totals[1]);
+        assert_eq!(all.latency.len(), 1000);
+        assert_eq!(all.latency.max(), 1000);
+        assert_eq!(all.latency.value_at_quantile(0.5), 500);
+        // Seconds-long values must not be clamped to the histogram's starting range.
+        assert!(all.service.value_at_quantile(0.99) >= 1_000_000, "{}", all.service.value_at_quantile(0.99));
+        let interval = rec.take_interval();
+        assert_eq!(interval.requests, 1000);
+        assert_eq!(rec.take_interval().requests, 0);
+    }
+}

@@ -1,0 +1,217 @@
+//! The simulated service: an HTTP server on loopback whose latency and throughput follow known
+//! laws, so that headroom's measurements can be checked against theory.
+//!
+//! A request waits for one of `workers` permits (so queueing happens), then needs S of work,
+//! drawn from the configured distribution, which is done at the rate 1 / (1 + σ(n − 1) +
+//! κn(n − 1)) while n requests are in service (processor sharing): a closed-loop sweep of N
+//! users with N ≤ workers then measures X(N) = (1/S)·N / (1 + σ(N − 1) + κN(N − 1)), the USL. During a stall every
+//! request waits for the stall to end, as behind a garbage-collection pause.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
+
+/// The longest sleep before the number in service is read again.
+const SLICE_S: f64 = 0.005;
+/// Half of tokio's 1 ms timer granularity.
+const TIMER_ROUNDING_S: f64 = 0.0005;
+
+/// How service times are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// Every request takes the mean.
+    Constant,
+    /// Exponential with the given mean (an M/M/c server).
+    Exponential,
+}
+
+/// The simulated service's behaviour.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimConfig {
+    /// Requests served at once; the rest queue.
+    pub workers: usize,
+    /// Mean service time of one request alone.
+    pub service_time: Duration,
+    pub distribution: Distribution,
+    /// σ: contention between requests in service.
+    pub sigma: f64,
+    /// κ: coherency cost between requests in service.
+    pub kappa: f64,
+    /// Share of requests answered 500.
+    pub error_rate: f64,
+    /// Every `stall_every`, nothing is served for `stall_for`.
+    pub stall_every: Option<Duration>,
+    pub stall_for: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            workers: 64,
+            service_time: Duration::from_millis(5),
+            distribution: Distribution::Exponential,
+            sigma: 0.0,
+            kappa: 0.0,
+            error_rate: 0.0,
+            stall_every: None,
+            stall_for: Duration::ZERO,
+        }
+    }
+}
+
+/// A running simulated service; dropping it (or calling `stop`) shuts it down.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    served: Arc<AtomicU64>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests answered so far.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting and closes the listener.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct State {
+    cfg: SimConfig,
+    permits: Semaphore,
+    in_service: AtomicUsize,
+    started: Instant,
+    served: Arc<AtomicU64>,
+    seed: AtomicU64,
+}
+
+impl State {
+    /// A uniform draw in (0, 1) from a shared splitmix64 sequence.
+    fn uniform(&self) -> f64 {
+        let mut z = self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// When the current stall ends, if one is under way.
+    fn stall_end(&self, now: Instant) -> Option<Instant> {
+        let every = self.cfg.stall_every?;
+        let since = now.duration_since(self.started);
+        let phase = Duration::from_nanos((since.as_nanos() % every.as_nanos()) as u64);
+        // The first stall comes one period after start, not at start.
+        (since >= every && phase < self.cfg.stall_for).then(|| now + (self.cfg.stall_for - phase))
+    }
+
+    async fn serve(&self) -> StatusCode {
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        if let Some(end) = self.stall_end(Instant::now()) {
+            tokio::time::sleep_until(end).await;
+        }
+        self.in_service.fetch_add(1, Ordering::Relaxed);
+        let base = self.cfg.service_time.as_secs_f64();
+        let mut work = match self.cfg.distribution {
+            Distribution::Constant => base,
+            Distribution::Exponential => -base * self.uniform().ln(),
+        };
+        // Processor sharing: the remaining work drains at 1/slowdown(n), n re-read every slice, so
+        // that throughput follows the USL as requests come and go; the time actually slept is
+        // measured, so the timer's overshoot is charged once, not once per slice.
+        // tokio's timer rounds every deadline up to the next millisecond, so each slice aims half
+        // a millisecond early and the rounding averages out instead of always adding.
+        let mut last = Instant::now();
+        loop {
+            let n = self.in_service.load(Ordering::Relaxed).max(1) as f64;
+            let slowdown = 1.0 + self.cfg.sigma * (n - 1.0) + self.cfg.kappa * n * (n - 1.0);
+            let left = work * slowdown - TIMER_ROUNDING_S;
+            if left <= 0.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(left.min(SLICE_S))).await;
+            let now = Instant::now();
+            work -= now.duration_since(last).as_secs_f64() / slowdown;
+            last = now;
+        }
+        self.in_service.fetch_sub(1, Ordering::Relaxed);
+        self.served.fetch_add(1, Ordering::Relaxed);
+        if self.cfg.error_rate > 0.0 && self.uniform() < self.cfg.error_rate {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+async fn handle(state: Arc<State>, _req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let status = state.serve().await;
+    let body = if status.is_success() { "ok\n" } else { "simulated error\n" };
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves until stopped; must run inside a tokio
+/// runtime.
+pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let served = Arc::new(AtomicU64::new(0));
+    let state = Arc::new(State {
+        permits: Semaphore::new(cfg.workers.max(1)),
+        cfg,
+        in_service: AtomicUsize::new(0),
+        started: Instant::now(),
+        served: served.clone(),
+        seed: AtomicU64::new(0x5EED),
+    });
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stopped.changed() => break,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let _ = stream.set_nodelay(true);
+            let state = state.clone();
+            let mut conn_stopped = stopped.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(state.clone(), req));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = conn_stopped.changed() => {}
+                }
+            });
+        }
+    });
+    Ok(SimHandle { addr, stop, served })
+}

@@ -1,0 +1,238 @@
+//! The load generator against the simulated service on 127.0.0.1, every loop bounded in time.
+//! The tests take a shared lock so that no two load tests disturb each other's timing.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use headroom::load::plan;
+use headroom::load::runner::{execute, Results, RunOptions};
+use headroom::model::usl_fit::{fit_usl, Point};
+use headroom::sim::{self, Distribution, SimConfig};
+use tokio::sync::watch;
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+async fn run(plan_text: &str, cfg: SimConfig, dir: &Path) -> Results {
+    let sim = sim::spawn(loopback(), cfg).await.unwrap();
+    let plan = plan::parse(&plan_text.replace("TARGET", &sim.url()), "test.toml").unwrap();
+    let opts = RunOptions { target: None, max_rps: None, out: dir.to_path_buf(), progress: false };
+    let (stop, _) = watch::channel(false);
+    execute(&plan, "test.toml", &opts, stop).await.unwrap()
+}
+
+fn constant(workers: usize, ms: u64) -> SimConfig {
+    SimConfig {
+        workers,
+        service_time: Duration::from_millis(ms),
+        distribution: Distribution::Constant,
+        ..SimConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stall_shows_in_corrected_p99_as_theory_predicts_but_not_in_raw() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // 200 RPS for T = 9 s through 4 connections; the server stalls S = 1 s at 5 s. Requests due
+    // during the stall wait for it, most of them queued in the generator. A share (S − x)/T of
+    // all requests waits longer than x, so the corrected p99 is S − 0.01·T = 0.91 s.
+    let cfg =
+        SimConfig { stall_every: Some(Duration::from_secs(5)), stall_for: Duration::from_secs(1), ..constant(64, 2) };
+    let plan = r#"
+target = "TARGET"
+[[requests]]
+name = "home"
+path = "/"
+[safety]
+max_in_flight = 4
+[profile]
+kind = "load"
+rate = "200"
+duration = "9s"
+"#;
+    let r = run(plan, cfg, dir.path()).await;
+    let s = &r.steps[0];
+    let corrected = s.latency_us.unwrap().p99 as f64 / 1e6;
+    let raw = s.service_time_us.unwrap().p99 as f64 / 1e6;
+    let theory = 1.0 - 0.01 * 9.0;
+    assert!((corrected - theory).abs() / theory < 0.10, "corrected p99 {corrected} s, theory {theory} s");
+    assert!(raw < 0.05, "raw p99 {raw} s hides the stall, as a generator without correction would report");
+    assert!(s.late_starts > 100, "requests due during the stall started late: {}", s.late_starts);
+    assert!(r.valid, "{:?}", r.invalid_reasons);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrency_sweep_lets_fit_recover_sigma_and_kappa() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SimConfig { sigma: 0.05, kappa: 0.002, ..constant(64, 20) };
+    let text = std::fs::read_to_string("loadplans/sweep.toml").unwrap().replace("http://127.0.0.1:8080", "TARGET");
+    let r = run(&text, cfg, dir.path()).await;
+    assert_eq!(r.steps.len(), 9);
+    let points: Vec<Point> = r.steps.iter().map(|s| Point { n: s.users.unwrap() as f64, x: s.achieved_rps }).collect();
+    let f = fit_usl(&points).unwrap();
+    assert!((f.sigma.value - 0.05).abs() < 0.015, "σ = {}", f.sigma.value);
+    assert!((f.kappa.value / 0.002 - 1.0).abs() < 0.2, "κ = {}", f.kappa.value);
+    // Little's Law holds on every step: users = X·W.
+    for s in &r.steps {
+        assert!(s.littles_law.relative_disagreement.abs() < 0.1, "{}: {:?}", s.name, s.littles_law);
+    }
+    // fit reads the run's results.json directly.
+    let from_file = headroom::points::read(
+        &dir.path().join("results.json"),
+        &headroom::points::Columns { concurrency: "c".into(), throughput: "t".into() },
+    )
+    .unwrap();
+    assert_eq!(from_file, points);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stress_finds_the_breaking_point() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // 4 workers of 5 ms serve 800 RPS at most: 200 and 400 hold, 1,600 cannot.
+    let plan = r#"
+target = "TARGET"
+slo = ["p99 < 100ms"]
+[[requests]]
+name = "home"
+path = "/"
+[profile]
+kind = "stress"
+start = "200"
+step = "x2"
+hold = "1s"
+max = "3200"
+"#;
+    let r = run(plan, constant(4, 5), dir.path()).await;
+    let b = r.analysis.breaking_point.unwrap();
+    assert!(b.last_passing.as_deref().is_some_and(|n| n == "200 rps" || n == "400 rps"), "{b:?}");
+    assert!(b.first_failing.is_some(), "{b:?}");
+    assert!(r.steps.len() < 5, "the run stops at the first failing step");
+    assert!(r.valid && r.slo_passed, "a stress run's failing step is its result, not an invalid run");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spike_reports_the_burst_and_the_recovery() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A burst of 1,500 RPS into 8 workers of 10 ms (800 RPS at most) builds a queue that the
+    // baseline then drains.
+    let plan = r#"
+target = "TARGET"
+timeout = "5s"
+[[requests]]
+name = "home"
+path = "/"
+[safety]
+max_in_flight = 512
+[profile]
+kind = "spike"
+baseline = "100"
+burst = "1500"
+ramp = "500ms"
+hold = "1s"
+before = "1s"
+after = "3s"
+"#;
+    let r = run(plan, constant(8, 10), dir.path()).await;
+    let roles: Vec<_> = r.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(roles, ["baseline", "ramp", "burst", "recovery"]);
+    let sp = r.analysis.spike.unwrap();
+    assert!(sp.burst_p99_us.unwrap() > 10 * sp.baseline_p99_us.unwrap(), "{sp:?}");
+    let rec = r.steps.iter().find(|s| s.name == "recovery").unwrap();
+    let p99s: Vec<_> = rec.series.iter().map(|x| (x.t_s, x.p99_us, x.achieved_rps)).collect();
+    let recovery =
+        sp.recovery_s.unwrap_or_else(|| panic!("never recovered: baseline {:?}, {p99s:?}", sp.baseline_p99_us));
+    assert!(recovery > 0.0 && recovery < 3.0, "{recovery}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn soak_stages_warmup_and_errors() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let soak = r#"
+target = "TARGET"
+[[requests]]
+name = "home"
+path = "/"
+[profile]
+kind = "soak"
+rate = "200"
+duration = "3s"
+window = "1s"
+"#;
+    let r = run(soak, SimConfig { error_rate: 0.2, ..constant(16, 2) }, dir.path()).await;
+    let s = &r.steps[0];
+    let rate = s.errors.http_5xx as f64 / s.requests as f64;
+    assert!((rate - 0.2).abs() < 0.05, "5xx share {rate}");
+    let so = r.analysis.soak.unwrap();
+    assert!(so.p99_first_window_us.is_some() && so.p99_last_window_us.is_some() && so.p99_trend_us.is_some());
+    assert_eq!(s.series.len(), 3, "{:?}", s.series.iter().map(|x| x.t_s).collect::<Vec<_>>());
+
+    let stages = r#"
+target = "TARGET"
+[[requests]]
+name = "a"
+path = "/a"
+weight = 3
+[[requests]]
+name = "b"
+path = "/b"
+[profile]
+kind = "stages"
+stages = [{ rate = "100", duration = "1s" }, { rate = "300", duration = "1s", ramp = true }]
+"#;
+    let r = run(stages, constant(16, 2), dir.path()).await;
+    assert_eq!(r.steps.len(), 2);
+    // The ramp from 100 to 300 over 1 s schedules 200 requests.
+    assert!((r.steps[1].requests as i64 - 200).abs() <= 2, "{}", r.steps[1].requests);
+    let per: Vec<u64> = r.steps[0].per_request.iter().map(|p| p.requests).collect();
+    assert_eq!(per, [75, 25]);
+
+    let warm = r#"
+target = "TARGET"
+[[requests]]
+name = "home"
+path = "/"
+[profile]
+kind = "load"
+rate = "100"
+duration = "1s"
+warmup = "1s"
+"#;
+    let r = run(warm, constant(16, 2), dir.path()).await;
+    assert_eq!(r.steps.len(), 1, "the warm-up is not in the results");
+    assert!((r.steps[0].requests as i64 - 100).abs() <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_abort_rule_stops_a_failing_run_and_keeps_what_was_measured() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = r#"
+target = "TARGET"
+[[requests]]
+name = "home"
+path = "/"
+[safety]
+abort = "error_rate > 50% for 1s"
+[profile]
+kind = "load"
+rate = "200"
+duration = "20s"
+"#;
+    let started = std::time::Instant::now();
+    let r = run(plan, SimConfig { error_rate: 0.9, ..constant(16, 2) }, dir.path()).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped early");
+    assert!(r.aborted.as_deref().is_some_and(|a| a.contains("error rate over 50%")), "{:?}", r.aborted);
+    assert!(r.steps[0].requests > 100);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    assert!(saved["aborted"].is_string());
+}

@@ -174,10 +174,7 @@ fn trend(points: &[(f64, f64)]) -> Option<Trend> {
 pub fn soak(step: &StepResult, window_s: f64) -> SoakAnalysis {
     let s = &step.series;
     let p99: Vec<(f64, f64)> = s.iter().filter_map(|x| x.p99_us.map(|p| (x.t_s, p as f64))).collect();
-    let rate = |x: &Second| {
-        let n = x.achieved_rps * x.duration_s + x.errors.connect as f64;
-        (n > 0.0).then(|| x.errors.total() as f64 / n)
-    };
+    let rate = |x: &Second| (x.requests > 0).then(|| x.errors.total() as f64 / x.requests as f64);
     let errors: Vec<(f64, f64)> = s.iter().filter_map(|x| rate(x).map(|r| (x.t_s, r))).collect();
     let end = s.last().map_or(0.0, |x| x.t_s + x.duration_s);
     let mean_in = |v: &[(f64, f64)], lo: f64, hi: f64| {

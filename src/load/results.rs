@@ -58,7 +58,9 @@ pub struct Second {
     pub duration_s: f64,
     /// Arrivals due per second by the schedule; `null` for a closed step.
     pub offered_rps: Option<f64>,
-    /// Requests finished per second.
+    /// Requests finished in the interval, whatever their outcome.
+    pub requests: u64,
+    /// Responses received per second.
     pub achieved_rps: f64,
     pub in_flight: f64,
     pub late_starts: u64,
@@ -83,7 +85,8 @@ impl Second {
                 }
                 Load::Closed { .. } => None,
             },
-            achieved_rps: (r.requests - r.errors.connect) as f64 / d,
+            requests: r.requests,
+            achieved_rps: answered(r) as f64 / d,
             in_flight,
             late_starts: r.late_starts,
             p50_us: q(0.5),
@@ -93,6 +96,11 @@ impl Second {
             errors: r.errors,
         }
     }
+}
+
+/// Requests that got an HTTP response (of any status).
+pub fn answered(r: &Record) -> u64 {
+    r.requests - r.errors.connect - r.errors.io - r.errors.timeout
 }
 
 /// Little's Law on a step: measured requests in flight against throughput × service time.
@@ -197,12 +205,14 @@ impl StepResult {
             merged.merge(r);
         }
         let duration_s = elapsed_s.max(1e-9);
-        let answered = merged.requests - merged.errors.connect;
+        let answered = answered(&merged);
         let achieved_rps = answered as f64 / duration_s;
         let mean_service_s = merged.service.mean() / 1e6;
         let predicted = achieved_rps * mean_service_s;
         let (valid, invalid_reason) = match (step.load.target_rps(), answered) {
-            (_, 0) => (false, Some("no request was answered: the target could not be reached".to_string())),
+            (_, 0) => {
+                (false, Some("no request got a response: the target refused, reset or timed out every one".to_string()))
+            }
             (Some(t), _) if achieved_rps < 0.95 * t => {
                 (false, Some(format!("achieved {:.1} RPS, under 95% of the target {:.1} RPS", achieved_rps, t)))
             }

@@ -87,6 +87,23 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+trait FilterReset {
+    fn filter_reset(self) -> Self;
+}
+
+impl FilterReset for std::io::Result<()> {
+    fn filter_reset(self) -> Self {
+        match self {
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 /// Expands `${VAR}` from the environment.
 fn expand(value: &str, key: &str, file: &str) -> Result<String, InputError> {
     let mut out = String::new();
@@ -187,7 +204,9 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
     let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
     let engine = Arc::new(Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight));
-    if let Err(e) = engine.probe().await {
+    // A target that resets connections is reachable and misbehaving: that is measured and
+    // classified below; refusal, timeouts and unreachable hosts end the run here.
+    if let Err(e) = engine.probe().await.filter_reset() {
         return Err(RunInvalid(format!("cannot connect to {url}: {e}; is the target running and reachable?")).into());
     }
     let total_s: f64 = profile.steps.iter().map(|s| s.duration_s).sum();
@@ -236,8 +255,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
                 s.errors.total()
             ));
             if let Some(rule) = abort {
-                let n = s.achieved_rps * s.duration_s + s.errors.connect as f64;
-                let rate = if n > 0.0 { s.errors.total() as f64 / n } else { 0.0 };
+                let rate = if s.requests > 0 { s.errors.total() as f64 / s.requests as f64 } else { 0.0 };
                 bad_seconds = if rate > rule.error_rate { bad_seconds + s.duration_s } else { 0.0 };
                 if bad_seconds >= rule.for_s && abort_reason.is_none() {
                     abort_reason = Some(format!(

@@ -1,0 +1,254 @@
+//! `headroom run` and `headroom serve-sim` through the binary, on 127.0.0.1 only.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command as Std, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn headroom() -> Command {
+    Command::cargo_bin("headroom").unwrap()
+}
+
+/// A `serve-sim` child on a free loopback port, killed when dropped.
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(extra: &[&str]) -> Sim {
+        let mut child = Std::new(env!("CARGO_BIN_EXE_headroom"))
+            .args([
+                "serve-sim",
+                "--addr",
+                "127.0.0.1:0",
+                "--duration",
+                "60s",
+                "--workers",
+                "32",
+                "--service-time",
+                "2ms",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url =
+            line.split_whitespace().find(|w| w.starts_with("http://")).expect("the sim prints its URL").to_string();
+        Sim { child, url }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn results(dir: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn an_ad_hoc_run_writes_the_results_contract() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    headroom()
+        .args(["run", "--target", &format!("{}/items", sim.url), "--rate", "200", "--duration", "2s", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("load run against"))
+        .stdout(predicate::str::contains("p99 raw"));
+    let v = results(dir.path());
+    assert_eq!(v["schema_version"], 1);
+    for key in ["headroom_version", "cores", "start", "end"] {
+        assert!(!v["environment"][key].is_null(), "environment.{key}");
+    }
+    assert_eq!(v["interrupted"], false);
+    assert_eq!(v["valid"], true);
+    let s = &v["steps"][0];
+    for key in ["name", "duration_s", "requests", "achieved_rps", "mean_in_flight", "late_starts", "series"] {
+        assert!(!s[key].is_null(), "steps[0].{key}");
+    }
+    assert_eq!(s["target_rps"], 200.0);
+    assert!(s["users"].is_null());
+    assert!((s["requests"].as_u64().unwrap() as i64 - 400).abs() <= 1);
+    for h in ["latency_us", "service_time_us"] {
+        for p in ["p50", "p90", "p95", "p99", "p999", "max"] {
+            assert!(s[h][p].as_u64().unwrap() > 0, "{h}.{p}");
+        }
+    }
+    for e in ["connect", "timeout", "http_4xx", "http_5xx", "http_429"] {
+        assert_eq!(s["errors"][e], 0, "errors.{e}");
+    }
+    assert!(s["littles_law"]["predicted_in_flight"].as_f64().unwrap() > 0.0);
+    let hist = s["histograms"]["latency"].as_str().unwrap();
+    let decoded = headroom::load::results::decode(hist).unwrap();
+    assert_eq!(decoded.len(), s["latency_us"]["count"].as_u64().unwrap());
+    assert_eq!(v["plan"]["requests"][0]["path"], "/items");
+}
+
+#[test]
+fn exit_codes_say_what_happened() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    // An SLO no server meets: exit 1, results kept.
+    headroom()
+        .args(["run", "--target", &sim.url, "--rate", "50", "--duration", "1s", "--slo", "p99 < 1us", "--out", out])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("SLO 'p99 < 1us'"));
+    assert_eq!(results(dir.path())["slo_passed"], false);
+    // Nothing listens: exit 3.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    headroom()
+        .args([
+            "run",
+            "--target",
+            &format!("http://127.0.0.1:{port}"),
+            "--rate",
+            "10",
+            "--duration",
+            "1s",
+            "--out",
+            out,
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cannot connect to"));
+}
+
+#[test]
+fn a_target_that_resets_connections_is_classified_not_a_crash() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming().take(10_000).flatten() {
+            let _ = reset(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    headroom()
+        .args(["run", "--target", &format!("http://127.0.0.1:{port}"), "--rate", "50", "--duration", "1s", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("panicked").not());
+    let v = results(dir.path());
+    let e = &v["steps"][0]["errors"];
+    assert!(e["io"].as_u64().unwrap() + e["connect"].as_u64().unwrap() >= 45, "{e}");
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["invalid_reasons"][0].as_str().unwrap().contains("no request got a response"),
+        "{}",
+        v["invalid_reasons"]
+    );
+}
+
+/// Closes a connection with a reset (RST) by lingering for zero seconds before the close.
+fn reset(s: std::net::TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = [1i32, 0i32];
+    // SOL_SOCKET = 1, SO_LINGER = 13 on Linux.
+    let rc = unsafe { setsockopt(s.as_raw_fd(), 1, 13, linger.as_ptr().cast(), 8) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+extern "C" {
+    fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_was_measured() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Std::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["run", "--target", &sim.url, "--rate", "100", "--duration", "30s", "--out"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    Std::new("kill").args(["-INT", &run.id().to_string()]).status().unwrap();
+    let status = run.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let v = results(dir.path());
+    assert_eq!(v["interrupted"], true);
+    let n = v["steps"][0]["requests"].as_u64().unwrap();
+    assert!(n > 50 && n < 1000, "{n} requests measured before the interrupt");
+}
+
+fn bad_plan(text: &str, message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    headroom()
+        .args(["run", path.to_str().unwrap(), "--out", dir.path().to_str().unwrap()])
+        .env_remove("HEADROOM_TEST_TOKEN")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn bad_plans_and_flags_name_the_key() {
+    let good = "target = \"http://127.0.0.1:9\"\n[[requests]]\nname = \"a\"\npath = \"/\"\n[profile]\nkind = \"load\"\nrate = \"10\"\nduration = \"1s\"\n";
+    bad_plan(&good.replace("path = \"/\"", "paht = \"/\""), "unknown field `paht`");
+    bad_plan(&good.replace("rate = \"10\"", "rate = \"-10\""), "profile.rate: a rate cannot be negative");
+    bad_plan(&good.replace("duration = \"1s\"", "duration = \"1\""), "profile.duration: '1' needs a unit");
+    bad_plan(&format!("slo = [\"p99 > 3ms\"]\n{good}"), "slo: 'p99 > 3ms' is not a threshold");
+    bad_plan(
+        &good.replace("path = \"/\"", "path = \"/\"\nheaders = { Authorization = \"Bearer ${HEADROOM_TEST_TOKEN}\" }"),
+        "the environment variable HEADROOM_TEST_TOKEN is not set",
+    );
+    bad_plan(&good.replace("target = \"http://127.0.0.1:9\"\n", ""), "no target");
+    bad_plan(&good.replace("http://127.0.0.1:9", "ftp://x"), "expected a URL such as http://");
+    headroom()
+        .args(["run", "--target", "http://127.0.0.1:9", "--rate", "-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be negative"));
+    headroom()
+        .args(["run", "--target", "http://127.0.0.1:9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--rate"));
+    headroom()
+        .args(["run", "loadplans/nope.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the load plan"));
+}
+
+#[test]
+fn every_example_plan_parses_and_builds_its_steps() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir("loadplans").unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.display().to_string();
+        let plan = headroom::load::plan::load(&path).unwrap_or_else(|e| panic!("{file}: {e:#}"));
+        let profile =
+            headroom::load::profile::build(&plan.profile, &file, None).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!profile.steps.is_empty(), "{file}");
+        for t in &plan.slo {
+            t.parse::<headroom::load::plan::Threshold>().unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+        seen += 1;
+    }
+    assert!(seen >= 6, "{seen} plans");
+}

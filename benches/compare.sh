@@ -44,10 +44,11 @@ sleep 0.5
 # CPU seconds (user + system) of a command, its output kept in a file.
 cpu_of() {
   local out=$1; shift
-  local t0 t1
-  t0=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+  # This (sub)shell waits for the command, so its children's CPU lands in its own counters.
+  local me=$BASHPID t0 t1
+  t0=$(awk '{print $14+$15+$16+$17}' "/proc/$me/stat")
   "$@" > "$out" 2>&1
-  t1=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+  t1=$(awk '{print $14+$15+$16+$17}' "/proc/$me/stat")
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 100 }'
 }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }

@@ -83,8 +83,8 @@ pub struct SpikeAnalysis {
     pub burst_p99_us: Option<u64>,
     pub burst_errors: u64,
     pub burst_error_rate: f64,
-    /// Seconds into the recovery step after which every second's p99 stays within 10% of the
-    /// baseline's; `null` when it never does within the step.
+    /// Seconds into the recovery step from which the p99 of the rest of the step is within 10%
+    /// of the baseline's; `null` when no such second comes within the step.
     pub recovery_s: Option<f64>,
 }
 
@@ -113,13 +113,21 @@ pub fn spike(steps: &[StepResult]) -> SpikeAnalysis {
     }
 }
 
-/// The start of the first second from which every second's p99 is at or under `limit_us`.
+/// The start of the earliest second from which the p99 of the rest of the step is at or under
+/// `limit_us`. One second's p99 is close to its maximum, too noisy to judge alone; the rest of
+/// the step, merged exactly from the seconds' histograms, is not.
 fn recovered_after(series: &[Second], limit_us: f64) -> Option<f64> {
-    let bad = series.iter().rposition(|s| s.p99_us.is_some_and(|p| p as f64 > limit_us));
-    match bad {
-        None => series.first().map(|s| s.t_s),
-        Some(i) => series.get(i + 1).map(|s| s.t_s),
+    let mut rest = super::recorder::histogram();
+    let mut earliest = None;
+    for s in series.iter().rev() {
+        if let Some(h) = &s.histogram {
+            rest.add(h).expect("auto-resizing histograms always merge");
+        }
+        if !rest.is_empty() && rest.value_at_quantile(0.99) as f64 <= limit_us {
+            earliest = Some(s.t_s);
+        }
     }
+    earliest
 }
 
 /// A least-squares trend with its significance.
@@ -173,21 +181,24 @@ fn trend(points: &[(f64, f64)]) -> Option<Trend> {
 /// Drift of p99 and of the error rate over a soak step.
 pub fn soak(step: &StepResult, window_s: f64) -> SoakAnalysis {
     let s = &step.series;
-    let p99: Vec<(f64, f64)> = s.iter().filter_map(|x| x.p99_us.map(|p| (x.t_s, p as f64))).collect();
+    // Each second stands at its midpoint, so a window catches the seconds that lie in it even
+    // when a second closes a little after one second.
+    let mid = |x: &Second| x.t_s + x.duration_s / 2.0;
+    let p99: Vec<(f64, f64)> = s.iter().filter_map(|x| x.p99_us.map(|p| (mid(x), p as f64))).collect();
     let rate = |x: &Second| (x.requests > 0).then(|| x.errors.total() as f64 / x.requests as f64);
-    let errors: Vec<(f64, f64)> = s.iter().filter_map(|x| rate(x).map(|r| (x.t_s, r))).collect();
+    let errors: Vec<(f64, f64)> = s.iter().filter_map(|x| rate(x).map(|r| (mid(x), r))).collect();
     let end = s.last().map_or(0.0, |x| x.t_s + x.duration_s);
     let mean_in = |v: &[(f64, f64)], lo: f64, hi: f64| {
-        let w: Vec<f64> = v.iter().filter(|p| p.0 >= lo && p.0 < hi).map(|p| p.1).collect();
+        let w: Vec<f64> = v.iter().filter(|p| p.0 >= lo && p.0 <= hi).map(|p| p.1).collect();
         (!w.is_empty()).then(|| w.iter().sum::<f64>() / w.len() as f64)
     };
     SoakAnalysis {
         window_s,
         p99_first_window_us: mean_in(&p99, 0.0, window_s),
-        p99_last_window_us: mean_in(&p99, end - window_s, end + 1.0),
+        p99_last_window_us: mean_in(&p99, end - window_s, end),
         p99_trend_us: trend(&p99),
         error_rate_first_window: mean_in(&errors, 0.0, window_s),
-        error_rate_last_window: mean_in(&errors, end - window_s, end + 1.0),
+        error_rate_last_window: mean_in(&errors, end - window_s, end),
         error_rate_trend: trend(&errors),
         connection_errors: step.errors.connect + step.errors.io,
         reconnects: step.reconnects,

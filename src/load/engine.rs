@@ -8,6 +8,7 @@
 //! workers send back to back. A collector samples requests in flight every 10 ms and closes
 //! each second's interval.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,11 +183,24 @@ impl Engine {
         stop: watch::Receiver<bool>,
         tick: &mut dyn FnMut(usize, &Second),
     ) -> Vec<StepRun> {
-        let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
+        let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
         let workers = match steps[0].load {
-            Load::Open { .. } => self.max_in_flight.min(phase.total().max(1) as usize),
+            Load::Open { .. } => self.max_in_flight.min(total.max(1) as usize),
             Load::Closed { users } => users.min(self.max_in_flight),
         };
+        // Connections open before the clock starts, as a load tool's connections do, so that no
+        // request's latency includes a handshake the next thousand will not pay.
+        let opening: Vec<_> = (0..workers)
+            .map(|_| {
+                let engine = self.clone();
+                tokio::spawn(async move { connect(&engine).await.ok() })
+            })
+            .collect();
+        let mut conns = Vec::with_capacity(workers);
+        for h in opening {
+            conns.push(h.await.ok().flatten());
+        }
+        let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
         let stripes = (2 * std::thread::available_parallelism().map_or(2, |n| n.get())).min(workers).max(1);
         let shared = Arc::new(Shared {
             engine: self.clone(),
@@ -196,11 +210,13 @@ impl Engine {
             reconnects: steps.iter().map(|_| AtomicU64::new(0)).collect(),
             done_workers: AtomicUsize::new(0),
         });
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
+        let handles: Vec<_> = conns
+            .into_iter()
+            .enumerate()
+            .map(|(w, conn)| {
                 let (shared, phase, stop) = (shared.clone(), phase.clone(), stop.clone());
                 tokio::spawn(async move {
-                    worker(&shared, w, &phase, stop).await;
+                    worker(&shared, w, conn, &phase, stop).await;
                     shared.done_workers.fetch_add(1, Ordering::Release);
                 })
             })
@@ -281,8 +297,7 @@ async fn collect(
     (series, sums.iter().map(|(s, c)| *s as f64 / (*c).max(1) as f64).collect())
 }
 
-async fn worker(shared: &Shared, w: usize, phase: &Phase, mut stop: watch::Receiver<bool>) {
-    let mut conn: Option<SendRequest<Full<Bytes>>> = None;
+async fn worker(shared: &Shared, w: usize, mut conn: Option<Conn>, phase: &Phase, mut stop: watch::Receiver<bool>) {
     let engine = &shared.engine;
     let closed = matches!(phase.steps[0].load, Load::Closed { .. });
     let last_end = *phase.ends.last().expect("a phase has steps");
@@ -335,40 +350,60 @@ async fn worker(shared: &Shared, w: usize, phase: &Phase, mut stop: watch::Recei
     }
 }
 
+/// A worker's connection: hyper's request handle and the connection future, which the worker
+/// polls itself beside each request instead of spawning it, so that a request does not cross
+/// to another task and back through a channel.
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
+}
+
+/// Opens a keep-alive HTTP/1.1 connection to the target.
+async fn connect(engine: &Engine) -> Result<Conn, ErrorClass> {
+    let stream =
+        TcpStream::connect((engine.target.host.as_str(), engine.target.port)).await.map_err(|_| ErrorClass::Connect)?;
+    let _ = stream.set_nodelay(true);
+    let (sender, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|_| ErrorClass::Connect)?;
+    Ok(Conn { sender, driver: Box::pin(driver) })
+}
+
 /// Sends one request on the worker's connection, opening it first when needed.
 async fn send(
     engine: &Engine,
-    conn: &mut Option<SendRequest<Full<Bytes>>>,
+    conn: &mut Option<Conn>,
     index: usize,
     reconnects: &AtomicU64,
 ) -> Result<(), ErrorClass> {
     let r = &engine.requests[index];
     let attempt = async {
-        if conn.as_ref().is_none_or(|c| c.is_closed()) {
+        if conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
             if conn.take().is_some() {
                 reconnects.fetch_add(1, Ordering::Relaxed);
             }
-            let stream = TcpStream::connect((engine.target.host.as_str(), engine.target.port))
-                .await
-                .map_err(|_| ErrorClass::Connect)?;
-            let _ = stream.set_nodelay(true);
-            let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|_| ErrorClass::Connect)?;
-            tokio::spawn(connection);
-            *conn = Some(sender);
+            *conn = Some(connect(engine).await?);
         }
-        let sender = conn.as_mut().expect("connected above");
-        sender.ready().await.map_err(|_| ErrorClass::Io)?;
-        let mut req = Request::builder()
-            .method(r.method.clone())
-            .uri(r.path.as_str())
-            .header(HOST, engine.target.authority.as_str());
-        for (k, v) in &r.headers {
-            req = req.header(k, v);
-        }
-        let req = req.body(Full::new(r.body.clone())).map_err(|_| ErrorClass::Io)?;
-        let resp = sender.send_request(req).await.map_err(|_| ErrorClass::Io)?;
-        let status = resp.status().as_u16();
-        resp.into_body().collect().await.map_err(|_| ErrorClass::Io)?;
+        let Conn { sender, driver } = conn.as_mut().expect("connected above");
+        let exchange = async {
+            sender.ready().await.map_err(|_| ErrorClass::Io)?;
+            let mut req = Request::builder()
+                .method(r.method.clone())
+                .uri(r.path.as_str())
+                .header(HOST, engine.target.authority.as_str());
+            for (k, v) in &r.headers {
+                req = req.header(k, v);
+            }
+            let req = req.body(Full::new(r.body.clone())).map_err(|_| ErrorClass::Io)?;
+            let resp = sender.send_request(req).await.map_err(|_| ErrorClass::Io)?;
+            let status = resp.status().as_u16();
+            resp.into_body().collect().await.map_err(|_| ErrorClass::Io)?;
+            Ok::<u16, ErrorClass>(status)
+        };
+        let status = tokio::select! {
+            biased;
+            s = exchange => s?,
+            // The connection future only finishes when the connection does.
+            _ = driver.as_mut() => return Err(ErrorClass::Io),
+        };
         let ok = match r.expect {
             Some(e) => status == e,
             None => (200..300).contains(&status),

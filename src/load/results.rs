@@ -69,6 +69,9 @@ pub struct Second {
     pub p99_us: Option<u64>,
     pub max_us: Option<u64>,
     pub errors: ErrorCounts,
+    /// The second's latency histogram, kept only where an analysis needs it (spike recovery).
+    #[serde(skip)]
+    pub histogram: Option<Histogram<u64>>,
 }
 
 impl Second {
@@ -79,9 +82,11 @@ impl Second {
         Second {
             t_s: t0,
             duration_s: t1 - t0,
+            // Nothing is due after the step's window, while its backlog drains.
             offered_rps: match step.load {
                 Load::Open { .. } => {
-                    Some((step.load.due_by(t1, step.duration_s) - step.load.due_by(t0, step.duration_s)) / d)
+                    let due = |t: f64| step.load.due_by(t.min(step.duration_s), step.duration_s);
+                    Some((due(t1) - due(t0)) / d)
                 }
                 Load::Closed { .. } => None,
             },
@@ -94,6 +99,7 @@ impl Second {
             p99_us: q(0.99),
             max_us: (!r.latency.is_empty()).then(|| r.latency.max()),
             errors: r.errors,
+            histogram: (step.role == Role::Recovery).then(|| r.latency.clone()),
         }
     }
 }

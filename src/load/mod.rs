@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod engine;
+pub mod http;
 pub mod plan;
 pub mod profile;
 pub mod recorder;

@@ -180,8 +180,20 @@ fn redacted(plan: &LoadPlan) -> LoadPlan {
     p
 }
 
-/// Runs `plan` (from `file`) until done, stopped through `stop`, or aborted by its rule.
-pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
+/// A plan resolved against its environment: everything a run needs, checked.
+struct Resolved {
+    url: String,
+    engine: Arc<Engine>,
+    names: Vec<String>,
+    overall: Vec<(String, Threshold)>,
+    per_request: Vec<RequestThreshold>,
+    profile: profile::Profile,
+    abort: Option<AbortRule>,
+}
+
+/// Checks every key of the plan (target, caps, thresholds, requests, profile) before a request
+/// is sent; each error names the key.
+fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<Resolved> {
     let url = opts.target.clone().or(plan.target.clone()).ok_or_else(|| {
         InputError::Usage(format!(
             "{file}: no target: pass --target http://HOST:PORT or set target = \"...\" in the plan"
@@ -204,6 +216,12 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
     let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
     let engine = Arc::new(Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight));
+    Ok(Resolved { url, engine, names, overall, per_request, profile, abort })
+}
+
+/// Runs `plan` (from `file`) until done, stopped through `stop`, or aborted by its rule.
+pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
+    let Resolved { url, engine, names, overall, per_request, profile, abort } = resolve(plan, file, opts)?;
     // A target that resets connections is reachable and misbehaving: that is measured and
     // classified below; refusal, timeouts and unreachable hosts end the run here.
     if let Err(e) = engine.probe().await.filter_reset() {

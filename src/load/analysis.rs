@@ -208,6 +208,48 @@ pub fn soak(step: &StepResult, window_s: f64) -> SoakAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::recorder::histogram;
+
+    fn second(t_s: f64, latencies_us: &[u64]) -> Second {
+        let mut h = histogram();
+        for &l in latencies_us {
+            h.record(l).unwrap();
+        }
+        Second {
+            t_s,
+            duration_s: 1.0,
+            offered_rps: Some(100.0),
+            requests: latencies_us.len() as u64,
+            achieved_rps: latencies_us.len() as f64,
+            in_flight: 1.0,
+            late_starts: 0,
+            p50_us: None,
+            p90_us: None,
+            p99_us: Some(h.value_at_quantile(0.99)),
+            max_us: Some(h.max()),
+            errors: Default::default(),
+            histogram: Some(h),
+        }
+    }
+
+    #[test]
+    fn recovery_is_when_the_rest_of_the_step_is_within_ten_percent() {
+        let calm = vec![10_000u64; 100];
+        let mut one_slow = calm.clone();
+        one_slow[0] = 40_000;
+        let series = vec![
+            second(0.0, &vec![500_000; 100]),
+            second(1.0, &vec![30_000; 100]),
+            // One slow request in a hundred sets this second's own p99, but the rest of the step
+            // from here (300 requests) has its p99 at 10 ms.
+            second(2.0, &one_slow),
+            second(3.0, &calm),
+            second(4.0, &calm),
+        ];
+        assert_eq!(recovered_after(&series, 11_000.0), Some(2.0));
+        assert_eq!(recovered_after(&series, 9_000.0), None);
+        assert_eq!(recovered_after(&series[3..], 11_000.0), Some(3.0));
+    }
 
     #[test]
     fn trend_and_significance() {

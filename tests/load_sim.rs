@@ -20,7 +20,7 @@ fn loopback() -> SocketAddr {
 async fn run(plan_text: &str, cfg: SimConfig, dir: &Path) -> Results {
     let sim = sim::spawn(loopback(), cfg).await.unwrap();
     let plan = plan::parse(&plan_text.replace("TARGET", &sim.url()), "test.toml").unwrap();
-    let opts = RunOptions { target: None, max_rps: None, out: dir.to_path_buf(), progress: false };
+    let opts = RunOptions { target: None, max_rps: None, out: dir.to_path_buf(), progress: false, insecure: false };
     let (stop, _) = watch::channel(false);
     execute(&plan, "test.toml", &opts, stop).await.unwrap()
 }

@@ -252,3 +252,61 @@ fn every_example_plan_parses_and_builds_its_steps() {
     }
     assert!(seen >= 6, "{seen} plans");
 }
+
+/// An HTTPS server on 127.0.0.1 with a self-signed certificate for `localhost`.
+async fn tls_server() -> std::net::SocketAddr {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let ok = service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), ok).await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn https_checks_certificates_unless_insecure() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let addr = runtime.block_on(tls_server());
+    let url = format!("https://localhost:{}/", addr.port());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    headroom()
+        .args(["run", "--target", &url, "--rate", "20", "--duration", "1s", "--out", out])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("TLS handshake failed"))
+        .stderr(predicate::str::contains("--insecure"));
+    headroom()
+        .args(["run", "--target", &url, "--rate", "20", "--duration", "1s", "--insecure", "--out", out])
+        .assert()
+        .success();
+    let v = results(dir.path());
+    assert_eq!(v["steps"][0]["requests"], 20);
+    assert_eq!(v["steps"][0]["errors"]["connect"], 0);
+}

@@ -59,6 +59,9 @@ pub struct RunArgs {
     /// Cap every step's arrival rate, whatever the plan says
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub max_rps: Option<Rate>,
+    /// Accept any TLS certificate (certificates are checked by default)
+    #[arg(long)]
+    pub insecure: bool,
     /// Where results.json goes (default: a new folder under reports/)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -93,6 +96,7 @@ fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> {
     let plan = LoadPlan {
         target: Some(origin.clone()),
         timeout: format!("{}s", args.timeout.secs()),
+        insecure: args.insecure,
         requests: vec![RequestSpec {
             name: format!("{} {path}", args.method.to_uppercase()),
             method: args.method.clone(),
@@ -130,6 +134,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         max_rps: args.max_rps.map(|r| r.0),
         out: args.out.clone().unwrap_or_else(default_out),
         progress: true,
+        insecure: args.insecure,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let results: Results = runtime.block_on(async {

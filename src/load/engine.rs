@@ -34,6 +34,8 @@ pub struct Engine {
     rotation: Vec<usize>,
     pub timeout: Duration,
     pub max_in_flight: usize,
+    /// TLS settings for an https target.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// What a step produced.
@@ -111,7 +113,7 @@ impl Engine {
                 best
             })
             .collect();
-        Engine { target, requests, rotation, timeout, max_in_flight: max_in_flight.max(1) }
+        Engine { target, requests, rotation, timeout, max_in_flight: max_in_flight.max(1), tls: None }
     }
 
     /// Checks that the target accepts a TCP connection.
@@ -121,6 +123,19 @@ impl Engine {
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
             .map(|_| ())
+    }
+
+    /// Checks that a TLS handshake with an https target succeeds; `None` when it does or the
+    /// target is plain HTTP.
+    pub async fn probe_tls(&self) -> Option<String> {
+        if !self.target.tls {
+            return None;
+        }
+        match tokio::time::timeout(self.timeout, super::http::open(self)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some("the TLS handshake timed out".into()),
+        }
     }
 
     /// Runs consecutive open steps on one timeline, or a single closed step, until the end or

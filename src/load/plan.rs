@@ -21,6 +21,9 @@ pub struct LoadPlan {
     /// Per-request timeout, e.g. `5s`.
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
+    #[serde(default)]
+    pub insecure: bool,
     pub requests: Vec<RequestSpec>,
     #[serde(default)]
     pub slo: Vec<String>,

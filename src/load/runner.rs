@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Draw a live progress line on standard error.
     pub progress: bool,
+    /// Accept any TLS certificate (self-signed staging servers).
+    pub insecure: bool,
 }
 
 /// What the machine and the run were.
@@ -215,7 +217,11 @@ fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<Resolved> {
     let (requests, per_request) = prepare(plan, &target, file)?;
     let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
-    let engine = Arc::new(Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight));
+    let mut engine = Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight);
+    if engine.target.tls {
+        engine.tls = Some(super::http::tls_config(opts.insecure || plan.insecure));
+    }
+    let engine = Arc::new(engine);
     Ok(Resolved { url, engine, names, overall, per_request, profile, abort })
 }
 
@@ -226,6 +232,12 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
     // classified below; refusal, timeouts and unreachable hosts end the run here.
     if let Err(e) = engine.probe().await.filter_reset() {
         return Err(RunInvalid(format!("cannot connect to {url}: {e}; is the target running and reachable?")).into());
+    }
+    if let Some(e) = engine.probe_tls().await {
+        return Err(RunInvalid(format!(
+            "cannot talk TLS to {url}: {e}; for a server with a self-signed certificate pass --insecure"
+        ))
+        .into());
     }
     let total_s: f64 = profile.steps.iter().map(|s| s.duration_s).sum();
     let bar = if opts.progress { ProgressBar::new(total_s.ceil() as u64) } else { ProgressBar::hidden() };

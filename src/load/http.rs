@@ -89,11 +89,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// The TLS client settings: the webpki roots, or, when `insecure`, any certificate at all.
 pub fn tls_config(insecure: bool) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let algorithms = provider.signature_verification_algorithms;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions");
     let mut config = if insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate)).with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(algorithms))).with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -103,9 +104,10 @@ pub fn tls_config(insecure: bool) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-/// `--insecure`: accepts every certificate (signatures are still checked by rustls's algorithms).
+/// `--insecure`: accepts every certificate; handshake signatures are still checked with the
+/// provider's algorithms.
 #[derive(Debug)]
-struct AnyCertificate;
+struct AnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
@@ -124,8 +126,7 @@ impl ServerCertVerifier for AnyCertificate {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(m, c, d, &algs)
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0)
     }
     fn verify_tls13_signature(
         &self,
@@ -133,11 +134,10 @@ impl ServerCertVerifier for AnyCertificate {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(m, c, d, &algs)
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        rustls::crypto::ring::default_provider().signature_verification_algorithms.supported_schemes()
+        self.0.supported_schemes()
     }
 }
 

@@ -187,6 +187,11 @@ pub fn count_needed(n: f64) -> String {
     }
 }
 
+/// A fraction as a percentage with `digits` significant digits: `0.5857` → `58.57%`.
+pub fn percent(fraction: f64, digits: i32) -> String {
+    format!("{}%", sig(fraction * 100.0, digits))
+}
+
 /// A rounded whole number with thousands separators: `16,105`.
 pub fn thousands(v: f64) -> String {
     let digits = format!("{:.0}", v.abs());
@@ -283,6 +288,7 @@ mod tests {
         assert_eq!(sig(0.0277285, 4), "0.02773");
         assert_eq!(sig(180.0000001, 4), "180");
         assert_eq!(sig(31384.28, 4), "31384");
+        assert_eq!(percent(0.5857, 4), "58.57%");
         assert_eq!(thousands(16105.1), "16,105");
         assert_eq!(thousands(999.6), "1,000");
         assert_eq!(thousands(-1234567.0), "-1,234,567");

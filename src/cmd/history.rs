@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::calendar::rfc3339;
 use crate::history::{self, Columns, History, Options, Period, Quality};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, sig, thousands, Span};
+use crate::units::{human_duration, percent, sig, thousands, Span};
 
 /// Where a history comes from and how to read it (shared by `history` and `forecast`).
 #[derive(Debug, Args)]
@@ -139,7 +139,7 @@ pub fn periods_section(heading: &str, periods: &[Period], interval_s: f64) -> Se
             m.mean_rps.map_or("—".into(), rps),
             m.peak_rps.map_or("—".into(), rps),
             m.peak_to_mean.map_or("—".into(), |r| sig(r, 3)),
-            format!("{}%", sig(m.coverage * 100.0, 3)),
+            percent(m.coverage, 3),
             if m.outage_rows == 0 { "—".into() } else { human_duration(m.outage_rows as f64 * interval_s) },
         ]);
     }

@@ -14,7 +14,7 @@ use crate::model::capacity::{self, Fleet, MonthDemand, MonthPlan, Scaling};
 use crate::model::usl::Usl;
 use crate::output::{self, Doc, Format, Render, Section};
 use crate::service::{self, Event, EventMonth, Growth, ServiceModel};
-use crate::units::{sig, thousands};
+use crate::units::{percent, sig, thousands};
 
 /// Arguments of `headroom plan`.
 #[derive(Debug, Args)]
@@ -224,8 +224,8 @@ fn attach_events(mut months: Vec<MonthDemand>, events: &[Event], warnings: &mut 
     months
 }
 
-fn percent(v: Option<f64>) -> String {
-    v.map_or("—".into(), |u| format!("{}%", sig(u * 100.0, 3)))
+fn maybe_percent(v: Option<f64>) -> String {
+    v.map_or("—".into(), |u| percent(u, 3))
 }
 
 fn count(v: Option<u32>) -> String {
@@ -242,10 +242,10 @@ impl Render for PlanReport {
                     "{} instances at {} RPS peak, {} utilization",
                     a.current_instances,
                     thousands(a.current_peak_rps),
-                    percent(Some(a.current_utilization))
+                    maybe_percent(Some(a.current_utilization))
                 ),
             ])
-            .row(["target utilization".into(), percent(Some(a.target_utilization))]);
+            .row(["target utilization".into(), maybe_percent(Some(a.target_utilization))]);
         assumptions = match (a.rps_per_instance_at_target, a.usl) {
             (Some(r), _) => assumptions
                 .row(["capacity per instance".into(), format!("{} RPS at target ({})", sig(r, 5), a.capacity_source)]),
@@ -302,8 +302,8 @@ impl Render for PlanReport {
                 count(m.instances),
                 count(m.instances_worst),
                 m.add.map_or("—".into(), |d| if d > 0 { format!("+{d}") } else { d.to_string() }),
-                percent(m.utilization),
-                percent(m.utilization_after_domain_loss),
+                maybe_percent(m.utilization),
+                maybe_percent(m.utilization_after_domain_loss),
                 m.note.clone(),
             ]);
         }

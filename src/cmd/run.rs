@@ -13,7 +13,7 @@ use crate::error::InputError;
 use crate::load::plan::{self, LoadPlan, ProfileSpec, RequestSpec, Safety};
 use crate::load::runner::{self, Results, RunOptions};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, sig, Rate, Span};
+use crate::units::{human_duration, percent, sig, Rate, Span};
 
 /// Arguments of `headroom run`.
 #[derive(Debug, Args)]
@@ -197,11 +197,8 @@ impl Render for Results {
                 ));
             }
             for t in s.slo.iter().filter(|t| !t.passed) {
-                let shown = if t.threshold.starts_with("error_rate") {
-                    format!("{}%", sig(t.value * 100.0, 3))
-                } else {
-                    us(Some(t.value as u64))
-                };
+                let shown =
+                    if t.threshold.starts_with("error_rate") { percent(t.value, 3) } else { us(Some(t.value as u64)) };
                 steps.notes.push(format!("{}: SLO '{}' ({}) failed: {shown}", s.name, t.threshold, t.scope));
             }
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::amdahl::Amdahl;
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{count_needed, sig, Amount, Fraction};
+use crate::units::{count_needed, percent, sig, Amount, Fraction};
 
 /// Arguments of `calc amdahl`.
 #[derive(Debug, Args)]
@@ -72,7 +72,7 @@ impl Render for Answer {
     fn doc(&self) -> Doc {
         let mut table = Section::new("", &["N", "speedup S(N)", "efficiency S(N)/N"]);
         for r in &self.rows {
-            table = table.row([sig(r.n, 6), sig(r.speedup, 4), format!("{}%", sig(r.efficiency * 100.0, 3))]);
+            table = table.row([sig(r.n, 6), sig(r.speedup, 4), percent(r.efficiency, 3)]);
         }
         let mut facts = Section::new("", &["", "value", "formula"])
             .row(["σ".into(), sig(self.sigma, 4), "given".into()])

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::InputError;
 use crate::model::budget::{AlertPair, Slo};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, sig, Amount, Fraction, Span};
+use crate::units::{human_duration, percent, sig, Amount, Fraction, Span};
 
 /// Arguments of `calc budget`.
 #[derive(Debug, Args)]
@@ -85,25 +85,21 @@ fn minutes(secs: f64) -> String {
     }
 }
 
-fn percent(f: f64) -> String {
-    format!("{}%", sig(f * 100.0, 4))
-}
-
 impl Render for Answer {
     fn doc(&self) -> Doc {
         let mut facts = Section::new("", &["", "value", "formula"])
             .row([
                 "SLO, window".into(),
-                format!("{} over {}", percent(self.slo.objective), human_duration(self.slo.window_s)),
+                format!("{} over {}", percent(self.slo.objective, 4), human_duration(self.slo.window_s)),
                 "given".into(),
             ])
-            .row(["allowed bad share".into(), percent(self.allowed_bad_fraction), "1 − SLO".into()])
+            .row(["allowed bad share".into(), percent(self.allowed_bad_fraction, 4), "1 − SLO".into()])
             .row(["budget".into(), minutes(self.budget_s), "(1 − SLO)·window".into()]);
         if let Some(b) = self.burn_rate {
             facts = facts.row(["burn rate".into(), sig(b, 4), "bad share / (1 − SLO)".into()]);
             let t = self.time_to_exhaustion_s.map_or("never".into(), human_duration);
             facts = facts.row([
-                format!("time to spend {} of the budget", percent(self.remaining)),
+                format!("time to spend {} of the budget", percent(self.remaining, 4)),
                 t,
                 "remaining·window / burn".into(),
             ]);
@@ -115,7 +111,7 @@ impl Render for Answer {
         for a in &self.alert_pairs {
             alerts = alerts.row([
                 a.severity.into(),
-                percent(a.budget_consumed),
+                percent(a.budget_consumed, 4),
                 human_duration(a.long_window_s),
                 human_duration(a.short_window_s),
                 sig(a.burn_rate, 4),

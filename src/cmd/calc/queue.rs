@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::InputError;
 use crate::model::queue::{self, Latency, MMc};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, sig, Percentile, Rate, Span};
+use crate::units::{human_duration, percent, sig, Percentile, Rate, Span};
 
 /// Arguments of `calc queue`.
 #[derive(Debug, Args)]
@@ -129,8 +129,8 @@ impl Render for Answer {
                 format!("{} req/s, {}, {}", sig(m.arrival_rps, 5), human_duration(m.service_s), m.servers),
                 "given".into(),
             ])
-            .row(["utilization ρ".into(), format!("{}%", sig(self.utilization * 100.0, 4)), "λS / c".into()])
-            .row(["P(wait)".into(), format!("{}%", sig(self.wait_probability * 100.0, 4)), "Erlang C".into()])
+            .row(["utilization ρ".into(), percent(self.utilization, 4), "λS / c".into()])
+            .row(["P(wait)".into(), percent(self.wait_probability, 4), "Erlang C".into()])
             .row(["mean wait".into(), human_duration(self.mean_wait_s), "C / (c/S − λ)".into()])
             .row(["mean response".into(), human_duration(self.mean_response_s), "Wq + S".into()])
             .row([
@@ -151,9 +151,9 @@ impl Render for Answer {
         );
         for st in &self.cliff {
             cliff = cliff.row([
-                format!("{}%", sig(st.utilization * 100.0, 3)),
+                percent(st.utilization, 3),
                 sig(st.arrival_rps, 5),
-                format!("{}%", sig(st.wait_probability * 100.0, 3)),
+                percent(st.wait_probability, 3),
                 human_duration(st.percentile_s),
             ]);
         }

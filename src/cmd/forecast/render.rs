@@ -3,11 +3,7 @@
 use super::ForecastReport;
 use crate::cmd::history::{periods_section, quality_section, rps};
 use crate::output::{Doc, Render, Section};
-use crate::units::{human_duration, sig, thousands};
-
-fn pct(v: f64) -> String {
-    format!("{}%", sig(v * 100.0, 3))
-}
+use crate::units::{human_duration, percent, sig, thousands};
 
 fn band(lo: f64, hi: f64) -> String {
     format!("{} – {}", rps(lo), rps(hi))
@@ -45,7 +41,7 @@ impl Render for ForecastReport {
         model.notes.push(format!(
             "{}: mean trend grows {} per month; daily peak is typically {}× its base (spread {})",
             f.model.described,
-            pct(f.model.monthly_growth),
+            percent(f.model.monthly_growth, 3),
             sig(f.model.typical_peak_factor, 3),
             sig(f.model.peak_spread, 3)
         ));

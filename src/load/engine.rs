@@ -21,6 +21,7 @@ pub use super::http::{Prepared, Target};
 use super::profile::{Load, Step};
 use super::recorder::{ErrorClass, Record, Recorder, Sample};
 use super::results::Second;
+use super::series::SeriesBuilder;
 
 /// Requests that start this long after their intended time count as late starts (tokio's timer
 /// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).
@@ -219,7 +220,7 @@ async fn collect(
     let mut clock = tokio::time::interval_at(start, Duration::from_millis(10));
     let mut sums = vec![(0u64, 0u64); n];
     let (mut sec_sum, mut sec_samples) = (0u64, 0u64);
-    let mut series = vec![Vec::new(); n];
+    let mut series: Vec<SeriesBuilder> = phase.steps.iter().map(SeriesBuilder::new).collect();
     let mut second_start = start;
     loop {
         clock.tick().await;
@@ -245,9 +246,9 @@ async fn collect(
                 if interval.requests == 0 && t0 >= step.duration_s {
                     continue;
                 }
-                let second = Second::from_interval(&interval, step, t0, t1.max(t0), in_flight);
-                tick(i, &second);
-                series[i].push(second);
+                let t1 = t1.max(t0);
+                tick(i, &Second::from_interval(&interval, step, t0, t1, in_flight));
+                series[i].push(step, interval, t0, t1, in_flight);
             }
             second_start = now;
             sec_sum = 0;
@@ -257,6 +258,7 @@ async fn collect(
             break;
         }
     }
+    let series = series.into_iter().zip(&phase.steps).map(|(b, step)| b.finish(step)).collect();
     (series, sums.iter().map(|(s, c)| *s as f64 / (*c).max(1) as f64).collect())
 }
 

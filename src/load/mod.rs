@@ -8,3 +8,4 @@ pub mod profile;
 pub mod recorder;
 pub mod results;
 pub mod runner;
+pub mod series;

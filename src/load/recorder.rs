@@ -130,7 +130,7 @@ impl Default for Record {
 }
 
 impl Record {
-    fn add(&mut self, s: &Sample) {
+    pub(crate) fn add(&mut self, s: &Sample) {
         self.requests += 1;
         // `record` grows an auto-resizing histogram; `saturating_record` would clamp to its
         // current (initially tiny) range.

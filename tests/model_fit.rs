@@ -61,6 +61,22 @@ fn reproduces_the_published_specsdm91_fit() {
 }
 
 #[test]
+fn the_curve_band_follows_the_coefficients_covariance() {
+    let f = fit_usl(&pts(&SPECSDM91)).unwrap();
+    // At N = 1, X = λ, so the band is λ's own interval.
+    let [lo, hi] = f.band95(1.0).unwrap();
+    let [llo, lhi] = f.lambda.ci95.unwrap();
+    assert!(close(lo, llo, 1e-9) && close(hi, lhi, 1e-9), "{lo} {hi} vs {llo} {lhi}");
+    // Everywhere it holds the curve, and it is narrower inside the data than far beyond it.
+    for n in [4.0, 32.0, 96.0, 200.0] {
+        let [lo, hi] = f.band95(n).unwrap();
+        assert!(lo < f.curve.throughput(n) && f.curve.throughput(n) < hi, "N = {n}");
+    }
+    let width = |n: f64| f.band95(n).map(|[lo, hi]| hi - lo).unwrap();
+    assert!(width(600.0) > width(72.0), "{} vs {}", width(600.0), width(72.0));
+}
+
+#[test]
 fn noise_free_amdahl_gives_zero_kappa_and_no_peak() {
     let truth = Usl { lambda: 250.0, sigma: 0.08, kappa: 0.0 };
     let data = generate(truth, &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0], 0.0, 1);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::InputError;
 use crate::model::usl_fit::{self, AmdahlFit, Estimate, Point, UslFit};
-use crate::output::chart::{self, ScalabilityChart, Series};
+use crate::output::chart::{self, Chart, Layer, XAxis};
 use crate::output::{self, Doc, Format, Render, Section};
 use crate::points::{self, Columns};
 use crate::units::{sig, Amount, Rate};
@@ -51,7 +51,19 @@ pub struct FitReport {
     pub amdahl: AmdahlJson,
     pub predictions: Vec<PredictionJson>,
     pub target: Option<TargetJson>,
+    /// Both curves sampled from N = 0 to past the peak, with the USL's 95% confidence band.
+    pub curve: Vec<CurvePoint>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, Clone, Copy)]
+pub struct CurvePoint {
+    pub n: f64,
+    pub usl: f64,
+    /// The 95% confidence band of the USL curve (delta method); `null` when undetermined.
+    pub usl_lo95: Option<f64>,
+    pub usl_hi95: Option<f64>,
+    pub amdahl: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,7 +134,7 @@ pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
         usl_fit::fit_amdahl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
     let report = FitReport::new(file, points, &usl, &amdahl, &args);
     if let Some(path) = &args.plot {
-        chart::write_scalability_svg(&scalability_chart(&report, &usl, &amdahl), path)?;
+        chart::write_svg(&scalability_chart(&report), path)?;
     }
     output::emit(&report, args.format, out)?;
     Ok(())
@@ -192,6 +204,7 @@ impl FitReport {
             },
             predictions,
             target,
+            curve: sample_curves(usl, amdahl),
             warnings,
         }
     }
@@ -286,27 +299,58 @@ impl Render for FitReport {
     }
 }
 
-fn scalability_chart(report: &FitReport, usl: &UslFit, amdahl: &AmdahlFit) -> ScalabilityChart {
-    let n_max = usl.max_measured_n;
-    let reach = usl.peak.map_or(n_max * 1.2, |p| (p.concurrency * 1.3).clamp(n_max * 1.2, n_max * 2.0));
-    let amdahl_curve = crate::model::usl::Usl { lambda: amdahl.lambda.value, sigma: amdahl.sigma.value, kappa: 0.0 };
-    let sample =
-        |f: &dyn Fn(f64) -> f64| (0..=200).map(|i| reach * i as f64 / 200.0).map(|n| (n, f(n))).collect::<Vec<_>>();
-    ScalabilityChart {
+/// The points, both curves, the USL band and N*: the chart of `fit --plot` and of the report.
+pub fn scalability_chart(report: &FitReport) -> Chart {
+    let u = &report.usl;
+    let mut layers = Vec::new();
+    if report.curve.iter().all(|c| c.usl_lo95.is_some()) {
+        layers.push(Layer::Band {
+            label: "USL 95% band".into(),
+            points: report.curve.iter().filter_map(|c| Some((c.n, c.usl_lo95?, c.usl_hi95?))).collect(),
+        });
+    }
+    layers.push(Layer::Line {
+        label: format!("USL σ={} κ={}", sig(u.sigma, 3), sig(u.kappa, 3)),
+        points: report.curve.iter().map(|c| (c.n, c.usl)).collect(),
+    });
+    layers.push(Layer::Line {
+        label: format!("Amdahl σ={}", sig(report.amdahl.sigma, 3)),
+        points: report.curve.iter().map(|c| (c.n, c.amdahl)).collect(),
+    });
+    layers.push(Layer::Dots {
+        label: "measured".into(),
+        points: report.input.points.iter().map(|p| (p.n, p.x)).collect(),
+    });
+    if let Some(n) = u.peak_concurrency {
+        layers.push(Layer::Marker { label: format!("N* = {}", sig(n, 3)), x: n });
+    }
+    Chart {
+        id: "usl".into(),
         title: format!("Scalability of {}", report.input.file),
         x_label: "concurrency N".into(),
         y_label: "throughput X (req/s)".into(),
-        measured: report.input.points.iter().map(|p| (p.n, p.x)).collect(),
-        curves: vec![
-            Series {
-                label: format!("USL σ={} κ={}", sig(usl.curve.sigma, 3), sig(usl.curve.kappa, 3)),
-                points: sample(&|n| usl.curve.throughput(n)),
-            },
-            Series {
-                label: format!("Amdahl σ={}", sig(amdahl_curve.sigma, 3)),
-                points: sample(&|n| amdahl_curve.throughput(n)),
-            },
-        ],
-        peak: usl.peak.map(|p| (p.concurrency, p.throughput)),
+        x_axis: XAxis::Number,
+        log_y: false,
+        layers,
     }
+}
+
+/// Both curves and the USL band from N = 0 to past the peak (at most twice the largest N measured).
+fn sample_curves(usl: &UslFit, amdahl: &AmdahlFit) -> Vec<CurvePoint> {
+    let n_max = usl.max_measured_n;
+    let reach = usl.peak.map_or(n_max * 1.2, |p| (p.concurrency * 1.3).clamp(n_max * 1.2, n_max * 2.0));
+    let amdahl_curve = crate::model::usl::Usl { lambda: amdahl.lambda.value, sigma: amdahl.sigma.value, kappa: 0.0 };
+    (0..=100)
+        .map(|i| {
+            let n = reach * i as f64 / 100.0;
+            let band = usl.band95(n);
+            CurvePoint {
+                n,
+                usl: usl.curve.throughput(n),
+                usl_lo95: band.map(|b| b[0]),
+                usl_hi95: band.map(|b| b[1]),
+                amdahl: amdahl_curve.throughput(n),
+            }
+        })
+        .collect()
 }

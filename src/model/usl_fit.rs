@@ -56,6 +56,9 @@ pub struct UslFit {
     /// The largest N measured; predictions past twice this are extrapolations.
     pub max_measured_n: f64,
     pub warnings: Vec<String>,
+    /// Covariance of (λ, σ, κ) and the t quantile of the 95% intervals, for [`UslFit::band95`].
+    #[serde(skip)]
+    pub covariance: Option<([[f64; 3]; 3], f64)>,
 }
 
 /// An Amdahl fit: the USL with κ held at 0.
@@ -201,7 +204,7 @@ fn validate(points: &[Point]) -> Result<(), FitError> {
 
 /// Estimates and fit quality at θ, with `params` coefficients counted against the degrees of
 /// freedom; `bounded[j]` marks coefficients whose interval is cut at 0.
-fn assess(points: &[Point], sol: &nls::Solution, params: usize) -> ([Estimate; MAX_P], Quality) {
+fn assess(points: &[Point], sol: &nls::Solution, params: usize) -> ([Estimate; MAX_P], Quality, Option<Covariance>) {
     let n = points.len();
     let dof = n - params;
     let problem = Data(points);
@@ -232,14 +235,26 @@ fn assess(points: &[Point], sol: &nls::Solution, params: usize) -> ([Estimate; M
     let sst = total_sum_of_squares(points);
     let r_squared = if sst > 0.0 { 1.0 - sol.ssr / sst } else { 1.0 };
     let quality = Quality { r_squared, residual_std_error: s2.sqrt(), degrees_of_freedom: dof, residuals };
-    (est, quality)
+    let covariance = cov.filter(|_| t.is_finite()).map(|c| {
+        let mut out = [[0.0; 3]; 3];
+        for (a, row) in out.iter_mut().enumerate().take(params) {
+            for (b, v) in row.iter_mut().enumerate().take(params) {
+                *v = c[a][b] * s2;
+            }
+        }
+        (out, t)
+    });
+    (est, quality, covariance)
 }
+
+/// The covariance matrix of the coefficients and the t quantile of their 95% intervals.
+type Covariance = ([[f64; 3]; 3], f64);
 
 /// Fits X(N) = λN / (1 + σ(N − 1) + κN(N − 1)) with σ, κ ≥ 0 and λ free.
 pub fn fit_usl(points: &[Point]) -> Result<UslFit, FitError> {
     validate(points)?;
     let sol = best_of_faces(points, &[(false, false), (true, false), (false, true), (true, true)])?;
-    let (est, quality) = assess(points, &sol, 3);
+    let (est, quality, covariance) = assess(points, &sol, 3);
     let curve = Usl { lambda: sol.theta[0], sigma: sol.theta[1], kappa: sol.theta[2] };
     let max_measured_n = points.iter().map(|p| p.n).fold(0.0, f64::max);
     let peak = curve.peak();
@@ -259,14 +274,24 @@ pub fn fit_usl(points: &[Point]) -> Result<UslFit, FitError> {
     if curve.sigma >= 1.0 {
         warnings.push("σ ≥ 1: throughput never rises above one unit's; the system does not scale".into());
     }
-    Ok(UslFit { curve, lambda: est[0], sigma: est[1], kappa: est[2], quality, peak, max_measured_n, warnings })
+    Ok(UslFit {
+        curve,
+        lambda: est[0],
+        sigma: est[1],
+        kappa: est[2],
+        quality,
+        peak,
+        max_measured_n,
+        warnings,
+        covariance,
+    })
 }
 
 /// Fits Amdahl's law scaled by λ: X(N) = λN / (1 + σ(N − 1)), σ ≥ 0.
 pub fn fit_amdahl(points: &[Point]) -> Result<AmdahlFit, FitError> {
     validate(points)?;
     let sol = best_of_faces(points, &[(false, false), (true, false)])?;
-    let (est, quality) = assess(points, &sol, 2);
+    let (est, quality, _) = assess(points, &sol, 2);
     let ceiling_throughput = (sol.theta[1] > 0.0).then(|| sol.theta[0] / sol.theta[1]);
     Ok(AmdahlFit { lambda: est[0], sigma: est[1], quality, ceiling_throughput })
 }
@@ -275,5 +300,19 @@ impl UslFit {
     /// X(N) from the fitted curve, flagged when N is past twice the largest N measured.
     pub fn predict(&self, n: f64) -> Prediction {
         Prediction { n, throughput: self.curve.throughput(n), extrapolated: n > 2.0 * self.max_measured_n }
+    }
+
+    /// The 95% confidence band of the fitted curve at `n` by the delta method: X ± t·√(gᵀCg),
+    /// where g is the gradient of X(N) in (λ, σ, κ) and C their covariance. `None` when the
+    /// data cannot determine the coefficients.
+    pub fn band95(&self, n: f64) -> Option<[f64; 2]> {
+        let (c, t) = self.covariance?;
+        let u = &self.curve;
+        let d = u.slowdown(n);
+        let x = u.throughput(n);
+        let g = [n / d, -u.lambda * n * (n - 1.0) / (d * d), -u.lambda * n * n * (n - 1.0) / (d * d)];
+        let var: f64 = (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| g[a] * c[a][b] * g[b]).sum();
+        let half = t * var.max(0.0).sqrt();
+        half.is_finite().then(|| [(x - half).max(0.0), x + half])
     }
 }

@@ -1,67 +1,223 @@
-//! SVG charts drawn with plotters. Charts take precomputed series and only draw them.
+//! SVG charts drawn with plotters. A [`Chart`] holds precomputed layers; drawing only maps them
+//! to pixels, so every renderer (a `fit --plot` file, the report's HTML and Markdown) shows the
+//! same picture of the same numbers.
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
 use plotters::prelude::*;
+use serde::Serialize;
 
-/// A named line on a chart.
-#[derive(Debug, Clone)]
-pub struct Series {
-    pub label: String,
-    pub points: Vec<(f64, f64)>,
+use crate::calendar::civil_from_days;
+
+/// What the x values are, and so how their ticks read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XAxis {
+    Number,
+    /// Days since 1970-01-01, labelled as dates.
+    Day,
+    /// Positions 0, 1, 2... labelled by these names (months of a plan).
+    Labels(Vec<String>),
 }
 
-/// Measured points, fitted curves and an optional marked peak.
-#[derive(Debug, Clone)]
-pub struct ScalabilityChart {
+/// One thing drawn on a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Layer {
+    Line {
+        label: String,
+        points: Vec<(f64, f64)>,
+    },
+    Dots {
+        label: String,
+        points: Vec<(f64, f64)>,
+    },
+    /// A shaded band: (x, low, high).
+    Band {
+        label: String,
+        points: Vec<(f64, f64, f64)>,
+    },
+    /// A horizontal reference line (an SLO, the current fleet).
+    Level {
+        label: String,
+        y: f64,
+    },
+    /// A vertical marker (a peak, the start of a forecast).
+    Marker {
+        label: String,
+        x: f64,
+    },
+}
+
+/// A chart: axes and layers, drawn in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chart {
+    /// A short name, used for file names and HTML ids.
+    pub id: String,
     pub title: String,
     pub x_label: String,
     pub y_label: String,
-    pub measured: Vec<(f64, f64)>,
-    pub curves: Vec<Series>,
-    pub peak: Option<(f64, f64)>,
+    pub x_axis: XAxis,
+    /// A logarithmic y axis, for values that span decades (forecast bands).
+    pub log_y: bool,
+    pub layers: Vec<Layer>,
 }
 
-const PALETTE: [RGBColor; 3] = [RGBColor(214, 39, 40), RGBColor(31, 119, 180), RGBColor(44, 160, 44)];
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+const SIZE: (u32, u32) = (900, 480);
 
-/// Draws `chart` as an SVG file at `path`.
-pub fn write_scalability_svg(chart: &ScalabilityChart, path: &Path) -> Result<()> {
-    draw(chart, path)
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("cannot draw the chart to {}", path.display()))
-}
-
-fn draw(chart: &ScalabilityChart, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let all = chart.measured.iter().chain(chart.curves.iter().flat_map(|s| s.points.iter()));
-    let (x_max, y_max) = all.fold((1.0f64, 1.0f64), |(x, y), p| (x.max(p.0), y.max(p.1)));
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut c = ChartBuilder::on(&root)
-        .caption(&chart.title, ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max * 1.05, 0.0..y_max * 1.1)?;
-    c.configure_mesh().x_desc(&chart.x_label).y_desc(&chart.y_label).light_line_style(WHITE.mix(0.0)).draw()?;
-    for (i, s) in chart.curves.iter().enumerate() {
-        let color = PALETTE[(i + 1) % PALETTE.len()];
-        c.draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+/// The chart as an SVG document.
+pub fn svg(chart: &Chart) -> Result<String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        draw(chart, &root)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("cannot draw the chart '{}'", chart.id))?;
     }
-    let dot = PALETTE[0];
-    c.draw_series(chart.measured.iter().map(|&p| Circle::new(p, 4, dot.filled())))?
-        .label("measured")
-        .legend(move |(x, y)| Circle::new((x + 9, y), 4, dot.filled()));
-    if let Some((n, x)) = chart.peak {
-        c.draw_series(std::iter::once(PathElement::new(vec![(n, 0.0), (n, x)], BLACK.mix(0.5).stroke_width(1))))?
-            .label(format!("N* = {n:.1}"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
+    Ok(text)
+}
+
+/// Writes the chart as an SVG file at `path`.
+pub fn write_svg(chart: &Chart, path: &Path) -> Result<()> {
+    std::fs::write(path, svg(chart)?).with_context(|| format!("cannot write the chart to {}", path.display()))
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+fn values(chart: &Chart) -> (Vec<f64>, Vec<f64>) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for layer in &chart.layers {
+        match layer {
+            Layer::Line { points, .. } | Layer::Dots { points, .. } => {
+                xs.extend(points.iter().map(|p| p.0));
+                ys.extend(points.iter().map(|p| p.1));
+            }
+            Layer::Band { points, .. } => {
+                xs.extend(points.iter().map(|p| p.0));
+                ys.extend(points.iter().flat_map(|p| [p.1, p.2]));
+            }
+            Layer::Level { y, .. } => ys.push(*y),
+            Layer::Marker { x, .. } => xs.push(*x),
+        }
+    }
+    let finite = |v: Vec<f64>| v.into_iter().filter(|v| v.is_finite()).collect::<Vec<_>>();
+    (finite(xs), finite(ys))
+}
+
+fn draw(chart: &Chart, root: &DrawingArea<SVGBackend, Shift>) -> DrawResult {
+    root.fill(&WHITE)?;
+    let (xs, ys) = values(chart);
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (mut x0, mut x1) = if xs.is_empty() { (0.0, 1.0) } else { (min(&xs), max(&xs)) };
+    if let XAxis::Labels(names) = &chart.x_axis {
+        (x0, x1) = (-0.5, names.len().max(1) as f64 - 0.5);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = if matches!(chart.x_axis, XAxis::Labels(_)) { 0.0 } else { (x1 - x0) * 0.02 };
+    let x = (x0 - pad)..(x1 + pad);
+    if chart.log_y {
+        let positive: Vec<f64> = ys.iter().copied().filter(|v| *v > 0.0).collect();
+        let (lo, hi) = if positive.is_empty() { (1.0, 10.0) } else { (min(&positive) / 1.5, max(&positive) * 1.5) };
+        plot(chart, root, x, (lo..hi).log_scale())
+    } else {
+        let hi = if ys.is_empty() { 1.0 } else { max(&ys).max(0.0) * 1.1 };
+        plot(chart, root, x, 0.0..if hi > 0.0 { hi } else { 1.0 })
+    }
+}
+
+fn plot<Y>(chart: &Chart, root: &DrawingArea<SVGBackend, Shift>, x: Range<f64>, y: Y) -> DrawResult
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut c = ChartBuilder::on(root)
+        .caption(&chart.title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)?;
+    let x_ticks = |v: &f64| match &chart.x_axis {
+        XAxis::Number => crate::units::sig(*v, 4),
+        XAxis::Day => {
+            let (y, m, d) = civil_from_days(v.round() as i64);
+            format!("{y}-{m:02}-{d:02}")
+        }
+        XAxis::Labels(names) => {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+    };
+    let x_count = match &chart.x_axis {
+        XAxis::Labels(names) => names.len().clamp(1, 12),
+        _ => 8,
+    };
+    c.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_labels(x_count)
+        .x_label_formatter(&x_ticks)
+        .y_label_formatter(&|v: &f64| crate::units::sig(*v, 3))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let (x_lo, x_hi) = (c.x_range().start, c.x_range().end);
+    let y_range = c.y_range();
+    for (i, layer) in chart.layers.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        match layer {
+            Layer::Line { label, points } => {
+                c.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            }
+            Layer::Dots { label, points } => {
+                c.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled()));
+            }
+            Layer::Band { label, points } => {
+                let outline: Vec<(f64, f64)> =
+                    points.iter().map(|p| (p.0, p.2)).chain(points.iter().rev().map(|p| (p.0, p.1))).collect();
+                c.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled())))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.mix(0.18).filled()));
+            }
+            Layer::Level { label, y } => {
+                let style = color.stroke_width(2);
+                c.draw_series(DashedLineSeries::new([(x_lo, *y), (x_hi, *y)], 8, 5, style))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            }
+            Layer::Marker { label, x } => {
+                let style = BLACK.mix(0.55).stroke_width(1);
+                let (y0, y1) = (y_range.start, y_range.end);
+                c.draw_series(DashedLineSeries::new([(*x, y0), (*x, y1)], 4, 4, style))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            }
+        }
     }
     c.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()?;
     root.present()?;

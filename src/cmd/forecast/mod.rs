@@ -67,12 +67,26 @@ pub struct HoldoutReport {
 pub struct ForecastReport {
     pub source: Source,
     pub history: Vec<Period>,
+    /// Each day of history as the forecaster saw it (the report's chart draws these).
+    pub days: Vec<DayJson>,
     pub quality: Quality,
     /// What was done about each finding.
     pub treatments: Vec<String>,
     #[serde(flatten)]
     pub forecast: Forecast,
     pub holdout: Option<HoldoutReport>,
+}
+
+/// One day of history.
+#[derive(Debug, Serialize)]
+pub struct DayJson {
+    /// Days since 1970-01-01 (UTC).
+    pub day: i64,
+    pub date: String,
+    pub mean_rps: f64,
+    pub peak_rps: f64,
+    /// Share of the day's intervals present in the file.
+    pub coverage: f64,
 }
 
 /// Runs `headroom forecast`.
@@ -111,6 +125,17 @@ pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
         treatments: history.quality.treatments(),
         quality: history.quality.clone(),
         history: months,
+        days: days
+            .iter()
+            .filter(|d| d.coverage > 0.0)
+            .map(|d| DayJson {
+                day: d.day,
+                date: rfc3339(d.day as f64 * DAY_S as f64)[..10].to_string(),
+                mean_rps: d.mean_rps,
+                peak_rps: d.peak_rps,
+                coverage: d.coverage,
+            })
+            .collect(),
         forecast,
         holdout,
     };

@@ -154,6 +154,8 @@ after = "6s"
     let r = run(&text, constant(8, 50), dir.path()).await;
     let roles: Vec<_> = r.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(roles, ["baseline", "ramp", "burst", "recovery"]);
+    // The ramp is held to the arrivals it scheduled (220 RPS on average), not to its final 400.
+    assert!(r.valid, "{:?}", r.invalid_reasons);
     let sp = r.analysis.spike.unwrap();
     let baseline = sp.baseline_p99_us.unwrap();
     assert!((50_000..60_000).contains(&baseline), "{sp:?}");

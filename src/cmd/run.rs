@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::error::InputError;
 use crate::load::plan::{self, LoadPlan, ProfileSpec, RequestSpec, Safety};
+use crate::load::profile::Role;
 use crate::load::runner::{self, Results, RunOptions};
 use crate::output::{self, Doc, Format, Render, Section};
 use crate::units::{human_duration, percent, sig, Rate, Span};
@@ -187,7 +188,9 @@ impl Render for Results {
                 format!("{} ({}%)", s.errors.total(), sig(s.error_rate * 100.0, 3)),
                 s.late_starts.to_string(),
             ]);
-            if s.littles_law.relative_disagreement.abs() > 0.2 && s.requests > 100 {
+            // L = X·W holds in steady state; a ramp, burst or recovery is a transient by design.
+            let steady = !matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
+            if steady && s.littles_law.relative_disagreement.abs() > 0.2 && s.requests > 100 {
                 steps.notes.push(format!(
                     "{}: Little's Law disagrees by {}% (in flight {} measured, {} = X·W): check the generator",
                     s.name,

@@ -60,6 +60,11 @@ impl Load {
         }
     }
 
+    /// The mean arrival rate the schedule asks for over a step (the middle of a ramp).
+    pub fn mean_rps(&self, duration_s: f64) -> Option<f64> {
+        self.target_rps().map(|_| self.due_by(duration_s, duration_s) / duration_s.max(1e-9))
+    }
+
     /// N(t): requests due by `t` seconds into a step of `duration_s`.
     pub fn due_by(&self, t: f64, duration_s: f64) -> f64 {
         match *self {

@@ -215,12 +215,13 @@ impl StepResult {
         let achieved_rps = answered as f64 / duration_s;
         let mean_service_s = merged.service.mean() / 1e6;
         let predicted = achieved_rps * mean_service_s;
-        let (valid, invalid_reason) = match (step.load.target_rps(), answered) {
+        // A ramp is judged against the arrivals its schedule asked for, not its final rate.
+        let (valid, invalid_reason) = match (step.load.mean_rps(step.duration_s), answered) {
             (_, 0) => {
                 (false, Some("no request got a response: the target refused, reset or timed out every one".to_string()))
             }
             (Some(t), _) if achieved_rps < 0.95 * t => {
-                (false, Some(format!("achieved {:.1} RPS, under 95% of the target {:.1} RPS", achieved_rps, t)))
+                (false, Some(format!("achieved {:.1} RPS, under 95% of the {:.1} RPS scheduled", achieved_rps, t)))
             }
             _ => (true, None),
         };

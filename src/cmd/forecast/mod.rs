@@ -15,6 +15,7 @@ use crate::history::{History, Period, Quality};
 use crate::model::growth::{self, DayObs, Forecast, Holdout};
 use crate::output::{self, Format};
 use crate::service::Growth;
+use crate::units::percent;
 
 /// Arguments of `headroom forecast`.
 #[derive(Debug, Args)]
@@ -27,7 +28,8 @@ pub struct ForecastArgs {
     /// Months to forecast after the last month of history
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub horizon: u32,
-    /// Worst case from this monthly growth (e.g. 15%/month) when above the upper 95% bound
+    /// Worst case from this monthly growth (e.g. 15%/month) instead of the upper 95% bound, for
+    /// a history too short or erratic to give a usable band
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub worst_growth: Option<Growth>,
     /// Also forecast each of the last N months of history from the months before it, and
@@ -75,6 +77,8 @@ pub struct ForecastReport {
     #[serde(flatten)]
     pub forecast: Forecast,
     pub holdout: Option<HoldoutReport>,
+    /// What `peak_rps_worst` is: the upper 95% bound, or compound growth at `--worst-growth`.
+    pub worst_case: String,
 }
 
 /// One day of history.
@@ -138,6 +142,12 @@ pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
             .collect(),
         forecast,
         holdout,
+        worst_case: match args.worst_growth {
+            Some(g) => {
+                format!("compound growth of {}/month from the last 30 days' peak (--worst-growth)", percent(g.0, 3))
+            }
+            None => "the upper 95% bound".into(),
+        },
     };
     output::emit(&report, args.format, out)?;
     Ok(())

@@ -79,7 +79,7 @@ pub struct PeriodForecast {
     pub peak_rps_hi80: f64,
     pub peak_rps_lo95: f64,
     pub peak_rps_hi95: f64,
-    /// The worst case: the upper 95% bound, or the explicit worst-case growth when larger.
+    /// The worst case: the upper 95% bound, or compound growth at the explicit worst-case rate.
     pub peak_rps_worst: f64,
 }
 
@@ -143,7 +143,9 @@ pub fn forecast(days: &[DayObs], opts: Options) -> Result<Forecast, ForecastErro
             let s = rmse * (distance / (window as f64 / 2.0)).max(1.0).sqrt();
             let hi95 = peak * (t95 * s).exp();
             let worst = match opts.worst_growth {
-                Some(g) => hi95.max(base_peak * (1.0 + g).powi(h as i32 + 1)),
+                // An explicit growth rate replaces the band: a planner's answer to a history too
+                // short or erratic for a usable one. It never falls below the point forecast.
+                Some(g) => peak.max(base_peak * (1.0 + g).powi(h as i32 + 1)),
                 None => hi95,
             };
             PeriodForecast {

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::calc::CalcCommand;
 use crate::cmd::{
-    fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs, run::RunArgs, serve_sim::ServeSimArgs,
+    demo::DemoArgs, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs, report::ReportArgs,
+    run::RunArgs, serve_sim::ServeSimArgs,
 };
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
@@ -31,8 +32,12 @@ pub enum Command {
     History(HistoryArgs),
     /// The per-month instance plan from a service model and a growth rate or forecast
     Plan(PlanArgs),
+    /// A capacity review (HTML, Markdown, JSON or CSV) from results, fit, forecast and plan files
+    Report(ReportArgs),
     /// The simulated service (loopback by default), for tests and the demo
     ServeSim(ServeSimArgs),
+    /// The whole pipeline against the simulated service: sweep, spike, fit, forecast, plan, report
+    Demo(DemoArgs),
     /// Worksheets: Little's Law, Amdahl, USL, M/M/c queue, SLO error budget
     #[command(subcommand)]
     Calc(CalcCommand),

@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod points;
+pub mod report;
 pub mod service;
 pub mod sim;
 pub mod units;
@@ -28,6 +29,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     let code = match cli.command {
         Command::Run(args) => cmd::run::run(args, &mut out)?,
+        Command::Demo(args) => {
+            cmd::demo::run(args, &mut out)?;
+            ExitCode::SUCCESS
+        }
         Command::ServeSim(args) => {
             cmd::serve_sim::run(args, &mut out)?;
             ExitCode::SUCCESS
@@ -42,14 +47,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The commands that print one report and exit 0.
-fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Fit(args) => cmd::fit::run(args, out)?,
         Command::Forecast(args) => cmd::forecast::run(args, out)?,
         Command::History(args) => cmd::history::run(args, out)?,
         Command::Plan(args) => cmd::plan::run(args, out)?,
+        Command::Report(args) => cmd::report::run(args, out)?,
         Command::Calc(c) => cmd::calc::run(c, out)?,
-        Command::Run(_) | Command::ServeSim(_) => unreachable!("handled by run"),
+        Command::Run(_) | Command::ServeSim(_) | Command::Demo(_) => unreachable!("handled by run"),
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! says once what its rows are. JSON serializes the result struct itself, with a schema version.
 
 pub mod chart;
-mod csv;
+pub(crate) mod csv;
 mod json;
-mod markdown;
+pub(crate) mod markdown;
+pub mod review;
 mod table;
 
 use std::io::{self, Write};

@@ -1,0 +1,201 @@
+//! `headroom demo`: the whole pipeline against the simulated service, in about a minute.
+//!
+//! It starts `serve-sim` on 127.0.0.1, runs a concurrency sweep and a spike against it, fits
+//! the USL to the sweep, forecasts from the World Cup 98 trace shipped in `models/history/`,
+//! sizes one instance from the fit, plans 12 months and writes the capacity review. Every step
+//! is an ordinary headroom command, and each is printed so that it can be run again by hand.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser};
+use tokio::sync::watch;
+
+use crate::load::{plan, runner};
+use crate::model::capacity::{Fleet, Needed, Scaling};
+use crate::report::inputs::{self, Artefact};
+use crate::sim::{self, Distribution, SimConfig};
+
+const SWEEP: &str = include_str!("../../loadplans/sweep.toml");
+const SPIKE: &str = include_str!("../../loadplans/demo-spike.toml");
+const HISTORY: &str = "models/history/wc98_requests_1min.csv";
+/// The worst case the demo plans for: the trace's 95% band is too wide to buy servers by.
+const WORST_GROWTH: &str = "15%/month";
+/// The utilization each instance is planned to run at, at the peak.
+const TARGET_UTILIZATION: f64 = 0.6;
+
+/// Arguments of `headroom demo`.
+#[derive(Debug, Args)]
+#[command(after_help = "Run from the repository's root (it reads models/history/):\n  cargo run --release -- demo")]
+pub struct DemoArgs {
+    /// Folder for the review and every file behind it
+    #[arg(long, default_value = "reports/demo", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn say(text: &str) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!("\x1b[1m==>\x1b[0m {text}");
+    } else {
+        eprintln!("==> {text}");
+    }
+}
+
+/// Runs one headroom command as if from the command line, its answer going to `to` (a command
+/// that writes its own file with `-o` passes `None`).
+fn command(args: &[&str], to: Option<&Path>) -> Result<()> {
+    match to {
+        Some(path) => say(&format!("headroom {} > {}", args.join(" "), path.display())),
+        None => say(&format!("headroom {}", args.join(" "))),
+    }
+    let cli = crate::Cli::try_parse_from(std::iter::once("headroom").chain(args.iter().copied()))?;
+    match to {
+        Some(path) => crate::cmd::report::write_file(path, |w| crate::run_report(cli.command, w)),
+        None => crate::run_report(cli.command, &mut std::io::sink()),
+    }
+}
+
+/// Runs `headroom demo`.
+pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
+    if !Path::new(HISTORY).exists() {
+        anyhow::bail!(crate::error::InputError::BadFile {
+            file: HISTORY.into(),
+            message: "not found: run `headroom demo` from the root of the headroom repository".into(),
+        });
+    }
+    let dir = &args.out;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let cfg = SimConfig {
+        workers: 64,
+        service_time: Duration::from_millis(20),
+        distribution: Distribution::Constant,
+        sigma: 0.05,
+        kappa: 0.002,
+        ..SimConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let sweep_dir = dir.join("sweep");
+    let spike_dir = dir.join("spike");
+    let interrupted = runtime.block_on(async {
+        let sim = sim::spawn("127.0.0.1:0".parse().expect("a loopback address"), cfg).await?;
+        say(&format!(
+            "headroom serve-sim --addr {} --workers 64 --service-time 20ms --distribution constant --sigma 0.05 --kappa 0.002",
+            sim.url().trim_start_matches("http://")
+        ));
+        let (stop_tx, _) = watch::channel(false);
+        let on_ctrl_c = stop_tx.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = on_ctrl_c.send(true);
+            }
+        });
+        for (text, file, to) in [(SWEEP, "loadplans/sweep.toml", &sweep_dir), (SPIKE, "loadplans/demo-spike.toml", &spike_dir)]
+        {
+            say(&format!("headroom run {file} --target {} --out {}", sim.url(), to.display()));
+            let plan = plan::parse(text, file)?;
+            let opts = runner::RunOptions {
+                target: Some(sim.url()),
+                max_rps: None,
+                out: to.clone(),
+                progress: true,
+                insecure: false,
+            };
+            let results = runner::execute(&plan, file, &opts, stop_tx.clone()).await?;
+            if results.interrupted {
+                return Ok::<bool, anyhow::Error>(true);
+            }
+        }
+        sim.stop();
+        Ok(false)
+    })?;
+    runtime.shutdown_background();
+    if interrupted {
+        anyhow::bail!("interrupted: the results measured so far are in {}", dir.display());
+    }
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (sweep, spike) = (path("sweep/results.json"), path("spike/results.json"));
+    command(&["fit", &sweep, "--format", "json"], Some(&dir.join("fit.json")))?;
+    command(
+        &["forecast", HISTORY, "--worst-growth", WORST_GROWTH, "--format", "json"],
+        Some(&dir.join("forecast.json")),
+    )?;
+    write_service(&dir.join("fit.json"), &dir.join("forecast.json"), &dir.join("service.toml"))?;
+    let (fit, forecast, service) = (path("fit.json"), path("forecast.json"), path("service.toml"));
+    command(&["plan", &service, "--forecast", &forecast, "--format", "json"], Some(&dir.join("plan.json")))?;
+    let sources = [&spike, &sweep, &fit, &forecast, &path("plan.json")];
+    let mut report = vec!["report"];
+    report.extend(sources.iter().map(|s| s.as_str()));
+    let html = path("report.html");
+    let md = path("report.md");
+    command(&[&report[..], &["--format", "html", "-o", &html]].concat(), None)?;
+    command(&[&report[..], &["--format", "md", "-o", &md]].concat(), None)?;
+    writeln!(out, "The capacity review is in {html} (open it in a browser) and {md}.")?;
+    Ok(())
+}
+
+/// The demo's service model: the World Cup 98 site served by instances like the simulated one,
+/// each planned at 60% of the peak throughput its sweep measured.
+fn write_service(fit: &Path, forecast: &Path, to: &Path) -> Result<()> {
+    let (_, artefact) = inputs::read(fit)?;
+    let Artefact::Fit(fit) = artefact else { anyhow::bail!("{} is not a fit", fit.display()) };
+    let (_, artefact) = inputs::read(forecast)?;
+    let Artefact::Forecast(forecast) = artefact else { anyhow::bail!("{} is not a forecast", forecast.display()) };
+    let busiest =
+        forecast.days.iter().max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps)).context("the forecast has no days")?;
+    let (current_peak, (y, m, d)) = (busiest.peak_rps, crate::calendar::civil_from_days(busiest.day));
+    let peak = fit.usl.peak_throughput.or(fit.amdahl.ceiling_throughput).context("the sweep's fit has no peak")?;
+    let per_instance = peak * TARGET_UTILIZATION;
+    let fleet = Fleet {
+        current_instances: 1,
+        target_utilization: TARGET_UTILIZATION,
+        scaling: Scaling::Linear { rps_at_target: per_instance },
+        failure_domains: 3,
+        spare_instances: 1,
+    };
+    let Needed::Instances(instances) = fleet.instances_needed(current_peak) else {
+        anyhow::bail!("a linear fleet always reaches its demand")
+    };
+    let utilization = current_peak / (instances as f64 * peak);
+    let text = format!(
+        "# Written by `headroom demo`. The 1998 World Cup web site (its trace's peak, {current_peak:.0} RPS on
+# {y}-{m:02}-{d:02}) served by instances like the simulated service. One instance peaks at {peak:.1} RPS
+# (the USL fit of the sweep); it is planned at {target:.0}% of that, {per_instance:.1} RPS. The fleet
+# today is the smallest that carries that peak at the target with one of three failure domains
+# lost, plus one spare.
+
+[service]
+name = \"worldcup98-on-serve-sim\"
+
+[current]
+instances = {instances}
+peak_rps = {current_peak}
+utilization = \"{util:.1}%\"
+
+[target]
+utilization = \"{target:.0}%\"
+
+[capacity]
+rps_per_instance = {per_instance:.1}
+
+[resilience]
+failure_domains = 3
+spare_instances = 1
+
+[[events]]
+name = \"Season opener\"
+month = \"1998-09\"
+multiplier = 1.5
+",
+        target = TARGET_UTILIZATION * 100.0,
+        util = utilization * 100.0,
+    );
+    say(&format!(
+        "wrote {} from the fit: {per_instance:.1} RPS per instance at {:.0}%",
+        to.display(),
+        TARGET_UTILIZATION * 100.0
+    ));
+    std::fs::write(to, text).with_context(|| format!("cannot write {}", to.display()))
+}

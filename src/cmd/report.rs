@@ -1,0 +1,57 @@
+//! `headroom report FILE...`: one capacity review from any mix of results, fit, forecast and
+//! plan files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::output::review::{self, ReviewFormat};
+use crate::report::{self, inputs};
+
+/// Arguments of `headroom report`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  headroom report reports/sweep/results.json fit.json forecast.json plan.json -o review.html\n  \
+headroom report results.json --format md -o review.md   (charts are written as review-*.svg beside it)\n  \
+headroom report plan.json --format csv > plan.csv"
+)]
+pub struct ReportArgs {
+    /// results.json from `headroom run`, or the JSON of `headroom fit`, `forecast` or `plan`
+    /// (`--format json`), in the order the review should show them
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: ReviewFormat,
+    /// Write the review to this file (default: standard output)
+    #[arg(long, short, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs `headroom report`.
+pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
+    let artefacts = args.files.iter().map(|f| inputs::read(f)).collect::<Result<Vec<_>>>()?;
+    let review = report::build(&artefacts);
+    match &args.output {
+        Some(path) => {
+            write_file(path, |w| review::writer(args.format).write(&review, w, Some(path)))?;
+            eprintln!("report: {}", path.display());
+        }
+        None => review::writer(args.format).write(&review, out, None)?,
+    }
+    Ok(())
+}
+
+/// Writes `path` through a temporary file beside it, so a failure never leaves half a report.
+pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+    );
+    write(&mut file)?;
+    file.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
+    drop(file);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,114 @@
+//! HTML: one self-contained file. The charts are inline SVG and the style is inline CSS, so the
+//! file opens offline, mails as an attachment and prints cleanly. It has no script.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::ReviewWriter;
+use crate::output::{chart, Section};
+use crate::report::{Fact, Review, Status};
+
+pub struct Html;
+
+const STYLE: &str = "
+body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d232a; max-width: 980px;
+       margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
+     border-bottom: 1px solid #d8dee4; padding-bottom: .2rem; }
+.sources { color: #57606a; font-size: .9rem; }
+dl { display: grid; grid-template-columns: 13rem 1fr; gap: .35rem 1rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+.badge { display: inline-block; font-size: .75rem; font-weight: 700; padding: 0 .45rem; border-radius: .6rem;
+         margin-right: .4rem; color: #fff; }
+.pass { background: #1a7f37; } .fail { background: #cf222e; } .warn { background: #9a6700; }
+figure { margin: 1.2rem 0; break-inside: avoid; } figure svg { width: 100%; height: auto; border: 1px solid #d8dee4; }
+figcaption { color: #57606a; font-size: .85rem; }
+table { border-collapse: collapse; font-size: .85rem; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #d8dee4; padding: .25rem .5rem; text-align: right; }
+th:first-child, td:first-child, td:last-child { text-align: left; } th { background: #f6f8fa; }
+.notes { color: #57606a; font-size: .85rem; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table { break-inside: auto; }
+               tr { break-inside: avoid; } }
+";
+
+/// Escapes text for HTML content and attributes.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn facts(list: &[Fact], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "<dl>")?;
+    for f in list {
+        let badge = match f.status {
+            Some(Status::Pass) => "<span class=\"badge pass\">PASS</span>",
+            Some(Status::Fail) => "<span class=\"badge fail\">FAIL</span>",
+            Some(Status::Warn) => "<span class=\"badge warn\">ACTION</span>",
+            None => "",
+        };
+        writeln!(out, "<dt>{}</dt><dd>{badge}{}</dd>", esc(&f.label), esc(&f.value))?;
+    }
+    writeln!(out, "</dl>")
+}
+
+fn table(s: &Section, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "<h2>{}</h2>\n<table>\n<thead><tr>", esc(&s.heading))?;
+    for h in &s.header {
+        write!(out, "<th>{}</th>", esc(h))?;
+    }
+    writeln!(out, "</tr></thead>\n<tbody>")?;
+    for row in &s.rows {
+        write!(out, "<tr>")?;
+        for c in row {
+            write!(out, "<td>{}</td>", esc(c))?;
+        }
+        writeln!(out, "</tr>")?;
+    }
+    writeln!(out, "</tbody>\n</table>")?;
+    for n in &s.notes {
+        writeln!(out, "<p class=\"notes\">{}</p>", esc(n))?;
+    }
+    Ok(())
+}
+
+impl ReviewWriter for Html {
+    fn write(&self, review: &Review, out: &mut dyn Write, _: Option<&Path>) -> Result<()> {
+        writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
+        writeln!(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")?;
+        writeln!(out, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", esc(&review.title))?;
+        writeln!(out, "<h1>{}</h1>", esc(&review.title))?;
+        let sources: Vec<String> =
+            review.sources.iter().map(|s| format!("<code>{}</code> ({})", esc(&s.file), esc(s.kind))).collect();
+        writeln!(
+            out,
+            "<p class=\"sources\">Made by headroom {} from {}.</p>",
+            review.headroom_version,
+            sources.join(", ")
+        )?;
+        writeln!(out, "<h2>Summary</h2>")?;
+        facts(&review.summary, out)?;
+        writeln!(out, "<h2>Assumptions</h2>")?;
+        facts(&review.assumptions, out)?;
+        writeln!(out, "<h2>Charts</h2>")?;
+        for c in &review.charts {
+            // plotters writes a standalone document; inline SVG starts at the <svg> element.
+            let svg = chart::svg(c)?;
+            let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+            writeln!(out, "<figure id=\"chart-{}\" class=\"chart\">\n{svg}", esc(&c.id))?;
+            writeln!(out, "<figcaption>{}</figcaption>\n</figure>", esc(&c.title))?;
+        }
+        for s in &review.tables {
+            table(s, out)?;
+        }
+        if !review.warnings.is_empty() {
+            writeln!(out, "<h2>Notes</h2>\n<ul class=\"notes\">")?;
+            for w in &review.warnings {
+                writeln!(out, "<li>{}</li>", esc(w))?;
+            }
+            writeln!(out, "</ul>")?;
+        }
+        writeln!(out, "</body>\n</html>")?;
+        Ok(())
+    }
+}

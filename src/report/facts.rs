@@ -1,0 +1,374 @@
+//! The summary and assumption lines, and the tables, of each kind of artefact.
+
+use crate::output::Section;
+use crate::units::{human_duration, percent, sig, thousands};
+
+use super::inputs::{Fit, Forecast, Plan, Run};
+use super::{Fact, Review, Status};
+
+fn ms(us: f64) -> String {
+    human_duration(us / 1e6)
+}
+
+/// A rate or count as people read it: 12,345 or 2.63.
+fn amount(v: f64) -> String {
+    if v.abs() >= 1_000.0 {
+        thousands(v)
+    } else {
+        sig(v, 3)
+    }
+}
+
+fn rps(v: f64) -> String {
+    format!("{} RPS", amount(v))
+}
+
+pub fn run(run: &Run, r: &mut Review) {
+    let requests: u64 = run.steps.iter().map(|s| s.requests).sum();
+    let what = match run.profile.as_str() {
+        "closed" => "Concurrency sweep".to_string(),
+        p => format!("{}{} test", p[..1].to_uppercase(), &p[1..]),
+    };
+    r.summary.push(Fact::new(
+        &what,
+        format!(
+            "against {}, {} → {} ({} steps, {} requests)",
+            run.target,
+            run.environment.start,
+            run.environment.end,
+            run.steps.len(),
+            thousands(requests as f64)
+        ),
+    ));
+    let label = format!("{what}: validity");
+    let validity = if run.interrupted {
+        Fact::new(&label, "interrupted: the results cover only the steps that ran").status(Status::Warn)
+    } else if let Some(why) = &run.aborted {
+        Fact::new(&label, format!("aborted: {why}")).status(Status::Fail)
+    } else if run.valid {
+        Fact::new(&label, "valid: every step reached its scheduled rate").status(Status::Pass)
+    } else {
+        Fact::new(&label, format!("invalid: {}", run.invalid_reasons.join("; "))).status(Status::Fail)
+    };
+    r.summary.push(validity);
+    let failed: Vec<String> = run
+        .steps
+        .iter()
+        .flat_map(|s| s.slo.iter().filter(|t| !t.passed).map(move |t| (s, t)))
+        .map(|(s, t)| {
+            let value = if t.threshold.starts_with('p') { ms(t.value) } else { percent(t.value, 3) };
+            format!("{} ({}) in {}: {value}", t.threshold, t.scope, s.name)
+        })
+        .collect();
+    let thresholds: Vec<&str> =
+        run.steps.first().map(|s| s.slo.iter().map(|t| t.threshold.as_str()).collect()).unwrap_or_default();
+    if !thresholds.is_empty() {
+        r.summary.push(if failed.is_empty() {
+            Fact::new(&format!("{what}: SLO"), format!("passed: {}", thresholds.join(", "))).status(Status::Pass)
+        } else {
+            Fact::new(&format!("{what}: SLO"), format!("failed: {}", failed.join("; "))).status(Status::Fail)
+        });
+    }
+    if let Some(b) = &run.analysis.breaking_point {
+        let pass = b.last_passing_rps.map_or("no step passed".into(), |v| format!("last passing {}", rps(v)));
+        let fail = match (b.first_failing_rps, &b.reason) {
+            (Some(v), Some(why)) => format!("first failing {} ({why})", rps(v)),
+            _ => "no step failed: the breaking point is above the highest rate tried".into(),
+        };
+        r.summary.push(Fact::new("Breaking point", format!("{pass}; {fail}")));
+    }
+    if let Some(s) = &run.analysis.spike {
+        let opt = |v: Option<f64>| v.map_or("—".into(), ms);
+        let recovery = s.recovery_s.map_or("did not recover within the recovery step".into(), |t| {
+            format!("back within 10% of the baseline p99 after {}", human_duration(t))
+        });
+        r.summary.push(Fact::new(
+            "Spike",
+            format!(
+                "baseline p99 {}, burst p99 {} with {} errors ({}); {recovery}",
+                opt(s.baseline_p99_us),
+                opt(s.burst_p99_us),
+                s.burst_errors,
+                percent(s.burst_error_rate, 3)
+            ),
+        ));
+    }
+    if let Some(s) = &run.analysis.soak {
+        let opt = |v: Option<f64>| v.map_or("—".into(), ms);
+        r.summary.push(Fact::new(
+            "Soak drift",
+            format!(
+                "p99 {} in the first window, {} in the last; {} connection errors, {} reconnects",
+                opt(s.p99_first_window_us),
+                opt(s.p99_last_window_us),
+                s.connection_errors,
+                s.reconnects
+            ),
+        ));
+    }
+    r.assumptions.push(Fact::new(
+        "Load generator",
+        format!(
+            "headroom {} on {} cores; latency from each request's intended send time (coordinated omission corrected), service time beside it",
+            run.environment.headroom_version, run.environment.cores
+        ),
+    ));
+}
+
+pub fn fit(fit: &Fit, r: &mut Review) {
+    let u = &fit.usl;
+    let ci =
+        |v: Option<[f64; 2]>| v.map_or(String::new(), |[lo, hi]| format!(" (95% CI {} – {})", sig(lo, 3), sig(hi, 3)));
+    let peak = match (u.peak_concurrency, u.peak_throughput) {
+        (Some(n), Some(x)) => format!("peak N* = {} at {}", sig(n, 3), rps(x)),
+        _ => "no peak: κ = 0, throughput levels off".into(),
+    };
+    r.summary.push(Fact::new(
+        "Scalability (USL)",
+        format!(
+            "σ = {}{}, κ = {}{}, λ = {}; {peak}; R² {}",
+            sig(u.sigma, 3),
+            ci(u.sigma_ci),
+            sig(u.kappa, 3),
+            ci(u.kappa_ci),
+            rps(u.lambda),
+            sig(u.r_squared, 4)
+        ),
+    ));
+    if let Some(c) = fit.amdahl.ceiling_throughput {
+        r.assumptions.push(Fact::new(
+            "Scalability model",
+            format!(
+                "USL fitted to {} points of {}; Amdahl (κ = 0) for comparison: ceiling {}",
+                fit.input.points.len(),
+                fit.input.file,
+                rps(c)
+            ),
+        ));
+    }
+    r.warnings.extend(fit.warnings.iter().map(|w| format!("fit: {w}")));
+}
+
+pub fn forecast(f: &Forecast, r: &mut Review) {
+    if let (Some(first), Some(last)) = (f.periods.first(), f.periods.last()) {
+        r.summary.push(Fact::new(
+            "Forecast",
+            format!(
+                "monthly peak {} in {} (95% band {} – {}) → {} in {}; worst case {} in {}",
+                rps(first.peak_rps),
+                first.month,
+                amount(first.peak_rps_lo95),
+                amount(first.peak_rps_hi95),
+                rps(last.peak_rps),
+                last.month,
+                rps(last.peak_rps_worst),
+                last.month
+            ),
+        ));
+    }
+    r.assumptions.push(Fact::new(
+        "Growth model",
+        format!(
+            "{} ({}), from {} ({} → {}): {}",
+            f.model.name, f.model.described, f.source.file, f.source.first, f.source.last, f.model.reason
+        ),
+    ));
+    r.assumptions.push(Fact::new(
+        "Forecast error",
+        format!(
+            "backtest peak MAPE {} over {} rolling origins of {} days; bands are Student's t on those errors",
+            percent(f.backtest.peak_mape / 100.0, 3),
+            f.backtest.origins,
+            f.backtest.window_days
+        ),
+    ));
+    if let Some(w) = &f.worst_case {
+        r.assumptions.push(Fact::new("Worst-case demand", format!("the forecast's worst case is {w}")));
+    }
+    r.warnings.extend(f.treatments.iter().map(|t| format!("history: {t}")));
+}
+
+pub fn plan(plan: &Plan, r: &mut Review) {
+    let a = &plan.assumptions;
+    let actions: Vec<String> = plan
+        .months
+        .iter()
+        .filter(|m| m.add.is_some_and(|n| n > 0))
+        .map(|m| {
+            format!(
+                "{}: add {} (to {})",
+                m.month,
+                m.add.unwrap_or(0),
+                m.instances.map_or("—".into(), |n| n.to_string())
+            )
+        })
+        .collect();
+    let unreachable =
+        plan.months.iter().filter(|m| m.instances.is_none()).map(|m| m.month.as_str()).collect::<Vec<_>>();
+    r.summary.push(if !unreachable.is_empty() {
+        Fact::new(
+            "Action needed",
+            format!("demand beyond what the fitted curve can reach in {}", unreachable.join(", ")),
+        )
+        .status(Status::Fail)
+    } else if actions.is_empty() {
+        Fact::new("Action needed", format!("none: {} instances carry every month's nominal peak", a.current_instances))
+            .status(Status::Pass)
+    } else {
+        Fact::new("Action needed", actions.join("; ")).status(Status::Warn)
+    });
+    if let Some(m) = plan.months.iter().filter(|m| m.instances_worst.is_some()).max_by_key(|m| m.instances_worst) {
+        r.summary.push(Fact::new(
+            "Worst case",
+            format!(
+                "at most {} instances, in {} (peak {}), against {} today",
+                m.instances_worst.unwrap_or(0),
+                m.month,
+                rps(m.peak_rps_worst),
+                a.current_instances
+            ),
+        ));
+    }
+    r.assumptions.push(Fact::new(
+        "Fleet today",
+        format!(
+            "{} instances at {} utilization for a peak of {}",
+            a.current_instances,
+            percent(a.current_utilization, 3),
+            rps(a.current_peak_rps)
+        ),
+    ));
+    r.assumptions
+        .push(Fact::new("Headroom target", format!("{} utilization at the peak", percent(a.target_utilization, 3))));
+    let per = a.rps_per_instance_at_target.map_or(String::new(), |v| format!("{} per instance at target: ", rps(v)));
+    r.assumptions.push(Fact::new("Capacity per instance", format!("{per}{}", a.capacity_source)));
+    r.assumptions.push(Fact::new("Demand", a.demand_source.clone()));
+    r.assumptions.push(Fact::new(
+        "Failure domains and spares",
+        format!(
+            "{} failure domain(s): the fleet carries the peak with one domain lost; {} spare instance(s)",
+            a.failure_domains, a.spare_instances
+        ),
+    ));
+    let events = if a.events.is_empty() {
+        "none".into()
+    } else {
+        a.events
+            .iter()
+            .map(|e| format!("{} in {} ×{}", e.name, e.month, sig(e.multiplier, 3)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    r.assumptions.push(Fact::new("Events", events.replace('"', "")));
+    r.warnings.extend(plan.warnings.iter().map(|w| format!("plan: {w}")));
+}
+
+/// The steps as printed, and as plain numbers.
+pub fn steps_table(run: &Run) -> (Section, Section) {
+    let header = [
+        "step",
+        "target",
+        "achieved RPS",
+        "requests",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "service p99",
+        "errors",
+        "late starts",
+    ];
+    let mut shown = Section::new("Load test steps", &header);
+    let mut plain = Section::new(
+        "steps",
+        &[
+            "step",
+            "target_rps",
+            "users",
+            "achieved_rps",
+            "requests",
+            "p50_us",
+            "p99_us",
+            "p999_us",
+            "max_us",
+            "service_p99_us",
+            "error_rate",
+            "late_starts",
+        ],
+    );
+    let us = |v: Option<f64>| v.map_or("—".into(), ms);
+    let raw = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    for s in &run.steps {
+        let l = s.latency_us;
+        let target = match (s.target_rps, s.users) {
+            (Some(t), _) => rps(t),
+            (None, Some(u)) => format!("{u} users"),
+            _ => "—".into(),
+        };
+        shown = shown.row([
+            if s.valid { s.name.clone() } else { format!("{} (invalid)", s.name) },
+            target,
+            sig(s.achieved_rps, 4),
+            thousands(s.requests as f64),
+            us(l.map(|p| p.p50)),
+            us(l.map(|p| p.p99)),
+            us(l.map(|p| p.p999)),
+            us(l.map(|p| p.max)),
+            us(s.service_time_us.map(|p| p.p99)),
+            percent(s.error_rate, 3),
+            s.late_starts.to_string(),
+        ]);
+        plain = plain.row([
+            s.name.clone(),
+            raw(s.target_rps),
+            raw(s.users),
+            format!("{}", s.achieved_rps),
+            s.requests.to_string(),
+            raw(l.map(|p| p.p50)),
+            raw(l.map(|p| p.p99)),
+            raw(l.map(|p| p.p999)),
+            raw(l.map(|p| p.max)),
+            raw(s.service_time_us.map(|p| p.p99)),
+            format!("{}", s.error_rate),
+            s.late_starts.to_string(),
+        ]);
+    }
+    (shown.note("Latency is measured from each request's intended send time; service p99 from the actual send."), plain)
+}
+
+/// The per-month instance plan as printed, and as plain numbers.
+pub fn plan_table(plan: &Plan) -> (Section, Section) {
+    let mut shown = Section::new(
+        "Per-month instance plan",
+        &["month", "peak RPS", "worst-case peak", "instances", "worst case", "add", "utilization", "note"],
+    );
+    let mut plain = Section::new(
+        "plan",
+        &["month", "peak_rps", "peak_rps_worst", "instances", "instances_worst", "add", "utilization", "note"],
+    );
+    let n = |v: Option<u32>| v.map_or("unreachable".into(), |v| v.to_string());
+    let raw = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
+    for m in &plan.months {
+        shown = shown.row([
+            m.month.clone(),
+            amount(m.peak_rps),
+            amount(m.peak_rps_worst),
+            n(m.instances),
+            n(m.instances_worst),
+            m.add.map_or("—".into(), |a| if a > 0 { format!("+{a}") } else { a.to_string() }),
+            m.utilization.map_or("—".into(), |u| percent(u, 3)),
+            m.note.clone(),
+        ]);
+        plain = plain.row([
+            m.month.clone(),
+            format!("{}", m.peak_rps),
+            format!("{}", m.peak_rps_worst),
+            raw(m.instances),
+            raw(m.instances_worst),
+            m.add.map_or(String::new(), |a| a.to_string()),
+            m.utilization.map_or(String::new(), |u| format!("{u}")),
+            m.note.clone(),
+        ]);
+    }
+    (shown, plain)
+}

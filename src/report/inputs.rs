@@ -1,0 +1,281 @@
+//! The artefacts a report reads, as the report needs them: the keys of `results.json` and of the
+//! JSON of `fit`, `forecast` and `plan` that are a contract. Other keys are ignored, so a newer
+//! file with more keys still renders.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use crate::cmd::fit::CurvePoint;
+use crate::error::InputError;
+
+/// One input file, by what it holds.
+#[derive(Debug)]
+pub enum Artefact {
+    Run(Box<Run>),
+    Fit(Box<Fit>),
+    Forecast(Box<Forecast>),
+    Plan(Box<Plan>),
+}
+
+/// Reads `path` and tells its kind from the keys it holds.
+pub fn read(path: &Path) -> Result<(String, Artefact)> {
+    let file = path.display().to_string();
+    let bad = |message: String| InputError::BadFile { file: file.clone(), message };
+    let value: serde_json::Value = {
+        // Checks the schema version and names the file in every error.
+        crate::artefact::read(path, "a results.json, or the JSON of `headroom fit`, `forecast` or `plan`")?
+    };
+    let has = |key: &str| value.get(key).is_some();
+    let typed = |e: serde_json::Error| bad(format!("{e}"));
+    let artefact = if has("steps") && has("environment") {
+        Artefact::Run(Box::new(serde_json::from_value(value).map_err(typed)?))
+    } else if has("usl") && has("input") {
+        Artefact::Fit(Box::new(serde_json::from_value(value).map_err(typed)?))
+    } else if has("periods") && has("backtest") {
+        Artefact::Forecast(Box::new(serde_json::from_value(value).map_err(typed)?))
+    } else if has("assumptions") && has("months") {
+        Artefact::Plan(Box::new(serde_json::from_value(value).map_err(typed)?))
+    } else {
+        return Err(bad("not a headroom artefact: expected a results.json from `headroom run`, or the output of \
+             `headroom fit|forecast|plan --format json`"
+            .into())
+        .into());
+    };
+    Ok((file, artefact))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Run {
+    pub target: String,
+    pub profile: String,
+    pub environment: Environment,
+    pub interrupted: bool,
+    pub aborted: Option<String>,
+    pub valid: bool,
+    pub invalid_reasons: Vec<String>,
+    pub slo_passed: bool,
+    pub steps: Vec<Step>,
+    pub analysis: Analysis,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Environment {
+    pub headroom_version: String,
+    pub cores: usize,
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub target_rps: Option<f64>,
+    pub users: Option<f64>,
+    pub duration_s: f64,
+    pub requests: u64,
+    pub achieved_rps: f64,
+    pub error_rate: f64,
+    pub latency_us: Option<Percentiles>,
+    pub service_time_us: Option<Percentiles>,
+    pub late_starts: u64,
+    pub slo: Vec<Threshold>,
+    pub valid: bool,
+    pub series: Vec<Second>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Threshold {
+    pub threshold: String,
+    pub scope: String,
+    pub value: f64,
+    pub limit: f64,
+    pub passed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Second {
+    pub t_s: f64,
+    pub duration_s: f64,
+    pub offered_rps: Option<f64>,
+    pub achieved_rps: f64,
+    pub p50_us: Option<f64>,
+    pub p90_us: Option<f64>,
+    pub p99_us: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Analysis {
+    pub breaking_point: Option<BreakingPoint>,
+    pub spike: Option<Spike>,
+    pub soak: Option<Soak>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BreakingPoint {
+    pub last_passing: Option<String>,
+    pub last_passing_rps: Option<f64>,
+    pub first_failing: Option<String>,
+    pub first_failing_rps: Option<f64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Spike {
+    pub baseline_p99_us: Option<f64>,
+    pub burst_p99_us: Option<f64>,
+    pub burst_errors: u64,
+    pub burst_error_rate: f64,
+    pub recovery_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Soak {
+    pub p99_first_window_us: Option<f64>,
+    pub p99_last_window_us: Option<f64>,
+    pub connection_errors: u64,
+    pub reconnects: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Fit {
+    pub input: FitInput,
+    pub usl: Usl,
+    pub amdahl: Amdahl,
+    #[serde(default)]
+    pub curve: Vec<CurvePoint>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FitInput {
+    pub file: String,
+    pub points: Vec<FitPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct FitPoint {
+    pub n: f64,
+    pub x: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Usl {
+    pub sigma: f64,
+    pub sigma_ci: Option<[f64; 2]>,
+    pub kappa: f64,
+    pub kappa_ci: Option<[f64; 2]>,
+    pub lambda: f64,
+    pub peak_concurrency: Option<f64>,
+    pub peak_throughput: Option<f64>,
+    pub r_squared: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Amdahl {
+    pub sigma: f64,
+    pub ceiling_throughput: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Forecast {
+    pub source: ForecastSource,
+    #[serde(default)]
+    pub days: Vec<Day>,
+    pub model: ForecastModel,
+    pub backtest: Backtest,
+    pub periods: Vec<MonthForecast>,
+    #[serde(default)]
+    pub treatments: Vec<String>,
+    #[serde(default)]
+    pub worst_case: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ForecastSource {
+    pub file: String,
+    pub first: String,
+    pub last: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Day {
+    pub day: i64,
+    pub peak_rps: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ForecastModel {
+    pub name: String,
+    pub reason: String,
+    pub described: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Backtest {
+    pub origins: usize,
+    pub window_days: usize,
+    pub peak_mape: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MonthForecast {
+    pub month: String,
+    pub peak_rps: f64,
+    pub peak_rps_lo80: f64,
+    pub peak_rps_hi80: f64,
+    pub peak_rps_lo95: f64,
+    pub peak_rps_hi95: f64,
+    pub peak_rps_worst: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Plan {
+    pub assumptions: Assumptions,
+    pub months: Vec<PlanMonth>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Assumptions {
+    pub service: String,
+    pub current_instances: u32,
+    pub current_peak_rps: f64,
+    pub current_utilization: f64,
+    pub target_utilization: f64,
+    pub capacity_source: String,
+    pub rps_per_instance_at_target: Option<f64>,
+    pub demand_source: String,
+    pub failure_domains: u32,
+    pub spare_instances: u32,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    pub name: String,
+    pub month: serde_json::Value,
+    pub multiplier: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanMonth {
+    pub month: String,
+    pub peak_rps: f64,
+    pub peak_rps_worst: f64,
+    pub instances: Option<u32>,
+    pub instances_worst: Option<u32>,
+    pub add: Option<i64>,
+    pub utilization: Option<f64>,
+    pub note: String,
+}

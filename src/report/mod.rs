@@ -1,0 +1,138 @@
+//! The capacity review: what any mix of headroom's artefacts says, in the order a reviewer reads
+//! it. [`build`] computes everything a renderer shows; renderers (`output::review`) only lay it out.
+
+mod charts;
+mod facts;
+pub mod inputs;
+
+use serde::Serialize;
+
+use crate::output::chart::Chart;
+use crate::output::Section;
+
+pub use inputs::Artefact;
+
+/// How a fact reads at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+}
+
+/// One line of the summary or of the assumptions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+    pub status: Option<Status>,
+}
+
+impl Fact {
+    fn new(label: &str, value: impl Into<String>) -> Self {
+        Fact { label: label.into(), value: value.into(), status: None }
+    }
+
+    fn status(mut self, status: Status) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+/// A file the review was made from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    pub file: String,
+    pub kind: &'static str,
+}
+
+/// Everything a capacity review shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Review {
+    pub title: String,
+    pub headroom_version: &'static str,
+    pub sources: Vec<Source>,
+    pub summary: Vec<Fact>,
+    pub assumptions: Vec<Fact>,
+    pub charts: Vec<Chart>,
+    /// Formatted tables: the load test's steps and the per-month instance plan.
+    #[serde(skip)]
+    pub tables: Vec<Section>,
+    /// The per-month plan (or, without one, the steps) with plain numbers, for CSV.
+    #[serde(skip)]
+    pub csv: Option<Section>,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the review of `artefacts` (file name, contents), in the order given.
+pub fn build(artefacts: &[(String, Artefact)]) -> Review {
+    let mut r = Review {
+        title: "Capacity review".into(),
+        headroom_version: env!("CARGO_PKG_VERSION"),
+        sources: Vec::new(),
+        summary: Vec::new(),
+        assumptions: Vec::new(),
+        charts: Vec::new(),
+        tables: Vec::new(),
+        csv: None,
+        warnings: Vec::new(),
+    };
+    let mut step_csv = None;
+    for (file, a) in artefacts {
+        let kind = match a {
+            Artefact::Run(run) => {
+                facts::run(run, &mut r);
+                r.charts.push(charts::latency(run));
+                r.charts.push(charts::rate(run));
+                r.charts.extend(charts::knee(run));
+                let (table, csv) = facts::steps_table(run);
+                r.tables.push(table);
+                step_csv.get_or_insert(csv);
+                "load test results"
+            }
+            Artefact::Fit(fit) => {
+                facts::fit(fit, &mut r);
+                r.charts.push(charts::usl(fit));
+                "scalability fit"
+            }
+            Artefact::Forecast(f) => {
+                facts::forecast(f, &mut r);
+                r.charts.push(charts::forecast(f));
+                "forecast"
+            }
+            Artefact::Plan(plan) => {
+                r.title = format!("Capacity review: {}", plan.assumptions.service);
+                facts::plan(plan, &mut r);
+                r.charts.push(charts::instances(plan));
+                let (table, csv) = facts::plan_table(plan);
+                r.tables.push(table);
+                r.csv = Some(csv);
+                "instance plan"
+            }
+        };
+        r.sources.push(Source { file: file.clone(), kind });
+    }
+    if r.csv.is_none() {
+        r.csv = step_csv;
+    }
+    // Two runs draw the same kinds of chart: their ids (file names, HTML anchors) stay unique.
+    let mut ids: Vec<String> = Vec::new();
+    for c in &mut r.charts {
+        let base = c.id.clone();
+        let mut k = 1;
+        while ids.contains(&c.id) {
+            k += 1;
+            c.id = format!("{base}-{k}");
+        }
+        ids.push(c.id.clone());
+    }
+    // Two runs on one machine state the same generator once.
+    let mut seen = Vec::new();
+    r.assumptions.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(f.clone());
+        new
+    });
+    r
+}

@@ -54,7 +54,15 @@ pub struct BreakingPoint {
 /// A step fails when a threshold fails or its throughput stays under 95% of its target.
 pub fn step_failure(s: &StepResult) -> Option<String> {
     if let Some(t) = s.slo.iter().find(|t| !t.passed) {
-        return Some(format!("{} ({}) was {:.0} against {:.0}", t.threshold, t.scope, t.value, t.limit));
+        // Latency thresholds hold microseconds, error-rate thresholds fractions.
+        let shown = |v: f64| {
+            if t.threshold.starts_with('p') {
+                crate::units::human_duration(v / 1e6)
+            } else {
+                crate::units::percent(v, 3)
+            }
+        };
+        return Some(format!("{} ({}) was {}", t.threshold, t.scope, shown(t.value)));
     }
     s.invalid_reason.clone()
 }

@@ -310,3 +310,31 @@ fn https_checks_certificates_unless_insecure() {
     assert_eq!(v["steps"][0]["requests"], 20);
     assert_eq!(v["steps"][0]["errors"]["connect"], 0);
 }
+
+#[test]
+fn serve_sim_sessions_need_each_value_from_the_step_before() {
+    let sim = Sim::start(&[]);
+    let url = |p: &str| format!("{}{p}", sim.url.trim_end_matches('/'));
+    let status = |r: Result<ureq::Response, ureq::Error>| match r {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    };
+    let login = ureq::post(&url("/login")).send_string("{}").unwrap();
+    let cookie = login.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("session=s"), "{cookie}");
+    assert_eq!(status(ureq::get(&url("/token")).call()), 401);
+    let token: Value = ureq::get(&url("/token")).set("Cookie", &cookie).call().unwrap().into_json().unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    assert_eq!(status(ureq::get(&url("/items")).set("Cookie", &cookie).call()), 401);
+    let items: Value = ureq::get(&url("/items")).set("Authorization", &bearer).call().unwrap().into_json().unwrap();
+    let id = items["items"][0]["id"].as_u64().unwrap();
+    let checkout = |c: &str, a: &str| {
+        status(ureq::post(&url(&format!("/checkout/{id}"))).set("Cookie", c).set("Authorization", a).call())
+    };
+    assert_eq!(checkout(&cookie, &bearer), 200);
+    assert_eq!(checkout(&cookie, "Bearer t1.1"), 401);
+    assert_eq!(checkout("session=s1.1", &bearer), 401);
+    // The plain paths are unchanged.
+    assert_eq!(status(ureq::get(&url("/")).call()), 200);
+}

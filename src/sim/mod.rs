@@ -7,6 +7,8 @@
 //! users with N ≤ workers then measures X(N) = (1/S)·N / (1 + σ(N − 1) + κN(N − 1)), the USL. During a stall every
 //! request waits for the stall to end, as behind a garbage-collection pause.
 
+mod session;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -110,6 +112,7 @@ struct State {
     started: Instant,
     served: Arc<AtomicU64>,
     seed: AtomicU64,
+    sessions: session::Sessions,
 }
 
 impl State {
@@ -169,12 +172,35 @@ impl State {
     }
 }
 
-async fn handle(state: Arc<State>, _req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let outcome = state.sessions.route(req.method(), req.uri().path(), req.headers());
+    if let session::Outcome::Refused { status, body } = outcome {
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() = status;
+        return Ok(resp);
+    }
     let status = state.serve().await;
-    let body = if status.is_success() { "ok\n" } else { "simulated error\n" };
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut resp = match (status.is_success(), outcome) {
+        (false, _) => Response::new(Full::new(Bytes::from_static(b"simulated error\n"))),
+        (true, session::Outcome::Ok { body, set_cookie }) => {
+            let mut resp = Response::new(Full::new(Bytes::from(body)));
+            resp.headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+            if let Some(c) = set_cookie.and_then(|c| hyper::header::HeaderValue::from_str(&c).ok()) {
+                resp.headers_mut().insert(hyper::header::SET_COOKIE, c);
+            }
+            resp
+        }
+        (true, _) => Response::new(Full::new(Bytes::from_static(b"ok\n"))),
+    };
     *resp.status_mut() = status;
     Ok(resp)
+}
+
+/// The key of the session check digits: different on every port, so that values from one
+/// server are refused by another.
+fn mix_key(port: u16) -> u64 {
+    0xC0FF_EE00_0000_0000 ^ (port as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Binds `addr` (port 0 picks a free port) and serves until stopped; must run inside a tokio
@@ -191,6 +217,7 @@ pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandl
         started: Instant::now(),
         served: served.clone(),
         seed: AtomicU64::new(0x5EED),
+        sessions: session::Sessions::new(mix_key(addr.port())),
     });
     tokio::spawn(async move {
         loop {

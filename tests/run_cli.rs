@@ -320,17 +320,18 @@ fn serve_sim_sessions_need_each_value_from_the_step_before() {
         Err(ureq::Error::Status(code, _)) => code,
         Err(e) => panic!("{e}"),
     };
-    let login = ureq::post(&url("/login")).send_string("{}").unwrap();
+    let login = ureq::post(&url("/shop/login")).send_string("{}").unwrap();
     let cookie = login.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
     assert!(cookie.starts_with("session=s"), "{cookie}");
-    assert_eq!(status(ureq::get(&url("/token")).call()), 401);
-    let token: Value = ureq::get(&url("/token")).set("Cookie", &cookie).call().unwrap().into_json().unwrap();
+    assert_eq!(status(ureq::get(&url("/shop/token")).call()), 401);
+    let token: Value = ureq::get(&url("/shop/token")).set("Cookie", &cookie).call().unwrap().into_json().unwrap();
     let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
-    assert_eq!(status(ureq::get(&url("/items")).set("Cookie", &cookie).call()), 401);
-    let items: Value = ureq::get(&url("/items")).set("Authorization", &bearer).call().unwrap().into_json().unwrap();
+    assert_eq!(status(ureq::get(&url("/shop/items")).set("Cookie", &cookie).call()), 401);
+    let items: Value =
+        ureq::get(&url("/shop/items")).set("Authorization", &bearer).call().unwrap().into_json().unwrap();
     let id = items["items"][0]["id"].as_u64().unwrap();
     let checkout = |c: &str, a: &str| {
-        status(ureq::post(&url(&format!("/checkout/{id}"))).set("Cookie", c).set("Authorization", a).call())
+        status(ureq::post(&url(&format!("/shop/checkout/{id}"))).set("Cookie", c).set("Authorization", a).call())
     };
     assert_eq!(checkout(&cookie, &bearer), 200);
     assert_eq!(checkout(&cookie, "Bearer t1.1"), 401);

@@ -14,10 +14,10 @@ use crate::units::{Amount, Fraction, Span};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Every path answers 200 after the simulated work, except the session endpoints that journeys use:\n  \
-POST /login           sets the cookie session=s<n>.<check> and answers {\"user\": n}\n  \
-GET  /token           with that cookie: {\"token\": \"t<n>.<check>\"}; without: 401\n  \
-GET  /items           with Authorization: Bearer <token>: {\"items\": [{\"id\": ..}]}; else 401\n  \
-POST /checkout/<id>   with the cookie and token of one user: {\"order\": ..}; else 401\n\n\
+POST /shop/login      sets the cookie session=s<n>.<check> and answers {\"user\": n}\n  \
+GET  /shop/token      with that cookie: {\"token\": \"t<n>.<check>\"}; without: 401\n  \
+GET  /shop/items      with Authorization: Bearer <token>: {\"items\": [{\"id\": ..}]}; else 401\n  \
+POST /shop/checkout/<id> with the cookie and token of one user: {\"order\": ..}; else 401\n\n\
 Example:\n  headroom serve-sim --workers 32 --service-time 20ms --sigma 0.05 --kappa 0.001 --duration 5m"
 )]
 pub struct ServeSimArgs {

@@ -72,36 +72,37 @@ impl Sessions {
             body: format!("{{\"error\":\"{why}\"}}\n"),
         };
         match (method, path) {
-            (&Method::POST, "/login") => {
+            (&Method::POST, "/shop/login") => {
                 let n = self.next.fetch_add(1, Ordering::Relaxed);
                 Outcome::Ok {
                     body: format!("{{\"user\":{n}}}\n"),
                     set_cookie: Some(format!("session={}; Path=/; HttpOnly", self.make('s', 1, n))),
                 }
             }
-            (&Method::GET, "/token") => match self.session(headers) {
+            (&Method::GET, "/shop/token") => match self.session(headers) {
                 Some(n) => {
                     Outcome::Ok { body: format!("{{\"token\":\"{}\"}}\n", self.make('t', 2, n)), set_cookie: None }
                 }
-                None => refuse("no valid session cookie: POST /login first"),
+                None => refuse("no valid session cookie: POST /shop/login first"),
             },
-            (&Method::GET, "/items") => match self.token(headers) {
+            (&Method::GET, "/shop/items") => match self.token(headers) {
                 Some(n) => {
                     let items: Vec<String> =
                         (0..3).map(|i| format!("{{\"id\":{}}}", 100 + (n * 7 + i) % 900)).collect();
                     Outcome::Ok { body: format!("{{\"items\":[{}]}}\n", items.join(",")), set_cookie: None }
                 }
-                None => refuse("no valid bearer token: GET /token first"),
+                None => refuse("no valid bearer token: GET /shop/token first"),
             },
-            (&Method::POST, p) if p.starts_with("/checkout/") => {
-                let item = p["/checkout/".len()..].parse::<u64>().ok();
+            (&Method::POST, p) if p.starts_with("/shop/checkout/") => {
+                let item = p["/shop/checkout/".len()..].parse::<u64>().ok();
                 match (self.session(headers), self.token(headers), item) {
-                    (None, _, _) => refuse("no valid session cookie: POST /login first"),
-                    (Some(_), None, _) => refuse("no valid bearer token: GET /token first"),
+                    (None, _, _) => refuse("no valid session cookie: POST /shop/login first"),
+                    (Some(_), None, _) => refuse("no valid bearer token: GET /shop/token first"),
                     (Some(s), Some(t), _) if s != t => refuse("the token belongs to another session"),
                     (_, _, None) => Outcome::Refused {
                         status: StatusCode::NOT_FOUND,
-                        body: "{\"error\":\"no such item: POST /checkout/<id> with an id from /items\"}\n".into(),
+                        body: "{\"error\":\"no such item: POST /shop/checkout/<id> with an id from /shop/items\"}\n"
+                            .into(),
                     },
                     (Some(n), Some(_), Some(id)) => {
                         Outcome::Ok { body: format!("{{\"order\":\"o{n}-{id}\",\"item\":{id}}}\n"), set_cookie: None }
@@ -137,32 +138,36 @@ mod tests {
     fn a_journey_needs_each_value_from_the_step_before() {
         let s = Sessions::new(42);
         let none = HeaderMap::new();
-        let Outcome::Ok { set_cookie: Some(cookie), .. } = s.route(&Method::POST, "/login", &none) else { panic!() };
+        let Outcome::Ok { set_cookie: Some(cookie), .. } = s.route(&Method::POST, "/shop/login", &none) else {
+            panic!()
+        };
         let cookie = cookie.split(';').next().unwrap().to_string();
         assert!(matches!(
-            s.route(&Method::GET, "/token", &none),
+            s.route(&Method::GET, "/shop/token", &none),
             Outcome::Refused { status: StatusCode::UNAUTHORIZED, .. }
         ));
-        let token_json = body(s.route(&Method::GET, "/token", &headers(&[(COOKIE, &cookie)])));
+        let token_json = body(s.route(&Method::GET, "/shop/token", &headers(&[(COOKIE, &cookie)])));
         let token = token_json.split('"').nth(3).unwrap().to_string();
         let bearer = format!("Bearer {token}");
-        assert!(matches!(s.route(&Method::GET, "/items", &none), Outcome::Refused { .. }));
-        let items = body(s.route(&Method::GET, "/items", &headers(&[(AUTHORIZATION, &bearer)])));
+        assert!(matches!(s.route(&Method::GET, "/shop/items", &none), Outcome::Refused { .. }));
+        let items = body(s.route(&Method::GET, "/shop/items", &headers(&[(AUTHORIZATION, &bearer)])));
         let id: u64 = items.split("\"id\":").nth(1).unwrap().split('}').next().unwrap().parse().unwrap();
         let both = headers(&[(COOKIE, &cookie), (AUTHORIZATION, &bearer)]);
-        let order = body(s.route(&Method::POST, &format!("/checkout/{id}"), &both));
+        let order = body(s.route(&Method::POST, &format!("/shop/checkout/{id}"), &both));
         assert!(order.contains(&format!("\"item\":{id}")), "{order}");
         // A cookie alone, a forged token, or another user's token is refused.
         assert!(matches!(
-            s.route(&Method::POST, "/checkout/1", &headers(&[(COOKIE, &cookie)])),
+            s.route(&Method::POST, "/shop/checkout/1", &headers(&[(COOKIE, &cookie)])),
             Outcome::Refused { .. }
         ));
         let forged = headers(&[(COOKIE, &cookie), (AUTHORIZATION, "Bearer t1.123")]);
-        assert!(matches!(s.route(&Method::POST, "/checkout/1", &forged), Outcome::Refused { .. }));
-        let Outcome::Ok { set_cookie: Some(other), .. } = s.route(&Method::POST, "/login", &none) else { panic!() };
+        assert!(matches!(s.route(&Method::POST, "/shop/checkout/1", &forged), Outcome::Refused { .. }));
+        let Outcome::Ok { set_cookie: Some(other), .. } = s.route(&Method::POST, "/shop/login", &none) else {
+            panic!()
+        };
         let other = other.split(';').next().unwrap().to_string();
         let mixed = headers(&[(COOKIE, &other), (AUTHORIZATION, &bearer)]);
-        assert!(matches!(s.route(&Method::POST, "/checkout/1", &mixed), Outcome::Refused { .. }));
+        assert!(matches!(s.route(&Method::POST, "/shop/checkout/1", &mixed), Outcome::Refused { .. }));
         assert_eq!(s.route(&Method::GET, "/", &none), Outcome::Plain);
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::InputError;
 use crate::model::usl_fit::{self, AmdahlFit, Estimate, Point, UslFit};
-use crate::output::chart::{self, Chart, Layer, XAxis};
+use crate::output::chart;
 use crate::output::{self, Doc, Format, Render, Section};
 use crate::points::{self, Columns};
 use crate::units::{sig, Amount, Rate};
@@ -134,7 +134,9 @@ pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
         usl_fit::fit_amdahl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
     let report = FitReport::new(file, points, &usl, &amdahl, &args);
     if let Some(path) = &args.plot {
-        chart::write_svg(&scalability_chart(&report), path)?;
+        // The chart is the report's, drawn from the same JSON this command prints.
+        let fit: crate::report::inputs::Fit = serde_json::from_value(serde_json::to_value(&report)?)?;
+        chart::write_svg(&crate::report::usl_chart(&fit), path)?;
     }
     output::emit(&report, args.format, out)?;
     Ok(())
@@ -296,42 +298,6 @@ impl Render for FitReport {
             ),
             sections,
         }
-    }
-}
-
-/// The points, both curves, the USL band and N*: the chart of `fit --plot` and of the report.
-pub fn scalability_chart(report: &FitReport) -> Chart {
-    let u = &report.usl;
-    let mut layers = Vec::new();
-    if report.curve.iter().all(|c| c.usl_lo95.is_some()) {
-        layers.push(Layer::Band {
-            label: "USL 95% band".into(),
-            points: report.curve.iter().filter_map(|c| Some((c.n, c.usl_lo95?, c.usl_hi95?))).collect(),
-        });
-    }
-    layers.push(Layer::Line {
-        label: format!("USL σ={} κ={}", sig(u.sigma, 3), sig(u.kappa, 3)),
-        points: report.curve.iter().map(|c| (c.n, c.usl)).collect(),
-    });
-    layers.push(Layer::Line {
-        label: format!("Amdahl σ={}", sig(report.amdahl.sigma, 3)),
-        points: report.curve.iter().map(|c| (c.n, c.amdahl)).collect(),
-    });
-    layers.push(Layer::Dots {
-        label: "measured".into(),
-        points: report.input.points.iter().map(|p| (p.n, p.x)).collect(),
-    });
-    if let Some(n) = u.peak_concurrency {
-        layers.push(Layer::Marker { label: format!("N* = {}", sig(n, 3)), x: n });
-    }
-    Chart {
-        id: "usl".into(),
-        title: format!("Scalability of {}", report.input.file),
-        x_label: "concurrency N".into(),
-        y_label: "throughput X (req/s)".into(),
-        x_axis: XAxis::Number,
-        log_y: false,
-        layers,
     }
 }
 

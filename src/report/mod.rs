@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::output::chart::Chart;
 use crate::output::Section;
 
+pub use charts::usl as usl_chart;
 pub use inputs::Artefact;
 
 /// How a fact reads at a glance.

@@ -115,8 +115,17 @@ struct RawEvent {
     multiplier: f64,
 }
 
+impl std::fmt::Display for EventMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventMonth::Row(k) => write!(f, "row {k}"),
+            EventMonth::Calendar(m) => write!(f, "{m}"),
+        }
+    }
+}
+
 /// A named event that multiplies one month's peak.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub name: String,
     pub month: EventMonth,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::model::usl_fit::{self, AmdahlFit, Estimate, Point, UslFit};
@@ -44,19 +44,21 @@ pub struct FitArgs {
 }
 
 /// The `fit` answer; its JSON is a contract (`usl.sigma`, `usl.sigma_ci`, `amdahl.sigma`, ...).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FitReport {
     pub input: Input,
     pub usl: UslJson,
     pub amdahl: AmdahlJson,
     pub predictions: Vec<PredictionJson>,
     pub target: Option<TargetJson>,
-    /// Both curves sampled from N = 0 to past the peak, with the USL's 95% confidence band.
+    /// Both curves sampled from N = 0 to past the peak, with the USL's 95% confidence band
+    /// (absent from fits written before it was added).
+    #[serde(default)]
     pub curve: Vec<CurvePoint>,
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Serialize, serde::Deserialize, Clone, Copy)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy)]
 pub struct CurvePoint {
     pub n: f64,
     pub usl: f64,
@@ -66,13 +68,13 @@ pub struct CurvePoint {
     pub amdahl: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Input {
     pub file: String,
     pub points: Vec<Point>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct UslJson {
     pub sigma: f64,
     pub sigma_se: Option<f64>,
@@ -93,7 +95,7 @@ pub struct UslJson {
     pub residuals: Vec<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct AmdahlJson {
     pub sigma: f64,
     pub sigma_se: Option<f64>,
@@ -107,7 +109,7 @@ pub struct AmdahlJson {
     pub degrees_of_freedom: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PredictionJson {
     pub concurrency: f64,
     pub usl_throughput: f64,
@@ -115,7 +117,7 @@ pub struct PredictionJson {
     pub extrapolated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TargetJson {
     pub throughput: f64,
     /// Smallest N reaching the target on the USL curve; `null` when past its peak.

@@ -63,7 +63,7 @@ struct FitFile {
 }
 
 /// What the plan assumed, stated so that a reviewer can check it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Assumptions {
     pub service: String,
     pub current_instances: u32,
@@ -85,7 +85,7 @@ pub struct Assumptions {
 }
 
 /// The plan: assumptions, one row a month, and warnings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PlanReport {
     pub assumptions: Assumptions,
     pub months: Vec<MonthPlan>,
@@ -273,12 +273,8 @@ impl Render for PlanReport {
             ])
             .row(["spare instances".into(), a.spare_instances.to_string()]);
         for e in &a.events {
-            let when = match &e.month {
-                EventMonth::Row(k) => format!("row {k}"),
-                EventMonth::Calendar(m) => m.to_string(),
-            };
             assumptions =
-                assumptions.row([format!("event: {}", e.name), format!("×{} in {when}", sig(e.multiplier, 4))]);
+                assumptions.row([format!("event: {}", e.name), format!("×{} in {}", sig(e.multiplier, 4), e.month)]);
         }
         let mut months = Section::new(
             "Plan",

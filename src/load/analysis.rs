@@ -1,7 +1,7 @@
 //! What a run's steps mean: SLO thresholds, the stress breaking point, spike recovery and soak
 //! drift. Pure functions over recorded results.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::plan::{Metric, Threshold};
@@ -42,7 +42,7 @@ pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record) -> Vec
 }
 
 /// The last step that met every threshold and the first that did not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakingPoint {
     pub last_passing: Option<String>,
     pub last_passing_rps: Option<f64>,
@@ -85,7 +85,7 @@ pub fn breaking_point(steps: &[StepResult]) -> BreakingPoint {
 }
 
 /// A spike's effect and the recovery after it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpikeAnalysis {
     pub baseline_p99_us: Option<u64>,
     pub burst_p99_us: Option<u64>,
@@ -139,7 +139,7 @@ fn recovered_after(series: &[Second], limit_us: f64) -> Option<f64> {
 }
 
 /// A least-squares trend with its significance.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Trend {
     /// Change per hour.
     pub slope_per_hour: f64,
@@ -148,7 +148,7 @@ pub struct Trend {
 }
 
 /// Drift over a soak.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SoakAnalysis {
     pub window_s: f64,
     pub p99_first_window_us: Option<f64>,

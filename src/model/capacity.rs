@@ -7,7 +7,7 @@
 //! scale-out is sub-linear, fleet throughput comes from a USL curve X(n) instead of n × capacity,
 //! and a demand past the curve's peak cannot be met by adding instances.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::usl::Usl;
 
@@ -56,7 +56,7 @@ pub struct MonthDemand {
 }
 
 /// One row of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthPlan {
     pub month: String,
     pub peak_rps: f64,

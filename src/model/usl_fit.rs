@@ -7,14 +7,14 @@
 //! a face with more coefficients at 0 fits as well, the simpler curve wins. Uncertainty comes from
 //! the Jacobian at the optimum: cov = s²(JᵀJ)⁻¹ with s² = SSR/(n − p), intervals from Student's t.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::nls::{self, Problem, MAX_P};
 use super::usl::{Peak, Usl};
 
 /// One measurement: throughput X (requests per second) at concurrency N.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub n: f64,
     pub x: f64,

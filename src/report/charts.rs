@@ -4,7 +4,8 @@ use crate::calendar::YearMonth;
 use crate::output::chart::{Chart, Layer, XAxis};
 use crate::units::sig;
 
-use super::inputs::{Fit, Forecast, Plan, Run};
+use super::inputs::{Fit, Forecast, PeriodForecast, Plan, Run};
+use crate::model::capacity::MonthPlan;
 
 const MS: f64 = 1_000.0;
 
@@ -164,7 +165,7 @@ pub fn usl(fit: &Fit) -> Chart {
 /// Bands from a short or erratic history can reach absurd heights (the table keeps their
 /// numbers); the chart cuts them at three times the largest peak, history or forecast, and says so.
 pub fn forecast(f: &Forecast) -> Chart {
-    let mid = |month: &str| month.parse::<YearMonth>().map(|m| (m.first_day() + m.days() / 2) as f64).ok();
+    let mid = |m: &YearMonth| (m.first_day() + m.days() / 2) as f64;
     let largest = f
         .days
         .iter()
@@ -173,14 +174,13 @@ pub fn forecast(f: &Forecast) -> Chart {
         .fold(0.0f64, f64::max);
     let cap = 3.0 * largest;
     let cut = f.periods.iter().any(|p| p.peak_rps_hi95 > cap);
-    let band =
-        |label: &str, lo: fn(&super::inputs::MonthForecast) -> f64, hi: fn(&super::inputs::MonthForecast) -> f64| {
-            let clipped = f.periods.iter().any(|p| hi(p) > cap);
-            Layer::Band {
-                label: if clipped { format!("{label} (cut at {})", sig(cap, 3)) } else { label.into() },
-                points: f.periods.iter().filter_map(|p| Some((mid(&p.month)?, lo(p), hi(p).min(cap)))).collect(),
-            }
-        };
+    let band = |label: &str, lo: fn(&PeriodForecast) -> f64, hi: fn(&PeriodForecast) -> f64| {
+        let clipped = f.periods.iter().any(|p| hi(p) > cap);
+        Layer::Band {
+            label: if clipped { format!("{label} (cut at {})", sig(cap, 3)) } else { label.into() },
+            points: f.periods.iter().map(|p| (mid(&p.month), lo(p), hi(p).min(cap))).collect(),
+        }
+    };
     let mut layers = vec![
         band("95% band", |p| p.peak_rps_lo95, |p| p.peak_rps_hi95),
         band("80% band", |p| p.peak_rps_lo80, |p| p.peak_rps_hi80),
@@ -190,17 +190,17 @@ pub fn forecast(f: &Forecast) -> Chart {
         },
         Layer::Line {
             label: "forecast monthly peak".into(),
-            points: f.periods.iter().filter_map(|p| Some((mid(&p.month)?, p.peak_rps))).collect(),
+            points: f.periods.iter().map(|p| (mid(&p.month), p.peak_rps)).collect(),
         },
     ];
     if f.periods.iter().any(|p| (p.peak_rps_worst / p.peak_rps_hi95 - 1.0).abs() > 1e-6) {
         layers.push(Layer::Line {
             label: "worst case".into(),
-            points: f.periods.iter().filter_map(|p| Some((mid(&p.month)?, p.peak_rps_worst))).collect(),
+            points: f.periods.iter().map(|p| (mid(&p.month), p.peak_rps_worst)).collect(),
         });
     }
-    if let Some(first) = f.periods.first().and_then(|p| p.month.parse::<YearMonth>().ok()) {
-        layers.push(Layer::Marker { label: "forecast starts".into(), x: first.first_day() as f64 });
+    if let Some(first) = f.periods.first() {
+        layers.push(Layer::Marker { label: "forecast starts".into(), x: first.month.first_day() as f64 });
     }
     let title = format!("Peak request rate: history and forecast ({})", f.model.name);
     let mut c = chart("forecast", title, "date", "peak requests per second", XAxis::Day, layers);
@@ -213,7 +213,7 @@ pub fn forecast(f: &Forecast) -> Chart {
 /// Instances per month, nominal and worst case, against the fleet today.
 pub fn instances(plan: &Plan) -> Chart {
     let months: Vec<String> = plan.months.iter().map(|m| m.month.clone()).collect();
-    let series = |pick: fn(&super::inputs::PlanMonth) -> Option<u32>| {
+    let series = |pick: fn(&MonthPlan) -> Option<u32>| {
         plan.months.iter().enumerate().filter_map(|(i, m)| Some((i as f64, pick(m)? as f64))).collect::<Vec<_>>()
     };
     chart(

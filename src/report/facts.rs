@@ -78,7 +78,7 @@ pub fn run(run: &Run, r: &mut Review) {
         r.summary.push(Fact::new("Breaking point", format!("{pass}; {fail}")));
     }
     if let Some(s) = &run.analysis.spike {
-        let opt = |v: Option<f64>| v.map_or("—".into(), ms);
+        let opt = |v: Option<u64>| v.map_or("—".into(), |v| ms(v as f64));
         let recovery = s.recovery_s.map_or("did not recover within the recovery step".into(), |t| {
             format!("back within 10% of the baseline p99 after {}", human_duration(t))
         });
@@ -259,7 +259,7 @@ pub fn plan(plan: &Plan, r: &mut Review) {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    r.assumptions.push(Fact::new("Events", events.replace('"', "")));
+    r.assumptions.push(Fact::new("Events", events));
     r.warnings.extend(plan.warnings.iter().map(|w| format!("plan: {w}")));
 }
 

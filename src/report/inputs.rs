@@ -7,8 +7,11 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::cmd::fit::CurvePoint;
+pub use crate::cmd::fit::FitReport as Fit;
+pub use crate::cmd::plan::PlanReport as Plan;
 use crate::error::InputError;
+pub use crate::load::analysis::{BreakingPoint, SoakAnalysis as Soak, SpikeAnalysis as Spike};
+pub use crate::model::growth::PeriodForecast;
 
 /// One input file, by what it holds.
 #[derive(Debug)]
@@ -122,79 +125,13 @@ pub struct Analysis {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct BreakingPoint {
-    pub last_passing: Option<String>,
-    pub last_passing_rps: Option<f64>,
-    pub first_failing: Option<String>,
-    pub first_failing_rps: Option<f64>,
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Spike {
-    pub baseline_p99_us: Option<f64>,
-    pub burst_p99_us: Option<f64>,
-    pub burst_errors: u64,
-    pub burst_error_rate: f64,
-    pub recovery_s: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Soak {
-    pub p99_first_window_us: Option<f64>,
-    pub p99_last_window_us: Option<f64>,
-    pub connection_errors: u64,
-    pub reconnects: u64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Fit {
-    pub input: FitInput,
-    pub usl: Usl,
-    pub amdahl: Amdahl,
-    #[serde(default)]
-    pub curve: Vec<CurvePoint>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct FitInput {
-    pub file: String,
-    pub points: Vec<FitPoint>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct FitPoint {
-    pub n: f64,
-    pub x: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Usl {
-    pub sigma: f64,
-    pub sigma_ci: Option<[f64; 2]>,
-    pub kappa: f64,
-    pub kappa_ci: Option<[f64; 2]>,
-    pub lambda: f64,
-    pub peak_concurrency: Option<f64>,
-    pub peak_throughput: Option<f64>,
-    pub r_squared: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Amdahl {
-    pub sigma: f64,
-    pub ceiling_throughput: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct Forecast {
     pub source: ForecastSource,
     #[serde(default)]
     pub days: Vec<Day>,
     pub model: ForecastModel,
     pub backtest: Backtest,
-    pub periods: Vec<MonthForecast>,
+    pub periods: Vec<PeriodForecast>,
     #[serde(default)]
     pub treatments: Vec<String>,
     #[serde(default)]
@@ -226,56 +163,4 @@ pub struct Backtest {
     pub origins: usize,
     pub window_days: usize,
     pub peak_mape: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MonthForecast {
-    pub month: String,
-    pub peak_rps: f64,
-    pub peak_rps_lo80: f64,
-    pub peak_rps_hi80: f64,
-    pub peak_rps_lo95: f64,
-    pub peak_rps_hi95: f64,
-    pub peak_rps_worst: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Plan {
-    pub assumptions: Assumptions,
-    pub months: Vec<PlanMonth>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Assumptions {
-    pub service: String,
-    pub current_instances: u32,
-    pub current_peak_rps: f64,
-    pub current_utilization: f64,
-    pub target_utilization: f64,
-    pub capacity_source: String,
-    pub rps_per_instance_at_target: Option<f64>,
-    pub demand_source: String,
-    pub failure_domains: u32,
-    pub spare_instances: u32,
-    pub events: Vec<Event>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Event {
-    pub name: String,
-    pub month: serde_json::Value,
-    pub multiplier: f64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PlanMonth {
-    pub month: String,
-    pub peak_rps: f64,
-    pub peak_rps_worst: f64,
-    pub instances: Option<u32>,
-    pub instances_worst: Option<u32>,
-    pub add: Option<i64>,
-    pub utilization: Option<f64>,
-    pub note: String,
 }

@@ -12,7 +12,7 @@ pub mod holt_winters;
 pub mod model;
 pub mod trend;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::calendar::{civil_from_days, YearMonth};
@@ -70,7 +70,7 @@ pub struct BacktestSummary {
 }
 
 /// One forecast month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodForecast {
     pub month: YearMonth,
     pub mean_rps: f64,

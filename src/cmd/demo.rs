@@ -53,7 +53,7 @@ fn command(args: &[&str], to: Option<&Path>) -> Result<()> {
     }
     let cli = crate::Cli::try_parse_from(std::iter::once("headroom").chain(args.iter().copied()))?;
     match to {
-        Some(path) => crate::cmd::report::write_file(path, |w| crate::run_report(cli.command, w)),
+        Some(path) => crate::output::write_atomic(path, |w| crate::run_report(cli.command, w)),
         None => crate::run_report(cli.command, &mut std::io::sink()),
     }
 }

@@ -2,9 +2,9 @@
 //! plan files.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use crate::output::review::{self, ReviewFormat};
@@ -36,22 +36,10 @@ pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     let review = report::build(&artefacts);
     match &args.output {
         Some(path) => {
-            write_file(path, |w| review::writer(args.format).write(&review, w, Some(path)))?;
+            crate::output::write_atomic(path, |w| review::writer(args.format).write(&review, w, Some(path)))?;
             eprintln!("report: {}", path.display());
         }
         None => review::writer(args.format).write(&review, out, None)?,
     }
     Ok(())
-}
-
-/// Writes `path` through a temporary file beside it, so a failure never leaves half a report.
-pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
-    );
-    write(&mut file)?;
-    file.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -2,7 +2,7 @@
 //! from the HdrHistograms (microseconds); the histograms themselves travel as base64 V2 so that
 //! runs and shards merge losslessly.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -282,17 +282,10 @@ impl StepResult {
 
 /// Writes `value` as `dir/results.json` through a temporary file and a rename, so that a reader
 /// never sees half a file, even when the run is interrupted.
-pub fn write_atomic<T: Serialize>(dir: &Path, value: &T) -> io::Result<PathBuf> {
+pub fn write_atomic<T: Serialize>(dir: &Path, value: &T) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("results.json");
-    let tmp = dir.join(".results.json.tmp");
-    {
-        let mut f = io::BufWriter::new(std::fs::File::create(&tmp)?);
-        crate::output::write_json(value, &mut f)?;
-        f.flush()?;
-        f.get_ref().sync_all()?;
-    }
-    std::fs::rename(&tmp, &path)?;
+    crate::output::write_atomic(&path, |w| Ok(crate::output::write_json(value, w)?))?;
     Ok(path)
 }
 

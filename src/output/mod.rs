@@ -11,6 +11,7 @@ pub mod review;
 mod table;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -89,6 +90,20 @@ trait Exporter {
 /// Writes `value` as versioned JSON (`schema_version` first).
 pub fn write_json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
     json::write(value, out)
+}
+
+/// Writes `path` through a temporary file beside it, synced and then renamed, so that a reader,
+/// a crash or Ctrl-C never sees half a file.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = io::BufWriter::new(file);
+    write(&mut w)?;
+    w.flush().and_then(|_| w.get_ref().sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    drop(w);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Prints `value` in `format` to `out`.

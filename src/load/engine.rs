@@ -247,8 +247,9 @@ async fn collect(
                     continue;
                 }
                 let t1 = t1.max(t0);
-                tick(i, &Second::from_interval(&interval, step, t0, t1, in_flight));
-                series[i].push(step, interval, t0, t1, in_flight);
+                let second = Second::from_interval(&interval, step, t0, t1, in_flight);
+                tick(i, &second);
+                series[i].push(step, second, &interval);
             }
             second_start = now;
             sec_sum = 0;

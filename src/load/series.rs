@@ -32,17 +32,20 @@ impl SeriesBuilder {
         SeriesBuilder { width_s: bucket_width(step.duration_s), points: Vec::new(), open: None, end_s: 0.0 }
     }
 
-    /// Adds the interval from `t0` to `t1` seconds into the step.
-    pub fn push(&mut self, step: &Step, interval: Record, t0: f64, t1: f64, in_flight: f64) {
+    /// Adds one second: its summary (kept as it is while points are seconds) and its record
+    /// (merged into the open bucket otherwise).
+    pub fn push(&mut self, step: &Step, second: Second, interval: &Record) {
         if self.width_s <= 1.0 {
-            self.points.push(Second::from_interval(&interval, step, t0, t1, in_flight));
+            self.points.push(second);
             return;
         }
-        let (_, record, area) = self.open.get_or_insert_with(|| (t0, Record::default(), 0.0));
-        record.merge(&interval);
-        *area += in_flight * (t1 - t0);
+        let (t0, t1) = (second.t_s, second.t_s + second.duration_s);
+        let (start, record, area) = self.open.get_or_insert_with(|| (t0, Record::default(), 0.0));
+        record.merge(interval);
+        *area += second.in_flight * (t1 - t0);
+        let full = t1 - *start >= self.width_s;
         self.end_s = t1;
-        if t1 - self.open.as_ref().map_or(t0, |o| o.0) >= self.width_s {
+        if full {
             self.close(step);
         }
     }
@@ -86,6 +89,12 @@ mod tests {
         r
     }
 
+    /// Pushes the second starting at `t` with these latencies, as the collector does.
+    fn push(b: &mut SeriesBuilder, s: &Step, latencies: &[u64], t: f64, in_flight: f64) {
+        let r = second_of(latencies);
+        b.push(s, Second::from_interval(&r, s, t, t + 1.0, in_flight), &r);
+    }
+
     #[test]
     fn short_steps_keep_every_second_and_long_ones_stay_bounded() {
         assert_eq!(bucket_width(600.0), 1.0);
@@ -95,8 +104,7 @@ mod tests {
         let s = step(36_000.0);
         let mut b = SeriesBuilder::new(&s);
         for t in 0..36_000u32 {
-            let t = t as f64;
-            b.push(&s, second_of(&[1_000]), t, t + 1.0, 2.0);
+            push(&mut b, &s, &[1_000], t as f64, 2.0);
         }
         let points = b.finish(&s);
         assert!(points.len() as f64 <= MAX_POINTS, "{}", points.len());
@@ -113,9 +121,9 @@ mod tests {
         let mut b = SeriesBuilder::new(&s);
         // 99 fast requests in the first second, one slow one in the second: the bucket's p99 is
         // the fast value and its max the slow one, as one histogram of all 100 says.
-        b.push(&s, second_of(&[1_000; 99]), 0.0, 1.0, 1.0);
-        b.push(&s, second_of(&[500_000]), 1.0, 2.0, 1.0);
-        b.push(&s, second_of(&[2_000]), 2.0, 3.0, 1.0);
+        push(&mut b, &s, &[1_000; 99], 0.0, 1.0);
+        push(&mut b, &s, &[500_000], 1.0, 1.0);
+        push(&mut b, &s, &[2_000], 2.0, 1.0);
         let points = b.finish(&s);
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].requests, 100);

@@ -214,6 +214,20 @@ pub fn trim_float(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A latency in microseconds (as HdrHistograms hold them), written as [`human_duration`] does.
+pub fn micros(us: f64) -> String {
+    human_duration(us / 1e6)
+}
+
+/// A rate or count for reading: thousands separators from 100 up, three significant digits below.
+pub fn readable(v: f64) -> String {
+    if v >= 100.0 {
+        thousands(v)
+    } else {
+        sig(v, 3)
+    }
+}
+
 /// A duration in the largest unit that keeps it readable: `120 ms`, `43.2 min`, `50 h`, `30 d`.
 ///
 /// A unit is used from three of it up, or from one of it when the value is whole in it.

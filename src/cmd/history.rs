@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::calendar::rfc3339;
 use crate::history::{self, Columns, History, Options, Period, Quality};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, percent, sig, thousands, Span};
+use crate::units::{human_duration, percent, readable, sig, thousands, Span};
 
 /// Where a history comes from and how to read it (shared by `history` and `forecast`).
 #[derive(Debug, Args)]
@@ -121,23 +121,14 @@ pub fn run(args: HistoryArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// A rate for reading: thousands separators from 100 up, three significant digits below.
-pub fn rps(v: f64) -> String {
-    if v >= 100.0 {
-        thousands(v)
-    } else {
-        sig(v, 3)
-    }
-}
-
 /// The roll-up table.
 pub fn periods_section(heading: &str, periods: &[Period], interval_s: f64) -> Section {
     let mut s = Section::new(heading, &["period", "mean RPS", "peak RPS", "peak/mean", "coverage", "outage"]);
     for m in periods {
         s = s.row([
             m.label.clone(),
-            m.mean_rps.map_or("—".into(), rps),
-            m.peak_rps.map_or("—".into(), rps),
+            m.mean_rps.map_or("—".into(), readable),
+            m.peak_rps.map_or("—".into(), readable),
             m.peak_to_mean.map_or("—".into(), |r| sig(r, 3)),
             percent(m.coverage, 3),
             if m.outage_rows == 0 { "—".into() } else { human_duration(m.outage_rows as f64 * interval_s) },

@@ -164,7 +164,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
 }
 
 fn us(v: Option<u64>) -> String {
-    v.map_or("—".into(), |v| human_duration(v as f64 / 1e6))
+    v.map_or("—".into(), |v| crate::units::micros(v as f64))
 }
 
 impl Render for Results {

@@ -57,7 +57,7 @@ pub fn step_failure(s: &StepResult) -> Option<String> {
         // Latency thresholds hold microseconds, error-rate thresholds fractions.
         let shown = |v: f64| {
             if t.threshold.starts_with('p') {
-                crate::units::human_duration(v / 1e6)
+                crate::units::micros(v)
             } else {
                 crate::units::percent(v, 3)
             }

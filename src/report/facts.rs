@@ -1,26 +1,13 @@
 //! The summary and assumption lines, and the tables, of each kind of artefact.
 
 use crate::output::Section;
-use crate::units::{human_duration, percent, sig, thousands};
+use crate::units::{human_duration, micros, percent, readable, sig, thousands};
 
 use super::inputs::{Fit, Forecast, Plan, Run};
 use super::{Fact, Review, Status};
 
-fn ms(us: f64) -> String {
-    human_duration(us / 1e6)
-}
-
-/// A rate or count as people read it: 12,345 or 2.63.
-fn amount(v: f64) -> String {
-    if v.abs() >= 1_000.0 {
-        thousands(v)
-    } else {
-        sig(v, 3)
-    }
-}
-
 fn rps(v: f64) -> String {
-    format!("{} RPS", amount(v))
+    format!("{} RPS", readable(v))
 }
 
 pub fn run(run: &Run, r: &mut Review) {
@@ -56,7 +43,7 @@ pub fn run(run: &Run, r: &mut Review) {
         .iter()
         .flat_map(|s| s.slo.iter().filter(|t| !t.passed).map(move |t| (s, t)))
         .map(|(s, t)| {
-            let value = if t.threshold.starts_with('p') { ms(t.value) } else { percent(t.value, 3) };
+            let value = if t.threshold.starts_with('p') { micros(t.value) } else { percent(t.value, 3) };
             format!("{} ({}) in {}: {value}", t.threshold, t.scope, s.name)
         })
         .collect();
@@ -78,7 +65,7 @@ pub fn run(run: &Run, r: &mut Review) {
         r.summary.push(Fact::new("Breaking point", format!("{pass}; {fail}")));
     }
     if let Some(s) = &run.analysis.spike {
-        let opt = |v: Option<u64>| v.map_or("—".into(), |v| ms(v as f64));
+        let opt = |v: Option<u64>| v.map_or("—".into(), |v| micros(v as f64));
         let recovery = s.recovery_s.map_or("did not recover within the recovery step".into(), |t| {
             format!("back within 10% of the baseline p99 after {}", human_duration(t))
         });
@@ -94,7 +81,7 @@ pub fn run(run: &Run, r: &mut Review) {
         ));
     }
     if let Some(s) = &run.analysis.soak {
-        let opt = |v: Option<f64>| v.map_or("—".into(), ms);
+        let opt = |v: Option<f64>| v.map_or("—".into(), micros);
         r.summary.push(Fact::new(
             "Soak drift",
             format!(
@@ -157,8 +144,8 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
                 "monthly peak {} in {} (95% band {} – {}) → {} in {}; worst case {} in {}",
                 rps(first.peak_rps),
                 first.month,
-                amount(first.peak_rps_lo95),
-                amount(first.peak_rps_hi95),
+                readable(first.peak_rps_lo95),
+                readable(first.peak_rps_hi95),
                 rps(last.peak_rps),
                 last.month,
                 rps(last.peak_rps_worst),
@@ -296,7 +283,7 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
             "late_starts",
         ],
     );
-    let us = |v: Option<f64>| v.map_or("—".into(), ms);
+    let us = |v: Option<f64>| v.map_or("—".into(), micros);
     let raw = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for s in &run.steps {
         let l = s.latency_us;
@@ -351,8 +338,8 @@ pub fn plan_table(plan: &Plan) -> (Section, Section) {
     for m in &plan.months {
         shown = shown.row([
             m.month.clone(),
-            amount(m.peak_rps),
-            amount(m.peak_rps_worst),
+            readable(m.peak_rps),
+            readable(m.peak_rps_worst),
             n(m.instances),
             n(m.instances_worst),
             m.add.map_or("—".into(), |a| if a > 0 { format!("+{a}") } else { a.to_string() }),

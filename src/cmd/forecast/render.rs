@@ -1,8 +1,9 @@
 //! The rows of a forecast report.
 
 use super::ForecastReport;
-use crate::cmd::history::{periods_section, quality_section, rps};
+use crate::cmd::history::{periods_section, quality_section};
 use crate::output::{Doc, Render, Section};
+use crate::units::readable as rps;
 use crate::units::{human_duration, percent, sig, thousands};
 
 fn band(lo: f64, hi: f64) -> String {

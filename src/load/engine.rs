@@ -8,7 +8,7 @@
 //! workers send back to back. A collector samples requests in flight every 10 ms and closes
 //! each second's interval.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +19,10 @@ use tokio::time::Instant;
 use super::http::{connect, send, Conn};
 pub use super::http::{Prepared, Target};
 use super::profile::{Load, Step};
-use super::recorder::{ErrorClass, Record, Recorder, Sample};
+use super::recorder::{ErrorClass, Record, Sample};
 use super::results::Second;
-use super::series::SeriesBuilder;
-
-/// Requests that start this long after their intended time count as late starts (tokio's timer
-/// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).
-pub const LATE_US: u64 = 2_000;
+pub use super::timeline::LATE_US;
+use super::timeline::{collect, rotation, stripes, Phase, Shared};
 
 /// The engine for one run.
 pub struct Engine {
@@ -49,71 +46,10 @@ pub struct StepRun {
     pub stopped_early: bool,
 }
 
-/// Consecutive steps on one timeline: a step's arrivals start on schedule even while the
-/// previous step's backlog drains, and each request belongs to the step of its intended time.
-struct Phase {
-    steps: Vec<Step>,
-    starts: Vec<Instant>,
-    ends: Vec<Instant>,
-    /// Index of each step's first ticket; the last entry is the total.
-    first: Vec<u64>,
-}
-
-impl Phase {
-    fn new(steps: &[Step], start: Instant) -> Phase {
-        let (mut starts, mut ends, mut first) = (Vec::new(), Vec::new(), vec![0u64]);
-        let mut at = start;
-        for s in steps {
-            starts.push(at);
-            at += Duration::from_secs_f64(s.duration_s);
-            ends.push(at);
-            first.push(first.last().copied().unwrap_or(0) + s.load.count(s.duration_s));
-        }
-        Phase { steps: steps.to_vec(), starts, ends, first }
-    }
-
-    fn total(&self) -> u64 {
-        *self.first.last().unwrap_or(&0)
-    }
-
-    /// The step of ticket `k` and its intended send time.
-    fn locate(&self, k: u64) -> (usize, Instant) {
-        let i = self.first.partition_point(|&f| f <= k) - 1;
-        let s = &self.steps[i];
-        (i, self.starts[i] + Duration::from_secs_f64(s.load.offset_s(k - self.first[i], s.duration_s)))
-    }
-
-    /// The step whose scheduled window holds `t` (the last one after the end).
-    fn at(&self, t: Instant) -> usize {
-        self.ends.iter().position(|e| t < *e).unwrap_or(self.steps.len() - 1)
-    }
-}
-
-struct Shared {
-    engine: Arc<Engine>,
-    recorders: Vec<Recorder>,
-    next: AtomicU64,
-    in_flight: AtomicUsize,
-    reconnects: Vec<AtomicU64>,
-    done_workers: AtomicUsize,
-}
-
 impl Engine {
     /// An engine for `requests` (weights become a smooth rotation).
     pub fn new(target: Target, requests: Vec<Prepared>, timeout: Duration, max_in_flight: usize) -> Self {
-        let total: u32 = requests.iter().map(|r| r.weight.max(1)).sum();
-        // Smooth weighted round robin: each slot goes to the request furthest behind its share.
-        let mut credit = vec![0i64; requests.len()];
-        let rotation = (0..total)
-            .map(|_| {
-                for (c, r) in credit.iter_mut().zip(&requests) {
-                    *c += r.weight.max(1) as i64;
-                }
-                let best = (0..credit.len()).max_by_key(|&i| (credit[i], std::cmp::Reverse(i))).unwrap_or(0);
-                credit[best] -= total as i64;
-                best
-            })
-            .collect();
+        let rotation = rotation(&requests.iter().map(|r| r.weight).collect::<Vec<_>>());
         Engine { target, requests, rotation, timeout, max_in_flight: max_in_flight.max(1), tls: None }
     }
 
@@ -165,22 +101,14 @@ impl Engine {
             conns.push(h.await.ok().flatten());
         }
         let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
-        let stripes = (2 * std::thread::available_parallelism().map_or(2, |n| n.get())).min(workers).max(1);
-        let shared = Arc::new(Shared {
-            engine: self.clone(),
-            recorders: steps.iter().map(|_| Recorder::new(stripes, self.requests.len())).collect(),
-            next: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-            reconnects: steps.iter().map(|_| AtomicU64::new(0)).collect(),
-            done_workers: AtomicUsize::new(0),
-        });
+        let shared = Arc::new(Shared::new(steps, stripes(workers), self.requests.len()));
         let handles: Vec<_> = conns
             .into_iter()
             .enumerate()
             .map(|(w, conn)| {
-                let (shared, phase, stop) = (shared.clone(), phase.clone(), stop.clone());
+                let (engine, shared, phase, stop) = (self.clone(), shared.clone(), phase.clone(), stop.clone());
                 tokio::spawn(async move {
-                    worker(&shared, w, conn, &phase, stop).await;
+                    worker(&engine, &shared, w, conn, &phase, stop).await;
                     shared.done_workers.fetch_add(1, Ordering::Release);
                 })
             })
@@ -207,64 +135,14 @@ impl Engine {
     }
 }
 
-/// Samples requests in flight every 10 ms (for the step whose window holds the moment) and
-/// closes each second's interval of every step it overlaps, until every worker is done.
-async fn collect(
+async fn worker(
+    engine: &Engine,
     shared: &Shared,
+    w: usize,
+    mut conn: Option<Conn>,
     phase: &Phase,
-    workers: usize,
-    tick: &mut dyn FnMut(usize, &Second),
-) -> (Vec<Vec<Second>>, Vec<f64>) {
-    let n = phase.steps.len();
-    let start = phase.starts[0];
-    let mut clock = tokio::time::interval_at(start, Duration::from_millis(10));
-    let mut sums = vec![(0u64, 0u64); n];
-    let (mut sec_sum, mut sec_samples) = (0u64, 0u64);
-    let mut series: Vec<SeriesBuilder> = phase.steps.iter().map(SeriesBuilder::new).collect();
-    let mut second_start = start;
-    loop {
-        clock.tick().await;
-        let now = Instant::now();
-        let gauge = shared.in_flight.load(Ordering::Relaxed) as u64;
-        let finished = shared.done_workers.load(Ordering::Acquire) == workers;
-        if now < *phase.ends.last().expect("a phase has steps") {
-            let i = phase.at(now);
-            sums[i].0 += gauge;
-            sums[i].1 += 1;
-        }
-        sec_sum += gauge;
-        sec_samples += 1;
-        if now.duration_since(second_start) >= Duration::from_secs(1) || finished {
-            let in_flight = sec_sum as f64 / sec_samples.max(1) as f64;
-            for (i, step) in phase.steps.iter().enumerate() {
-                if now <= phase.starts[i] {
-                    continue;
-                }
-                let t0 = second_start.saturating_duration_since(phase.starts[i]).as_secs_f64();
-                let t1 = now.duration_since(phase.starts[i]).as_secs_f64();
-                let interval = shared.recorders[i].take_interval();
-                if interval.requests == 0 && t0 >= step.duration_s {
-                    continue;
-                }
-                let t1 = t1.max(t0);
-                let second = Second::from_interval(&interval, step, t0, t1, in_flight);
-                tick(i, &second);
-                series[i].push(step, second, &interval);
-            }
-            second_start = now;
-            sec_sum = 0;
-            sec_samples = 0;
-        }
-        if finished {
-            break;
-        }
-    }
-    let series = series.into_iter().zip(&phase.steps).map(|(b, step)| b.finish(step)).collect();
-    (series, sums.iter().map(|(s, c)| *s as f64 / (*c).max(1) as f64).collect())
-}
-
-async fn worker(shared: &Shared, w: usize, mut conn: Option<Conn>, phase: &Phase, mut stop: watch::Receiver<bool>) {
-    let engine = &shared.engine;
+    mut stop: watch::Receiver<bool>,
+) {
     let closed = matches!(phase.steps[0].load, Load::Closed { .. });
     let last_end = *phase.ends.last().expect("a phase has steps");
     let mut own = w as u64;
@@ -313,37 +191,5 @@ async fn worker(shared: &Shared, w: usize, mut conn: Option<Conn>, phase: &Phase
             // A closed loop against a refusing target would otherwise spin on connect.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use bytes::Bytes;
-    use hyper::Method;
-
-    use super::*;
-
-    fn prepared(name: &str, weight: u32) -> Prepared {
-        Prepared {
-            name: name.into(),
-            method: Method::GET,
-            path: "/".into(),
-            headers: vec![],
-            body: Bytes::new(),
-            expect: None,
-            weight,
-        }
-    }
-
-    #[test]
-    fn weights_rotate_smoothly() {
-        let e = Engine::new(
-            Target::parse("http://h:1").unwrap(),
-            vec![prepared("a", 3), prepared("b", 1)],
-            Duration::from_secs(1),
-            4,
-        );
-        // nginx's smooth weighted round robin: b sits between the a's, never after three of them.
-        assert_eq!(e.rotation, [0, 0, 1, 0]);
     }
 }

@@ -9,3 +9,4 @@ pub mod recorder;
 pub mod results;
 pub mod runner;
 pub mod series;
+pub mod timeline;

@@ -1,60 +1,14 @@
 //! `headroom run` and `headroom serve-sim` through the binary, on 127.0.0.1 only.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command as Std, Stdio};
+use std::process::{Command as Std, Stdio};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn headroom() -> Command {
-    Command::cargo_bin("headroom").unwrap()
-}
-
-/// A `serve-sim` child on a free loopback port, killed when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start(extra: &[&str]) -> Sim {
-        let mut child = Std::new(env!("CARGO_BIN_EXE_headroom"))
-            .args([
-                "serve-sim",
-                "--addr",
-                "127.0.0.1:0",
-                "--duration",
-                "60s",
-                "--workers",
-                "32",
-                "--service-time",
-                "2ms",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url =
-            line.split_whitespace().find(|w| w.starts_with("http://")).expect("the sim prints its URL").to_string();
-        Sim { child, url }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn results(dir: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
-}
+mod common;
+use common::{headroom, results, Sim};
 
 #[test]
 fn an_ad_hoc_run_writes_the_results_contract() {

@@ -108,6 +108,7 @@ fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> {
             expect_status: None,
             slo: Vec::new(),
         }],
+        journeys: Vec::new(),
         slo: args.slo.clone(),
         safety: Safety { max_rps: None, max_in_flight: args.max_in_flight, abort: None },
         profile,
@@ -140,12 +141,22 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let results: Results = runtime.block_on(async {
         let (stop_tx, _) = watch::channel(false);
+        // goose installs a Ctrl-C handler of its own when an attack starts, and SIGINT would then
+        // never reach tokio's; with ours installed first through the same crate, goose's stands
+        // aside and every engine stops on the same signal.
         let on_ctrl_c = stop_tx.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = on_ctrl_c.send(true);
-            }
-        });
+        if ctrlc::set_handler(move || {
+            let _ = on_ctrl_c.send(true);
+        })
+        .is_err()
+        {
+            let on_ctrl_c = stop_tx.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = on_ctrl_c.send(true);
+                }
+            });
+        }
         runner::execute(&plan, &file, &opts, stop_tx).await
     })?;
     runtime.shutdown_background();
@@ -167,6 +178,36 @@ fn us(v: Option<u64>) -> String {
     v.map_or("—".into(), |v| crate::units::micros(v as f64))
 }
 
+/// Each journey in each step: counts and end-to-end latency, with where failed journeys stopped.
+fn journeys_section(results: &Results) -> Option<Section> {
+    let mut t = Section::new(
+        "Journeys (end to end, think times included, from each journey's intended start; raw = from its first request)",
+        &["step", "journey", "started", "completed", "failed", "completed/s", "p50", "p99", "max", "p99 raw"],
+    );
+    for s in &results.steps {
+        for j in s.journeys.iter().flat_map(|j| &j.journeys) {
+            let l = j.latency_us;
+            t = t.row([
+                s.name.clone(),
+                j.name.clone(),
+                j.started.to_string(),
+                j.completed.to_string(),
+                j.failed.to_string(),
+                sig(j.completed_per_s, 4),
+                us(l.map(|p| p.p50)),
+                us(l.map(|p| p.p99)),
+                us(l.map(|p| p.max)),
+                us(j.duration_us.map(|p| p.p99)),
+            ]);
+            for f in j.steps.iter().filter(|f| f.failed > 0) {
+                let why: Vec<String> = f.reasons.iter().map(|r| format!("{} ×{}", r.reason, r.count)).collect();
+                t.notes.push(format!("{}: {} stopped at {}: {}", s.name, f.failed, f.name, why.join("; ")));
+            }
+        }
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
 impl Render for Results {
     fn doc(&self) -> Doc {
         let mut steps = Section::new(
@@ -177,7 +218,12 @@ impl Render for Results {
             let l = s.latency_us;
             steps = steps.row([
                 s.name.clone(),
-                s.target_rps.map_or_else(|| s.users.map_or("—".into(), |u| format!("{u} users")), |t| sig(t, 5)),
+                match (s.target_rps, s.journeys.as_ref().and_then(|j| j.target_per_s), s.users) {
+                    (Some(t), _, _) => sig(t, 5),
+                    (None, Some(t), _) => format!("{} journeys/s", sig(t, 5)),
+                    (None, None, Some(u)) => format!("{u} users"),
+                    _ => "—".into(),
+                },
                 sig(s.achieved_rps, 5),
                 s.requests.to_string(),
                 us(l.map(|p| p.p50)),
@@ -260,6 +306,8 @@ impl Render for Results {
             (_, _, false) => "SLO failed",
             _ => "ok",
         };
-        Doc { title: format!("{} run against {}: {verdict}", self.profile, self.target), sections: vec![steps] }
+        let mut sections = vec![steps];
+        sections.extend(journeys_section(self));
+        Doc { title: format!("{} run against {}: {verdict}", self.profile, self.target), sections }
     }
 }

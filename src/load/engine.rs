@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::http::{connect, send, Conn};
 pub use super::http::{Prepared, Target};
+use super::journey::summary::JourneysResult;
 use super::profile::{Load, Step};
 use super::recorder::{ErrorClass, Record, Sample};
 use super::results::Second;
@@ -44,6 +45,8 @@ pub struct StepRun {
     pub mean_in_flight: f64,
     pub reconnects: u64,
     pub stopped_early: bool,
+    /// What the journeys did, when the step ran journeys.
+    pub journeys: Option<JourneysResult>,
 }
 
 impl Engine {
@@ -130,6 +133,7 @@ impl Engine {
                 mean_in_flight,
                 reconnects: shared.reconnects[i].load(Ordering::Relaxed),
                 stopped_early: stopped,
+                journeys: None,
             })
             .collect()
     }
@@ -144,37 +148,18 @@ async fn worker(
     mut stop: watch::Receiver<bool>,
 ) {
     let closed = matches!(phase.steps[0].load, Load::Closed { .. });
-    let last_end = *phase.ends.last().expect("a phase has steps");
     let mut own = w as u64;
     loop {
         if *stop.borrow() {
             break;
         }
-        let (k, step, intended) = if closed {
-            if Instant::now() < phase.starts[0] {
-                tokio::time::sleep_until(phase.starts[0]).await;
-            }
-            if Instant::now() >= last_end {
-                break;
-            }
+        let k = if closed {
             own += 1;
-            (own, 0, Instant::now())
+            own
         } else {
-            let k = shared.next.fetch_add(1, Ordering::Relaxed);
-            // Every request due is sent, however late, but none after the phase's end plus one
-            // timeout: a stalled target cannot keep the run going without bound.
-            if k >= phase.total() || Instant::now() > last_end + engine.timeout {
-                break;
-            }
-            let (step, at) = phase.locate(k);
-            if at > Instant::now() {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at) => {}
-                    _ = stop.changed() => break,
-                }
-            }
-            (k, step, at)
+            shared.next.fetch_add(1, Ordering::Relaxed)
         };
+        let Some((step, intended)) = phase.turn(k, engine.timeout, &mut stop).await else { break };
         let request = engine.rotation[(k % engine.rotation.len() as u64) as usize];
         let sent = Instant::now();
         shared.in_flight.fetch_add(1, Ordering::Relaxed);

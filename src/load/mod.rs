@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod engine;
 pub mod http;
+pub mod journey;
 pub mod plan;
 pub mod profile;
 pub mod recorder;

@@ -1,5 +1,6 @@
-//! Load plans (`loadplans/*.toml`): the target, a weighted request mix, SLO thresholds, safety
-//! limits and one profile. Parsed strictly; every error names the file, the key and the fix.
+//! Load plans (`loadplans/*.toml`): the target, a weighted request mix or weighted journeys,
+//! SLO thresholds, safety limits and one profile. Parsed strictly; every error names the file,
+//! the key and the fix, and inside a journey the journey and the step as well.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,7 +25,11 @@ pub struct LoadPlan {
     /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
     #[serde(default)]
     pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<RequestSpec>,
+    /// Stateful user flows, run on goose; a plan has either requests or journeys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<JourneySpec>,
     #[serde(default)]
     pub slo: Vec<String>,
     #[serde(default)]
@@ -57,6 +62,53 @@ pub struct RequestSpec {
     /// Thresholds for this request alone, e.g. `["p99 < 200ms"]`.
     #[serde(default)]
     pub slo: Vec<String>,
+}
+
+/// A journey: steps one user takes in order, each able to pass values to the next.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneySpec {
+    pub name: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    pub steps: Vec<JourneyStepSpec>,
+}
+
+/// One request of a journey. `path`, header values and `body` may use `${name}`: a value an
+/// earlier step extracted, or else an environment variable.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyStepSpec {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The status that counts as success; any 2xx when absent.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// A pause after the step, before the next one, e.g. `"500ms"`.
+    #[serde(default)]
+    pub think: Option<String>,
+    /// Values to take from the response: `{ token = { json = "/token" } }`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, ExtractSpec>,
+}
+
+/// Where a value comes from: exactly one of a JSON pointer into the body, a response header,
+/// or a regex over the body (its first group, or the whole match).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
 }
 
 fn get() -> String {
@@ -209,15 +261,56 @@ pub fn load(path: &Path) -> Result<LoadPlan> {
 
 /// Parses plan text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<LoadPlan, InputError> {
-    let plan: LoadPlan =
-        toml::from_str(text).map_err(|e| InputError::BadFile { file: file.into(), message: e.to_string() })?;
-    if plan.requests.is_empty() {
-        return Err(InputError::BadFile {
-            file: file.into(),
-            message: "no [[requests]]: add one with name and path (e.g. name = \"home\", path = \"/\")".into(),
-        });
+    let bad = |message: String| InputError::BadFile { file: file.into(), message };
+    let plan: LoadPlan = toml::from_str(text).map_err(|e| {
+        let within = e.span().map(|s| enclosing_journey(text, s.start)).unwrap_or_default();
+        bad(format!("{within}{e}"))
+    })?;
+    match (plan.requests.is_empty(), plan.journeys.is_empty()) {
+        (true, true) => Err(bad("no [[requests]] and no [[journeys]]: add a request with name and path (e.g. \
+             name = \"home\", path = \"/\"), or a journey with name and [[journeys.steps]]"
+            .into())),
+        (false, false) => Err(bad("both [[requests]] and [[journeys]]: a plan runs one or the other; \
+             move the single requests into a journey of one step, or into a plan of their own"
+            .into())),
+        _ => Ok(plan),
     }
-    Ok(plan)
+}
+
+/// `journey "checkout", step "login": ` when byte `at` of the plan lies inside a journey, so
+/// that a parse error names the journey and the step as well as the key and line.
+fn enclosing_journey(text: &str, at: usize) -> String {
+    let (mut journey, mut step) = (None::<String>, None::<String>);
+    let mut section = "";
+    for line in text[..at.min(text.len())].lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = match line {
+                "[[journeys]]" => "journey",
+                "[[journeys.steps]]" => "step",
+                _ if line.starts_with("[journeys.steps") || line.starts_with("[[journeys.steps.") => "step-sub",
+                _ => "",
+            };
+            match section {
+                "journey" => (journey, step) = (Some("?".into()), None),
+                "step" => step = Some("?".into()),
+                "" => (journey, step) = (None, None),
+                _ => {}
+            }
+        } else if let Some(v) = line.strip_prefix("name").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+            let v = v.trim().trim_matches('"').to_string();
+            match section {
+                "journey" => journey = Some(v),
+                "step" => step = Some(v),
+                _ => {}
+            }
+        }
+    }
+    match (journey, step) {
+        (Some(j), Some(s)) => format!("journey \"{j}\", step \"{s}\": "),
+        (Some(j), None) => format!("journey \"{j}\": "),
+        _ => String::new(),
+    }
 }
 
 /// Parses a field with its type's parser, naming the key on failure.

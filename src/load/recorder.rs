@@ -26,6 +26,8 @@ pub enum ErrorClass {
     UnexpectedStatus,
     /// The connection failed mid-request (reset, closed).
     Io,
+    /// A journey step got its response but not the value it extracts from it.
+    Extract,
 }
 
 impl ErrorClass {
@@ -50,6 +52,7 @@ pub struct ErrorCounts {
     pub http_5xx: u64,
     pub unexpected_status: u64,
     pub io: u64,
+    pub extract: u64,
 }
 
 impl ErrorCounts {
@@ -62,6 +65,7 @@ impl ErrorCounts {
             ErrorClass::Http5xx => &mut self.http_5xx,
             ErrorClass::UnexpectedStatus => &mut self.unexpected_status,
             ErrorClass::Io => &mut self.io,
+            ErrorClass::Extract => &mut self.extract,
         }
     }
 
@@ -72,7 +76,14 @@ impl ErrorCounts {
 
     /// All errors.
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.http_4xx + self.http_429 + self.http_5xx + self.unexpected_status + self.io
+        self.connect
+            + self.timeout
+            + self.http_4xx
+            + self.http_429
+            + self.http_5xx
+            + self.unexpected_status
+            + self.io
+            + self.extract
     }
 
     /// Adds another count in.
@@ -85,6 +96,7 @@ impl ErrorCounts {
             (&mut self.http_5xx, o.http_5xx),
             (&mut self.unexpected_status, o.unexpected_status),
             (&mut self.io, o.io),
+            (&mut self.extract, o.extract),
         ] {
             *a += b;
         }

@@ -10,6 +10,7 @@ use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::journey::summary::JourneysResult;
 use super::profile::{Load, Role, Step};
 use super::recorder::{ErrorCounts, Record};
 
@@ -178,6 +179,9 @@ pub struct StepResult {
     pub invalid_reason: Option<String>,
     pub histograms: Encoded,
     pub series: Vec<Second>,
+    /// Journey runs: what each journey did. The fields above count their requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journeys: Option<JourneysResult>,
     #[serde(skip)]
     pub merged: Option<Record>,
 }
@@ -275,8 +279,29 @@ impl StepResult {
                 schedule_lag: encode(&merged.lag),
             },
             series,
+            journeys: None,
             merged: Some(merged),
         }
+    }
+
+    /// A step of a journey run: its rate is in journeys, so it is valid when journeys started
+    /// on schedule (and something answered), and it names no request rate as its target.
+    pub fn with_journeys(mut self, journeys: JourneysResult) -> StepResult {
+        self.target_rps = None;
+        if self.merged.as_ref().is_some_and(|m| answered(m) > 0) {
+            (self.valid, self.invalid_reason) = match journeys.target_per_s {
+                Some(t) if journeys.started_per_s < 0.95 * t => (
+                    false,
+                    Some(format!(
+                        "started {:.1} journeys/s, under 95% of the {:.1} scheduled",
+                        journeys.started_per_s, t
+                    )),
+                ),
+                _ => (true, None),
+            };
+        }
+        self.journeys = Some(journeys);
+        self
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::analysis::{self, BreakingPoint, SoakAnalysis, SpikeAnalysis};
 use super::engine::{Engine, Prepared, Target};
+use super::journey::{self, driver::JourneyEngine};
 use super::plan::{self, AbortRule, LoadPlan, Threshold};
 use super::profile::{self, Role};
 use super::results::{self, StepResult};
@@ -172,8 +173,9 @@ fn prepare(plan: &LoadPlan, target: &Target, file: &str) -> Result<(Vec<Prepared
 
 fn redacted(plan: &LoadPlan) -> LoadPlan {
     let mut p = plan.clone();
-    for r in &mut p.requests {
-        for v in r.headers.values_mut() {
+    let journey_headers = p.journeys.iter_mut().flat_map(|j| j.steps.iter_mut().map(|s| &mut s.headers));
+    for headers in p.requests.iter_mut().map(|r| &mut r.headers).chain(journey_headers) {
+        for v in headers.values_mut() {
             if !(v.starts_with("${") && v.ends_with('}')) {
                 *v = "<redacted>".into();
             }
@@ -186,6 +188,8 @@ fn redacted(plan: &LoadPlan) -> LoadPlan {
 struct Resolved {
     url: String,
     engine: Arc<Engine>,
+    /// Journey plans run on goose; the engine above then only holds the target and limits.
+    journeys: Option<Arc<JourneyEngine>>,
     names: Vec<String>,
     overall: Vec<(String, Threshold)>,
     per_request: Vec<RequestThreshold>,
@@ -215,19 +219,26 @@ fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<Resolved> {
         .map(|t| Ok((t.clone(), plan::field::<Threshold>(file, "slo", t)?)))
         .collect::<Result<_, InputError>>()?;
     let (requests, per_request) = prepare(plan, &target, file)?;
-    let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+    let journeys = journey::prepare(&plan.journeys, &target.base, file)?;
+    let mut names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
     let mut engine = Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight);
+    let insecure = opts.insecure || plan.insecure;
     if engine.target.tls {
-        engine.tls = Some(super::http::tls_config(opts.insecure || plan.insecure));
+        engine.tls = Some(super::http::tls_config(insecure));
     }
     let engine = Arc::new(engine);
-    Ok(Resolved { url, engine, names, overall, per_request, profile, abort })
+    let journeys = (!journeys.is_empty()).then(|| Arc::new(JourneyEngine::new(engine.clone(), journeys, insecure)));
+    if let Some(j) = &journeys {
+        names = j.names();
+    }
+    Ok(Resolved { url, engine, journeys, names, overall, per_request, profile, abort })
 }
 
 /// Runs `plan` (from `file`) until done, stopped through `stop`, or aborted by its rule.
 pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
-    let Resolved { url, engine, names, overall, per_request, profile, abort } = resolve(plan, file, opts)?;
+    let Resolved { url, engine, journeys, names, overall, per_request, profile, abort } = resolve(plan, file, opts)?;
+    let unit = if journeys.is_some() { " journeys/s" } else { "" };
     // A target that resets connections is reachable and misbehaving: that is measured and
     // classified below; refusal, timeouts and unreachable hosts end the run here.
     if let Err(e) = engine.probe().await.filter_reset() {
@@ -277,7 +288,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
             let offset: f64 = steps[..i].iter().map(|s| s.duration_s).sum();
             bar.set_position((done_s + offset + s.t_s + s.duration_s).min(total_s) as u64);
             let p99 = s.p99_us.map_or("—".into(), |p| crate::units::human_duration(p as f64 / 1e6));
-            let target = s.offered_rps.map_or("closed".into(), |o| format!("target {}", sig(o, 4)));
+            let target = s.offered_rps.map_or("closed".into(), |o| format!("target {}{unit}", sig(o, 4)));
             bar.set_message(format!(
                 "{}: {target}, achieved {} RPS, p99 {p99}, errors {}",
                 step.name,
@@ -298,7 +309,10 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
                 }
             }
         };
-        let runs = engine.run_phase(steps, stop_tx.subscribe(), &mut tick).await;
+        let runs = match &journeys {
+            Some(j) => j.run_phase(steps, &stop_tx, &mut tick).await.map_err(anyhow::Error::msg)?,
+            None => engine.run_phase(steps, stop_tx.subscribe(), &mut tick).await,
+        };
         done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();
         for (step, run) in steps.iter().zip(runs) {
             if step.role == Role::Warmup && !run.stopped_early {
@@ -313,6 +327,9 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
                 run.mean_in_flight,
                 run.reconnects,
             );
+            if let Some(j) = run.journeys {
+                r = r.with_journeys(j);
+            }
             let merged = r.merged.clone().unwrap_or_default();
             r.slo = analysis::check(&overall, "overall", &merged);
             for (i, text, t) in &per_request {

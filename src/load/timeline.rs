@@ -4,9 +4,10 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::profile::Step;
+use super::profile::{Load, Step};
 use super::recorder::Recorder;
 use super::results::Second;
 use super::series::SeriesBuilder;
@@ -47,6 +48,31 @@ impl Phase {
         let i = self.first.partition_point(|&f| f <= k) - 1;
         let s = &self.steps[i];
         (i, self.starts[i] + Duration::from_secs_f64(s.load.offset_s(k - self.first[i], s.duration_s)))
+    }
+
+    /// Waits for a worker's next turn: in an open phase, ticket `k`'s intended time (every
+    /// arrival due is served, however late, but none after the phase's end plus one `timeout`,
+    /// so that a stalled target cannot keep the run going without bound); in a closed phase,
+    /// now, from the phase's start to its end. `None` when the phase is over or `stop` turned.
+    pub async fn turn(&self, k: u64, timeout: Duration, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
+        let last_end = *self.ends.last().expect("a phase has steps");
+        if let Load::Closed { .. } = self.steps[0].load {
+            if Instant::now() < self.starts[0] {
+                tokio::time::sleep_until(self.starts[0]).await;
+            }
+            return (Instant::now() < last_end && !*stop.borrow()).then(|| (0, Instant::now()));
+        }
+        if k >= self.total() || Instant::now() > last_end + timeout {
+            return None;
+        }
+        let (step, at) = self.locate(k);
+        if at > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = stop.changed() => return None,
+            }
+        }
+        Some((step, at))
     }
 
     /// The step whose scheduled window holds `t` (the last one after the end).
@@ -120,7 +146,7 @@ pub(crate) async fn collect(
         clock.tick().await;
         let now = Instant::now();
         let gauge = shared.in_flight.load(Ordering::Relaxed) as u64;
-        let finished = shared.done_workers.load(Ordering::Acquire) == workers;
+        let finished = shared.done_workers.load(Ordering::Acquire) >= workers;
         if now < *phase.ends.last().expect("a phase has steps") {
             let i = phase.at(now);
             sums[i].0 += gauge;
@@ -156,7 +182,6 @@ pub(crate) async fn collect(
     let series = series.into_iter().zip(&phase.steps).map(|(b, step)| b.finish(step)).collect();
     (series, sums.iter().map(|(s, c)| *s as f64 / (*c).max(1) as f64).collect())
 }
-
 
 #[cfg(test)]
 mod tests {

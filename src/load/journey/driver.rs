@@ -1,0 +1,357 @@
+//! The journey engine. Each phase builds a `GooseAttack` in code (never from the process's
+//! argv): one scenario per journey, whose one transaction is a closure that runs that journey
+//! for as long as the phase lasts. Users share headroom's timeline: open steps hand out one
+//! ticket per scheduled journey arrival (each journey has its own stream of tickets, cut from
+//! the one weighted schedule), closed steps run journeys back to back. goose keeps each user's
+//! cookies and connections; every latency goes to headroom's HdrHistograms in microseconds.
+//!
+//! A step's latency runs from its intended start: the journey's ticket time for the first step,
+//! and for later ones the moment the previous step ended plus its think time. A journey's
+//! end-to-end latency runs from its ticket time, so a stalled target is charged for the
+//! journeys it delayed. A journey stops at its first failed step.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::request::{send, MuteStdout};
+use super::summary::Tally;
+use super::Journey;
+use crate::load::engine::{Engine, StepRun};
+use crate::load::profile::{Load, Step};
+use crate::load::recorder::{ErrorClass, Sample};
+use crate::load::results::Second;
+use crate::load::timeline::{collect, rotation, stripes, Phase, Shared, LATE_US};
+
+/// The journeys of a plan and the target they run against.
+pub struct JourneyEngine {
+    /// The target, timeout, TLS settings and `max_in_flight` (journeys in flight at most).
+    pub base: Arc<Engine>,
+    pub journeys: Vec<Journey>,
+    /// Each journey's positions in one cycle of the weighted schedule.
+    slots: Vec<Vec<u64>>,
+    cycle: u64,
+    /// Index of each journey's first step among all steps.
+    offsets: Vec<usize>,
+    insecure: bool,
+}
+
+impl JourneyEngine {
+    pub fn new(base: Arc<Engine>, journeys: Vec<Journey>, insecure: bool) -> Self {
+        let cycle = rotation(&journeys.iter().map(|j| j.weight).collect::<Vec<_>>());
+        let mut slots = vec![Vec::new(); journeys.len()];
+        for (k, j) in cycle.iter().enumerate() {
+            slots[*j].push(k as u64);
+        }
+        let offsets = journeys
+            .iter()
+            .scan(0, |n, j| {
+                *n += j.steps.len();
+                Some(*n - j.steps.len())
+            })
+            .collect();
+        JourneyEngine { base, journeys, slots, cycle: cycle.len() as u64, offsets, insecure }
+    }
+
+    /// The names samples are recorded under: `journey/step`, for every step of every journey.
+    pub fn names(&self) -> Vec<String> {
+        self.journeys.iter().flat_map(|j| j.steps.iter().map(|s| s.name.clone())).collect()
+    }
+
+    /// The schedule's ticket for journey `j`'s `m`-th arrival.
+    pub(crate) fn ticket(&self, j: usize, m: u64) -> u64 {
+        let s = &self.slots[j];
+        (m / s.len() as u64) * self.cycle + s[(m % s.len() as u64) as usize]
+    }
+
+    /// Runs consecutive open steps on one timeline, or one closed step, on goose; ends early
+    /// when `stop` turns true, or when goose's own Ctrl-C handler caught the signal (which then
+    /// turns `stop` true; `headroom run` installs its handler first, so this is for embedders).
+    pub async fn run_phase(
+        self: &Arc<Self>,
+        steps: &[Step],
+        stop: &watch::Sender<bool>,
+        tick: &mut dyn FnMut(usize, &Second),
+    ) -> Result<Vec<StepRun>, String> {
+        // goose's Ctrl-C handler replaces tokio's once the first attack starts; a Ctrl-C between
+        // two phases is only visible as goose's killswitch, which the next attack would reset.
+        if goose::is_killswitch_triggered() {
+            let _ = stop.send(true);
+        }
+        if *stop.borrow() {
+            return Ok(Vec::new());
+        }
+        let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
+        let wanted = match steps[0].load {
+            Load::Open { .. } => self.base.max_in_flight.min(total.max(1) as usize),
+            Load::Closed { users } => users.min(self.base.max_in_flight),
+        };
+        let per_journey = apportion(wanted, &self.journeys.iter().map(|j| j.weight).collect::<Vec<_>>());
+        let users: usize = per_journey.iter().sum();
+        // All users are launched within 50 ms; the clock starts once they are.
+        let hatch = (users as f64 * 20.0).max(100.0);
+        let start = Instant::now() + Duration::from_secs_f64(users as f64 / hatch) + Duration::from_millis(250);
+        let stripes = stripes(users);
+        let flat = self.offsets.last().map_or(0, |o| o + self.journeys.last().map_or(0, |j| j.steps.len()));
+        let run = Arc::new(PhaseRun {
+            engine: self.clone(),
+            phase: Phase::new(steps, start),
+            shared: Shared::new(steps, stripes, flat),
+            tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
+            counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
+            user_ids: AtomicUsize::new(0),
+            stop: stop.subscribe(),
+        });
+        let attack = self.attack(&run, &per_journey, users, hatch).map_err(|e| format!("goose: {e}"))?;
+        let finished = AtomicBool::new(false);
+        let drive = async {
+            let muted = MuteStdout::new();
+            let outcome = attack.execute().await;
+            drop(muted);
+            // Users that goose never started, or that ended abnormally, are done too.
+            run.shared.done_workers.store(users, Ordering::Release);
+            finished.store(true, Ordering::Release);
+            outcome
+        };
+        let watch_killswitch = async {
+            while !finished.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if goose::is_killswitch_triggered() {
+                    let _ = stop.send(true);
+                    break;
+                }
+            }
+        };
+        let (outcome, (series, in_flight), ()) =
+            tokio::join!(drive, collect(&run.shared, &run.phase, users, tick), watch_killswitch);
+        outcome.map_err(|e| format!("goose: {e}"))?;
+        let stopped = *stop.borrow();
+        let now = Instant::now();
+        Ok(series
+            .into_iter()
+            .zip(in_flight)
+            .enumerate()
+            .map(|(i, (mut series, mean_in_flight))| {
+                let step = &steps[i];
+                let elapsed_s = now.saturating_duration_since(run.phase.starts[i]).as_secs_f64().min(step.duration_s);
+                // The schedule is in journeys; the series counts requests, so it names no target.
+                for s in &mut series {
+                    s.offered_rps = None;
+                }
+                StepRun {
+                    records: run.shared.recorders[i].totals(),
+                    series,
+                    elapsed_s,
+                    mean_in_flight,
+                    reconnects: 0,
+                    stopped_early: stopped,
+                    journeys: Some(run.tallies[i].summarise(
+                        &self.journeys,
+                        elapsed_s,
+                        step.load.mean_rps(step.duration_s),
+                    )),
+                }
+            })
+            .collect())
+    }
+
+    /// The attack: one scenario per journey with users, quiet, without goose's own metrics,
+    /// each user running its transaction once (for the whole phase).
+    fn attack(
+        &self,
+        run: &Arc<PhaseRun>,
+        per_journey: &[usize],
+        users: usize,
+        hatch: f64,
+    ) -> Result<Box<GooseAttack>, GooseError> {
+        let t = &self.base.target;
+        let host = format!("{}://{}", if t.tls { "https" } else { "http" }, t.authority);
+        let timeout_s = self.base.timeout.as_secs_f64().ceil().max(1.0);
+        // Set on the configuration itself: goose 0.18 prefers the configuration's 0 to a default.
+        let mut config = GooseConfiguration::default();
+        config.iterations = 1;
+        let mut attack = GooseAttack::initialize_with_config(config)?;
+        for (j, &n) in per_journey.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let r = run.clone();
+            let journey: TransactionFunction = Arc::new(move |user| {
+                let r = r.clone();
+                Box::pin(async move {
+                    r.user(j, user).await;
+                    Ok(())
+                })
+            });
+            let name = &self.journeys[j].name;
+            attack = attack.register_scenario(
+                Scenario::new(name).set_weight(n)?.register_transaction(Transaction::new(journey).set_name(name)),
+            );
+        }
+        attack
+            .set_default(GooseDefault::Host, host.as_str())?
+            .set_default(GooseDefault::Users, users)?
+            .set_default(GooseDefault::HatchRate, hatch.to_string().as_str())?
+            .set_default(GooseDefault::Timeout, timeout_s.to_string().as_str())?
+            .set_default(GooseDefault::AcceptInvalidCerts, self.insecure)?
+            .set_default(GooseDefault::NoMetrics, true)?
+            .set_default(GooseDefault::NoPrintMetrics, true)?
+            .set_default(GooseDefault::NoErrorSummary, true)?
+            .set_default(GooseDefault::NoTelnet, true)?
+            .set_default(GooseDefault::NoWebSocket, true)?
+            .set_default(GooseDefault::Quiet, 1)
+    }
+}
+
+/// Splits `total` users over journeys by weight (largest remainder); every journey gets one
+/// when there are enough users to go round.
+pub fn apportion(total: usize, weights: &[u32]) -> Vec<usize> {
+    let sum: f64 = weights.iter().map(|w| (*w).max(1) as f64).sum();
+    let exact: Vec<f64> = weights.iter().map(|w| total as f64 * (*w).max(1) as f64 / sum).collect();
+    let mut out: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    if total >= weights.len() {
+        for o in out.iter_mut() {
+            *o = (*o).max(1);
+        }
+    }
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
+    for &i in order.iter().cycle().take(weights.len() * 2) {
+        let given: usize = out.iter().sum();
+        if given >= total {
+            break;
+        }
+        out[i] += 1;
+    }
+    // Minimums can overshoot; take back from the largest.
+    while out.iter().sum::<usize>() > total {
+        let big = (0..out.len()).max_by_key(|&i| out[i]).unwrap_or(0);
+        out[big] -= 1;
+    }
+    out
+}
+
+/// One phase in flight: what its users share.
+struct PhaseRun {
+    engine: Arc<JourneyEngine>,
+    phase: Phase,
+    shared: Shared,
+    tallies: Vec<Tally>,
+    /// The next arrival of each journey.
+    counters: Vec<AtomicU64>,
+    user_ids: AtomicUsize,
+    stop: watch::Receiver<bool>,
+}
+
+/// How a step went wrong: the error class and what the target said.
+pub(super) type Failure = (ErrorClass, String);
+
+impl PhaseRun {
+    /// One goose user's life: journey `j`, again and again, until the phase ends.
+    async fn user(&self, j: usize, user: &mut GooseUser) {
+        let w = self.user_ids.fetch_add(1, Ordering::Relaxed);
+        let phase = &self.phase;
+        let closed = matches!(phase.steps[0].load, Load::Closed { .. });
+        let mut stop = self.stop.clone();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let k = if closed { 0 } else { self.engine.ticket(j, self.counters[j].fetch_add(1, Ordering::Relaxed)) };
+            let Some((step, intended)) = phase.turn(k, self.engine.base.timeout, &mut stop).await else { break };
+            match self.journey(user, w, j, step, intended, &mut stop).await {
+                None => break,
+                // A closed loop against a refusing target would otherwise spin on connect.
+                Some(Some(ErrorClass::Connect)) if closed => tokio::time::sleep(Duration::from_millis(10)).await,
+                Some(_) => {}
+            }
+        }
+        self.shared.done_workers.fetch_add(1, Ordering::Release);
+    }
+
+    /// Runs one journey whose ticket is due at `intended`, recording each step and the whole;
+    /// `None` when a stop cut it short (the steps already made stay recorded), else the class
+    /// of the error that ended it, if any.
+    async fn journey(
+        &self,
+        user: &mut GooseUser,
+        w: usize,
+        j: usize,
+        step: usize,
+        intended: Instant,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<Option<ErrorClass>> {
+        let journey = &self.engine.journeys[j];
+        let first = self.engine.offsets[j];
+        let (recorder, tally) = (&self.shared.recorders[step], &self.tallies[step]);
+        let mut vars = vec![None; journey.vars.len()];
+        let (mut at, mut first_sent, mut end) = (intended, None, intended);
+        for (s, st) in journey.steps.iter().enumerate() {
+            if *stop.borrow() {
+                return None;
+            }
+            if at > Instant::now() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = stop.changed() => return None,
+                }
+            }
+            let sent = Instant::now();
+            first_sent.get_or_insert(sent);
+            self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            let outcome = send(user, st, &mut vars, self.engine.base.timeout).await;
+            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            end = Instant::now();
+            let lag_us = micros(sent, at);
+            let measured = !matches!(outcome, Err((ErrorClass::Connect, _)));
+            recorder.record(
+                w,
+                Sample {
+                    request: first + s,
+                    latency_us: measured.then(|| micros(end, at)),
+                    service_us: measured.then(|| micros(end, sent)),
+                    lag_us,
+                    late: lag_us > LATE_US,
+                    error: outcome.as_ref().err().map(|e| e.0),
+                },
+            );
+            if let Err((class, reason)) = outcome {
+                tally.failure(first + s, reason);
+                tally.journey(w, journey_sample(j, intended, first_sent, None, Some(class)));
+                return Some(Some(class));
+            }
+            at = end + st.think.unwrap_or_default();
+        }
+        tally.journey(w, journey_sample(j, intended, first_sent, Some(end), None));
+        Some(None)
+    }
+}
+
+fn micros(later: Instant, earlier: Instant) -> u64 {
+    later.saturating_duration_since(earlier).as_micros() as u64
+}
+
+/// A journey's own sample: end to end from its ticket time (only when it completed).
+fn journey_sample(
+    j: usize,
+    intended: Instant,
+    first_sent: Option<Instant>,
+    end: Option<Instant>,
+    error: Option<ErrorClass>,
+) -> Sample {
+    let sent = first_sent.unwrap_or(intended);
+    let lag_us = micros(sent, intended);
+    Sample {
+        request: j,
+        latency_us: end.map(|e| micros(e, intended)),
+        service_us: end.map(|e| micros(e, sent)),
+        lag_us,
+        late: lag_us > LATE_US,
+        error,
+    }
+}

@@ -3,6 +3,7 @@
 #   bash benches/compare.sh            # about 3 minutes
 #   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 1k RPS
 #   INSTALL_OHA=1 bash benches/compare.sh   # builds oha from crates.io first when missing
+#   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
 # nginx and wrk come from Debian (installed here when missing); oha is used where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
 # within one run.
@@ -53,6 +54,7 @@ cpu_of() {
 }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
+if [ "${PARTS:-all}" = all ]; then
 echo "== maximum throughput: $CONNS connections for ${DUR}s against nginx (1 worker) =="
 printf "%-10s %12s %16s\n" tool "requests/s" "CPU ms/1k req"
 hr_cpu=$(cpu_of "$work/hr-max.txt" "$HR" run --target "$URL" --users "$CONNS" --max-in-flight "$CONNS" --duration "${DUR}s" --out "$work/hr-max")
@@ -82,6 +84,63 @@ for rate in 1000 10000 50000; do
   printf "%-8s %12.0f %14.4f %14s µs %14s\n" "$rate" "$(json "$r" "d['steps'][0]['achieved_rps']")" \
     "$(json "$r" "d['steps'][0]['achieved_rps'] / $rate")" "$(json "$r" "d['steps'][0]['schedule_lag_us']['p99']")" \
     "$(json "$r" "d['steps'][0]['late_starts']")"
+done
+
+fi
+
+# The journey engine (goose) beside the request-mix engine (hyper), on the same three paths:
+# a journey of three steps, the first extracting a value the second sends as a header, against
+# the same three requests as a weighted mix. Both closed, CONNS users back to back.
+steps_toml() {
+  cat <<EOF
+[[journeys]]
+name = "j"
+[[journeys.steps]]
+name = "a"
+path = "/a"
+extract = { v = { regex = "(ok)" } }
+[[journeys.steps]]
+name = "b"
+path = "/b"
+headers = { X-Seen = "\${v}" }
+[[journeys.steps]]
+name = "c"
+path = "/c"
+EOF
+}
+mix_toml() { printf '[[requests]]\nname = "%s"\npath = "/%s"\n' a a b b c c; }
+profile_toml() {
+  printf '[safety]\nmax_in_flight = %s\n[profile]\n' "$CONNS"
+  if [ "$1" = closed ]; then printf 'kind = "closed"\nusers = [%s]\nduration = "%ss"\n' "$CONNS" "$DUR"
+  else printf 'kind = "load"\nrate = "%s"\nduration = "%ss"\n' "$1" "$DUR"; fi
+}
+echo
+echo "== journeys: a 3-step journey on goose against the same 3 requests as a mix, $CONNS users, ${DUR}s =="
+{ steps_toml; profile_toml closed; } > "$work/journey.toml"
+{ mix_toml; profile_toml closed; } > "$work/mix.toml"
+printf "%-12s %12s %12s %16s %10s\n" engine "requests/s" "journeys/s" "CPU ms/1k req" "p99"
+for engine in journey mix; do
+  cpu=$(cpu_of "$work/$engine.txt" "$HR" run "$work/$engine.toml" --target "$URL" --out "$work/hr-$engine")
+  r=$work/hr-$engine/results.json
+  rps=$(json "$r" "d['steps'][0]['achieved_rps']")
+  n=$(json "$r" "d['steps'][0]['requests']")
+  jps=$(json "$r" "round(d['steps'][0]['journeys']['journeys'][0]['completed_per_s']) if 'journeys' in d['steps'][0] else '-'")
+  printf "%-12s %12.0f %12s %16.3f %7s µs\n" "$engine" "$rps" "$jps" "$(awk -v c="$cpu" -v n="$n" 'BEGIN{print 1e6*c/n}')" \
+    "$(json "$r" "d['steps'][0]['latency_us']['p99']")"
+  eval "${engine}_rps=$rps; ${engine}_cpu=$cpu; ${engine}_n=$n"
+done
+echo "journey / mix requests/s: $(awk -v a="$journey_rps" -v b="$mix_rps" 'BEGIN{printf "%.2f", a/b}')"
+echo "journey / mix CPU per request: $(awk -v a="$journey_cpu" -v an="$journey_n" -v b="$mix_cpu" -v bn="$mix_n" 'BEGIN{printf "%.2f", (a/an)/(b/bn)}')"
+echo
+echo "== journey rate accuracy: open model, ${DUR}s per rate (3 requests per journey) =="
+printf "%-8s %14s %16s %16s %14s\n" "j/s" "started/s" "started/target" "schedule lag p99" "late starts"
+for rate in 100 1000; do
+  { steps_toml; profile_toml "$rate"; } > "$work/journey-$rate.toml"
+  "$HR" run "$work/journey-$rate.toml" --target "$URL" --out "$work/hr-j$rate" > /dev/null 2>&1 || true
+  r=$work/hr-j$rate/results.json
+  printf "%-8s %14.1f %16.4f %13s µs %14s\n" "$rate" "$(json "$r" "d['steps'][0]['journeys']['started_per_s']")" \
+    "$(json "$r" "d['steps'][0]['journeys']['started_per_s'] / $rate")" \
+    "$(json "$r" "d['steps'][0]['schedule_lag_us']['p99']")" "$(json "$r" "d['steps'][0]['late_starts']")"
 done
 
 if [ "${LONG:-0}" = 1 ]; then

@@ -19,10 +19,12 @@ use crate::units::{human_duration, percent, sig, Rate, Span};
 /// Arguments of `headroom run`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  headroom run loadplans/sweep.toml --target http://127.0.0.1:8080\n  \
+headroom run loadplans/journeys.toml --target http://127.0.0.1:8080\n  \
 headroom run --target http://127.0.0.1:8080/health --rate 2k --duration 30s\n  \
 headroom run --target http://127.0.0.1:8080/ --users 50 --duration 1m --slo 'p99 < 300ms'")]
 pub struct RunArgs {
-    /// A load plan (TOML); without one, --target with --rate or --users runs one step
+    /// A load plan (TOML) of [[requests]] or [[journeys]] (see loadplans/); without one, --target with
+    /// --rate or --users runs one step
     pub plan: Option<PathBuf>,
     /// The base URL, overriding the plan's; with no plan, the URL requested
     #[arg(long, value_name = "URL")]

@@ -18,10 +18,10 @@ use tokio::time::Instant;
 
 use super::http::{connect, send, Conn};
 pub use super::http::{Prepared, Target};
-use super::journey::summary::JourneysResult;
 use super::profile::{Load, Step};
-use super::recorder::{ErrorClass, Record, Sample};
+use super::recorder::{ErrorClass, Sample};
 use super::results::Second;
+pub use super::timeline::StepRun;
 pub use super::timeline::LATE_US;
 use super::timeline::{collect, rotation, stripes, Phase, Shared};
 
@@ -35,18 +35,6 @@ pub struct Engine {
     pub max_in_flight: usize,
     /// TLS settings for an https target.
     pub tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-/// What a step produced.
-pub struct StepRun {
-    pub records: Vec<Record>,
-    pub series: Vec<Second>,
-    pub elapsed_s: f64,
-    pub mean_in_flight: f64,
-    pub reconnects: u64,
-    pub stopped_early: bool,
-    /// What the journeys did, when the step ran journeys.
-    pub journeys: Option<JourneysResult>,
 }
 
 impl Engine {
@@ -120,22 +108,7 @@ impl Engine {
         for h in handles {
             let _ = h.await;
         }
-        let stopped = *stop.borrow();
-        let now = Instant::now();
-        series
-            .into_iter()
-            .zip(in_flight)
-            .enumerate()
-            .map(|(i, (series, mean_in_flight))| StepRun {
-                records: shared.recorders[i].totals(),
-                series,
-                elapsed_s: now.saturating_duration_since(phase.starts[i]).as_secs_f64().min(steps[i].duration_s),
-                mean_in_flight,
-                reconnects: shared.reconnects[i].load(Ordering::Relaxed),
-                stopped_early: stopped,
-                journeys: None,
-            })
-            .collect()
+        shared.step_runs(&phase, series, in_flight, *stop.borrow())
     }
 }
 

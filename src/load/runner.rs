@@ -310,7 +310,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
             }
         };
         let runs = match &journeys {
-            Some(j) => j.run_phase(steps, &stop_tx, &mut tick).await.map_err(anyhow::Error::msg)?,
+            Some(j) => j.run_phase(steps, stop_tx.subscribe(), &mut tick).await.map_err(anyhow::Error::msg)?,
             None => engine.run_phase(steps, stop_tx.subscribe(), &mut tick).await,
         };
         done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();

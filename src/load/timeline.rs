@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::journey::summary::JourneysResult;
 use super::profile::{Load, Step};
-use super::recorder::Recorder;
+use super::recorder::{Record, Recorder};
 use super::results::Second;
 use super::series::SeriesBuilder;
 
@@ -102,6 +103,46 @@ impl Shared {
             reconnects: steps.iter().map(|_| AtomicU64::new(0)).collect(),
             done_workers: AtomicUsize::new(0),
         }
+    }
+}
+
+/// What a step produced.
+pub struct StepRun {
+    pub records: Vec<Record>,
+    pub series: Vec<Second>,
+    pub elapsed_s: f64,
+    pub mean_in_flight: f64,
+    pub reconnects: u64,
+    pub stopped_early: bool,
+    /// What the journeys did, when the step ran journeys.
+    pub journeys: Option<JourneysResult>,
+}
+
+impl Shared {
+    /// What each step of `phase` produced, from the collector's series and mean in-flight
+    /// gauges; `stopped` when a stop ended the phase.
+    pub fn step_runs(
+        &self,
+        phase: &Phase,
+        series: Vec<Vec<Second>>,
+        in_flight: Vec<f64>,
+        stopped: bool,
+    ) -> Vec<StepRun> {
+        let now = Instant::now();
+        series
+            .into_iter()
+            .zip(in_flight)
+            .enumerate()
+            .map(|(i, (series, mean_in_flight))| StepRun {
+                records: self.recorders[i].totals(),
+                series,
+                elapsed_s: now.saturating_duration_since(phase.starts[i]).as_secs_f64().min(phase.steps[i].duration_s),
+                mean_in_flight,
+                reconnects: self.reconnects[i].load(Ordering::Relaxed),
+                stopped_early: stopped,
+                journeys: None,
+            })
+            .collect()
     }
 }
 

@@ -10,7 +10,7 @@
 //! end-to-end latency runs from its ticket time, so a stalled target is charged for the
 //! journeys it delayed. A journey stops at its first failed step.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,19 +70,14 @@ impl JourneyEngine {
     }
 
     /// Runs consecutive open steps on one timeline, or one closed step, on goose; ends early
-    /// when `stop` turns true, or when goose's own Ctrl-C handler caught the signal (which then
-    /// turns `stop` true; `headroom run` installs its handler first, so this is for embedders).
+    /// when `stop` turns true. goose's own Ctrl-C handler never takes the signal: `headroom run`
+    /// installs its handler first, through the same crate, and goose's then stands aside.
     pub async fn run_phase(
         self: &Arc<Self>,
         steps: &[Step],
-        stop: &watch::Sender<bool>,
+        stop: watch::Receiver<bool>,
         tick: &mut dyn FnMut(usize, &Second),
     ) -> Result<Vec<StepRun>, String> {
-        // goose's Ctrl-C handler replaces tokio's once the first attack starts; a Ctrl-C between
-        // two phases is only visible as goose's killswitch, which the next attack would reset.
-        if goose::is_killswitch_triggered() {
-            let _ = stop.send(true);
-        }
         if *stop.borrow() {
             return Ok(Vec::new());
         }
@@ -105,59 +100,29 @@ impl JourneyEngine {
             tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
             counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
             user_ids: AtomicUsize::new(0),
-            stop: stop.subscribe(),
+            stop: stop.clone(),
         });
         let attack = self.attack(&run, &per_journey, users, hatch).map_err(|e| format!("goose: {e}"))?;
-        let finished = AtomicBool::new(false);
         let drive = async {
             let muted = MuteStdout::new();
             let outcome = attack.execute().await;
             drop(muted);
             // Users that goose never started, or that ended abnormally, are done too.
             run.shared.done_workers.store(users, Ordering::Release);
-            finished.store(true, Ordering::Release);
             outcome
         };
-        let watch_killswitch = async {
-            while !finished.load(Ordering::Acquire) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if goose::is_killswitch_triggered() {
-                    let _ = stop.send(true);
-                    break;
-                }
-            }
-        };
-        let (outcome, (series, in_flight), ()) =
-            tokio::join!(drive, collect(&run.shared, &run.phase, users, tick), watch_killswitch);
+        let (outcome, (series, in_flight)) = tokio::join!(drive, collect(&run.shared, &run.phase, users, tick));
         outcome.map_err(|e| format!("goose: {e}"))?;
-        let stopped = *stop.borrow();
-        let now = Instant::now();
-        Ok(series
-            .into_iter()
-            .zip(in_flight)
-            .enumerate()
-            .map(|(i, (mut series, mean_in_flight))| {
-                let step = &steps[i];
-                let elapsed_s = now.saturating_duration_since(run.phase.starts[i]).as_secs_f64().min(step.duration_s);
-                // The schedule is in journeys; the series counts requests, so it names no target.
-                for s in &mut series {
-                    s.offered_rps = None;
-                }
-                StepRun {
-                    records: run.shared.recorders[i].totals(),
-                    series,
-                    elapsed_s,
-                    mean_in_flight,
-                    reconnects: 0,
-                    stopped_early: stopped,
-                    journeys: Some(run.tallies[i].summarise(
-                        &self.journeys,
-                        elapsed_s,
-                        step.load.mean_rps(step.duration_s),
-                    )),
-                }
-            })
-            .collect())
+        let mut runs = run.shared.step_runs(&run.phase, series, in_flight, *stop.borrow());
+        for (i, (r, step)) in runs.iter_mut().zip(steps).enumerate() {
+            // The schedule is in journeys; the series counts requests, so it names no target.
+            for s in &mut r.series {
+                s.offered_rps = None;
+            }
+            r.journeys =
+                Some(run.tallies[i].summarise(&self.journeys, r.elapsed_s, step.load.mean_rps(step.duration_s)));
+        }
+        Ok(runs)
     }
 
     /// The attack: one scenario per journey with users, quiet, without goose's own metrics,

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::error::InputError;
+use crate::load::verdict::Delivery;
 use crate::model::usl_fit::Point;
 
 /// Which CSV columns hold N and X.
@@ -25,8 +26,15 @@ pub fn display_name(path: &Path) -> String {
     }
 }
 
+/// The points to fit, and the steps of a results file left out, each with the reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Points {
+    pub points: Vec<Point>,
+    pub dropped: Vec<String>,
+}
+
 /// Reads points from `path` (`-` for stdin): a CSV, or a `results.json` from `headroom run`.
-pub fn read(path: &Path, cols: &Columns) -> Result<Vec<Point>> {
+pub fn read(path: &Path, cols: &Columns) -> Result<Points> {
     let name = display_name(path);
     let mut text = String::new();
     if name == "<stdin>" {
@@ -39,7 +47,7 @@ pub fn read(path: &Path, cols: &Columns) -> Result<Vec<Point>> {
     if text.trim_start().starts_with('{') {
         return Ok(from_results(&text, &name)?);
     }
-    Ok(parse_csv(text.as_bytes(), &name, cols)?)
+    Ok(Points { points: parse_csv(text.as_bytes(), &name, cols)?, dropped: Vec::new() })
 }
 
 #[derive(serde::Deserialize)]
@@ -53,30 +61,35 @@ struct RunStep {
     users: Option<f64>,
     mean_in_flight: f64,
     achieved_rps: f64,
+    #[serde(default)]
+    delivery: Option<Delivery>,
 }
 
 /// Points from a run's steps: N is the users of a closed step, or the measured mean in flight of
-/// an open one (stress), and X the achieved throughput.
-pub fn from_results(text: &str, file: &str) -> Result<Vec<Point>, InputError> {
+/// an open one (stress), and X the achieved throughput. An open step that did not deliver its
+/// offered load is left out: saturated, its in-flight count is the generator's limit, not a
+/// concurrency the target chose; with the generator behind, the throughput is the generator's.
+pub fn from_results(text: &str, file: &str) -> Result<Points, InputError> {
     let run: RunFile = serde_json::from_str(text).map_err(|e| InputError::BadFile {
         file: file.into(),
         message: format!("{e}: expected a CSV or a results.json from `headroom run`"),
     })?;
-    run.steps
-        .iter()
-        .filter(|s| s.achieved_rps > 0.0)
-        .map(|s| {
-            let n = s.users.unwrap_or(s.mean_in_flight);
-            if n > 0.0 {
-                Ok(Point { n, x: s.achieved_rps })
-            } else {
-                Err(InputError::BadFile {
-                    file: file.into(),
-                    message: format!("step '{}' has no concurrency to fit", s.name),
-                })
-            }
-        })
-        .collect()
+    let mut out = Points::default();
+    for s in run.steps.iter().filter(|s| s.achieved_rps > 0.0) {
+        if let (None, Some(why)) = (s.users, s.delivery.as_ref().and_then(Delivery::reason)) {
+            out.dropped.push(format!("step '{}' left out: {why}", s.name));
+            continue;
+        }
+        let n = s.users.unwrap_or(s.mean_in_flight);
+        if n <= 0.0 {
+            return Err(InputError::BadFile {
+                file: file.into(),
+                message: format!("step '{}' has no concurrency to fit", s.name),
+            });
+        }
+        out.points.push(Point { n, x: s.achieved_rps });
+    }
+    Ok(out)
 }
 
 fn column_index(header: &csv::StringRecord, want: &str, file: &str, flag: &str) -> Result<usize, InputError> {

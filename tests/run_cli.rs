@@ -8,6 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 mod common;
+use common::fault::{Fault, Mode};
 use common::{headroom, results, Sim};
 
 #[test]
@@ -43,7 +44,7 @@ fn an_ad_hoc_run_writes_the_results_contract() {
     for e in ["connect", "timeout", "http_4xx", "http_5xx", "http_429"] {
         assert_eq!(s["errors"][e], 0, "errors.{e}");
     }
-    assert!(s["littles_law"]["predicted_in_flight"].as_f64().unwrap() > 0.0);
+    assert!(s["littles_law"]["predicted_in_system"].as_f64().unwrap() > 0.0);
     let hist = s["histograms"]["latency"].as_str().unwrap();
     let decoded = headroom::load::results::decode(hist).unwrap();
     assert_eq!(decoded.len(), s["latency_us"]["count"].as_u64().unwrap());
@@ -165,7 +166,8 @@ fn bad_plans_and_flags_name_the_key() {
     bad_plan(&good.replace("path = \"/\"", "paht = \"/\""), "unknown field `paht`");
     bad_plan(&good.replace("rate = \"10\"", "rate = \"-10\""), "profile.rate: a rate cannot be negative");
     bad_plan(&good.replace("duration = \"1s\"", "duration = \"1\""), "profile.duration: '1' needs a unit");
-    bad_plan(&format!("slo = [\"p99 > 3ms\"]\n{good}"), "slo: 'p99 > 3ms' is not a threshold");
+    bad_plan(&format!("slo = [\"p99 = 3ms\"]\n{good}"), "slo: 'p99 = 3ms' is not a threshold");
+    bad_plan(&format!("slo = [\"rps > 3ms\"]\n{good}"), "expected a rate per second");
     bad_plan(
         &good.replace("path = \"/\"", "path = \"/\"\nheaders = { Authorization = \"Bearer ${HEADROOM_TEST_TOKEN}\" }"),
         "the environment variable HEADROOM_TEST_TOKEN is not set",
@@ -292,4 +294,120 @@ fn serve_sim_sessions_need_each_value_from_the_step_before() {
     assert_eq!(checkout("session=s1.1", &bearer), 401);
     // The plain paths are unchanged.
     assert_eq!(status(ureq::get(&url("/")).call()), 200);
+}
+
+#[test]
+fn a_server_that_closes_after_every_response_is_answered_not_failed() {
+    for mode in [Mode::CloseEach, Mode::Http10] {
+        let server = Fault::start(mode);
+        let dir = tempfile::tempdir().unwrap();
+        headroom()
+            .args([
+                "run",
+                "--target",
+                &server.url,
+                "--rate",
+                "200",
+                "--duration",
+                "1s",
+                "--max-in-flight",
+                "4",
+                "--out",
+            ])
+            .arg(dir.path())
+            .assert()
+            .code(0);
+        let v = results(dir.path());
+        let s = &v["steps"][0];
+        assert_eq!(s["errors"]["io"], 0, "{mode:?}: {}", s["errors"]);
+        assert_eq!(s["error_rate"], 0.0, "{mode:?}");
+        let reconnects = s["reconnects"].as_u64().unwrap();
+        // Every response closes its connection, so every request after each of the 4 workers'
+        // first opens a new one.
+        assert_eq!(reconnects, 196, "{mode:?}: {reconnects} reconnects for 200 requests on 4 connections");
+        assert!(server.connections.load(std::sync::atomic::Ordering::Relaxed) >= 200);
+    }
+}
+
+/// A one-request load plan against `url` in `dir`.
+fn load_plan(dir: &std::path::Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("p.toml");
+    let text = format!(
+        "target = \"{url}\"\nslo = [\"p99 < 10s\"]\n{extra}\n[[requests]]\nname = \"home\"\npath = \"/\"\n\
+         [profile]\nkind = \"load\"\nrate = \"50\"\nduration = \"30s\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn flags_beside_a_plan_replace_its_values_or_are_refused() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = load_plan(dir.path(), &sim.url, "");
+    let out = dir.path().join("out");
+    headroom()
+        .arg("run")
+        .arg(&plan)
+        .args(["--duration", "1s", "--slo", "p99 < 1us", "--max-in-flight", "1", "-H", "X-A: b", "--out"])
+        .arg(&out)
+        .assert()
+        // The replaced SLO cannot be met: the flag was applied, not ignored.
+        .code(1)
+        .stdout(predicate::str::contains("SLO 'p99 < 1us' (overall) failed"));
+    let v = results(&out);
+    let s = &v["steps"][0];
+    assert!((s["duration_s"].as_f64().unwrap() - 1.0).abs() < 0.01, "{}", s["duration_s"]);
+    assert_eq!(s["in_flight_limit"], 1);
+    assert_eq!(v["plan"]["slo"][0], "p99 < 1us");
+    assert_eq!(v["plan"]["requests"][0]["headers"]["X-A"], "<redacted>");
+    let overrides: Vec<&str> = v["overrides"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    assert_eq!(overrides, ["--duration 1s", "--max-in-flight 1", "--slo 'p99 < 1us'", "--header 'X-A: …'"]);
+    for (flag, value, key) in [("--method", "POST", "method"), ("--body", "x", "body")] {
+        headroom()
+            .arg("run")
+            .arg(&plan)
+            .args([flag, value])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("{flag} does not apply to a plan: set {key}")));
+    }
+    headroom()
+        .arg("run")
+        .arg(&plan)
+        .args(["--max-rps", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-rps must be above zero"));
+    headroom()
+        .arg("run")
+        .arg(&plan)
+        .args(["--max-in-flight", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("max_in_flight (--max-in-flight): must be at least 1"));
+}
+
+#[test]
+fn thresholds_say_their_unit_and_throughput_thresholds_compare_what_completed() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = load_plan(dir.path(), &sim.url, "");
+    let out = dir.path().join("out");
+    headroom()
+        .arg("run")
+        .arg(&plan)
+        .args(["--duration", "1s", "--slo", "mean < 1us", "--slo", "rps > 1k", "--slo", "max >= 0ms", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("SLO 'rps > 1k' (overall) failed: 50"))
+        .stdout(predicate::str::is_match(r"SLO 'mean < 1us' \(overall\) failed: [0-9.]+ (µs|ms)\n").unwrap());
+    let v = results(&out);
+    let slo = v["steps"][0]["slo"].as_array().unwrap();
+    let by = |m: &str| slo.iter().find(|t| t["metric"] == m).unwrap();
+    assert_eq!((by("mean")["unit"].as_str(), by("mean")["op"].as_str()), (Some("us"), Some("<")));
+    assert_eq!((by("rps")["unit"].as_str(), by("rps")["passed"].as_bool()), (Some("rps"), Some(false)));
+    assert!((by("rps")["value"].as_f64().unwrap() - 50.0).abs() < 1.0);
+    assert_eq!(by("max")["passed"], true);
 }

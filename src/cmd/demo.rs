@@ -102,6 +102,7 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
                 out: to.clone(),
                 progress: true,
                 insecure: false,
+                overrides: Vec::new(),
             };
             let results = runner::execute(&plan, file, &opts, stop_tx.clone()).await?;
             if results.interrupted {

@@ -21,7 +21,8 @@ use crate::units::{sig, Amount, Rate};
 )]
 pub struct FitArgs {
     /// CSV of measurements with a header row, or a results.json of a concurrency sweep or stress
-    /// run; `-` reads standard input
+    /// run (open steps that did not deliver their load are left out, and named); `-` reads
+    /// standard input
     pub file: PathBuf,
     /// Column holding the concurrency N (users, threads or instances)
     #[arg(long, default_value = "concurrency", value_name = "NAME")]
@@ -129,12 +130,16 @@ pub struct TargetJson {
 pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
     let cols = Columns { concurrency: args.concurrency_column.clone(), throughput: args.throughput_column.clone() };
     let file = points::display_name(&args.file);
-    let points = points::read(&args.file, &cols)?;
-    let usl =
-        usl_fit::fit_usl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
-    let amdahl =
-        usl_fit::fit_amdahl(&points).map_err(|e| InputError::BadFile { file: file.clone(), message: e.to_string() })?;
-    let report = FitReport::new(file, points, &usl, &amdahl, &args);
+    let points::Points { points, dropped } = points::read(&args.file, &cols)?;
+    // A fit refused for want of points says which steps were left out, and why.
+    let refused = |e: usl_fit::FitError| {
+        let left = if dropped.is_empty() { String::new() } else { format!(" ({})", dropped.join("; ")) };
+        InputError::BadFile { file: file.clone(), message: format!("{e}{left}") }
+    };
+    let usl = usl_fit::fit_usl(&points).map_err(refused)?;
+    let amdahl = usl_fit::fit_amdahl(&points).map_err(refused)?;
+    let mut report = FitReport::new(file.clone(), points, &usl, &amdahl, &args);
+    report.warnings.extend(dropped.iter().cloned());
     if let Some(path) = &args.plot {
         // The chart is the report's, drawn from the same JSON this command prints.
         let fit: crate::report::inputs::Fit = serde_json::from_value(serde_json::to_value(&report)?)?;

@@ -7,13 +7,16 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::plan::{Metric, Threshold};
 use super::profile::Role;
 use super::recorder::Record;
-use super::results::{Second, StepResult, ThresholdResult};
+use super::results::{answered, Second, StepResult, ThresholdResult};
 
-/// The value a threshold compares: µs for latency, a fraction for the error rate.
-pub fn value(t: &Threshold, r: &Record) -> f64 {
+/// The value a threshold compares, in its metric's unit: µs for latency, a fraction for the
+/// error rate, responses per second of `window_s` for throughput.
+pub fn value(t: &Threshold, r: &Record, window_s: f64) -> f64 {
+    // An empty histogram reads 0 for each of these.
     match t.metric {
         Metric::Percentile(q) => r.latency.value_at_quantile(q) as f64,
         Metric::Mean => r.latency.mean(),
+        Metric::Max => r.latency.max() as f64,
         Metric::ErrorRate => {
             if r.requests == 0 {
                 0.0
@@ -21,50 +24,73 @@ pub fn value(t: &Threshold, r: &Record) -> f64 {
                 r.errors.total() as f64 / r.requests as f64
             }
         }
+        Metric::Throughput => answered(r) as f64 / window_s.max(1e-9),
     }
 }
 
-/// Checks thresholds against one record.
-pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record) -> Vec<ThresholdResult> {
+/// Checks thresholds against one record measured over `window_s`.
+pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record, window_s: f64) -> Vec<ThresholdResult> {
     thresholds
         .iter()
         .map(|(text, t)| {
-            let v = value(t, r);
+            let v = value(t, r, window_s);
             ThresholdResult {
                 threshold: text.clone(),
                 scope: scope.into(),
+                metric: t.metric.name(),
+                op: t.op,
+                unit: t.metric.unit(),
                 value: v,
                 limit: t.limit,
-                passed: v < t.limit,
+                passed: t.op.holds(v, t.limit),
             }
         })
         .collect()
 }
 
-/// The last step that met every threshold and the first that did not.
+/// The last step that met every threshold and delivered its load, and the first that did not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakingPoint {
     pub last_passing: Option<String>,
+    /// The last passing step's measured throughput.
     pub last_passing_rps: Option<f64>,
     pub first_failing: Option<String>,
+    /// The first failing step's offered rate...
     pub first_failing_rps: Option<f64>,
+    /// ...and its measured throughput.
+    #[serde(default)]
+    pub first_failing_achieved_rps: Option<f64>,
     pub reason: Option<String>,
 }
 
-/// A step fails when a threshold fails or its throughput stays under 95% of its target.
+/// A plan's `expect.min_rps` against the capacity the run showed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expected {
+    pub min_rps: f64,
+    /// A stress run's last passing throughput, or a sweep's best step that met every SLO.
+    pub measured_rps: Option<f64>,
+    pub passed: bool,
+}
+
+/// Checks the capacity a run showed against `min_rps`: the breaking point's last passing step
+/// when there is one (stress), else the best step that met every threshold.
+pub fn expected(min_rps: f64, steps: &[StepResult], breaking: Option<&BreakingPoint>) -> Expected {
+    let measured_rps = match breaking {
+        Some(b) => b.last_passing_rps,
+        None => steps.iter().filter(|s| step_failure(s).is_none()).map(|s| s.achieved_rps).reduce(f64::max),
+    };
+    Expected { min_rps, measured_rps, passed: measured_rps.is_some_and(|m| m >= min_rps) }
+}
+
+/// A step fails when a threshold fails or it did not deliver its offered load (saturated, or
+/// the generator fell behind, or nothing answered).
 pub fn step_failure(s: &StepResult) -> Option<String> {
-    if let Some(t) = s.slo.iter().find(|t| !t.passed) {
-        // Latency thresholds hold microseconds, error-rate thresholds fractions.
-        let shown = |v: f64| {
-            if t.threshold.starts_with('p') {
-                crate::units::micros(v)
-            } else {
-                crate::units::percent(v, 3)
-            }
-        };
-        return Some(format!("{} ({}) was {}", t.threshold, t.scope, shown(t.value)));
+    let slo =
+        s.slo.iter().find(|t| !t.passed).map(|t| format!("{} ({}) was {}", t.threshold, t.scope, t.unit.show(t.value)));
+    match (s.delivery.reason(), slo) {
+        (Some(d), Some(t)) => Some(format!("{d}; and {t}")),
+        (d, t) => d.map(str::to_string).or(t),
     }
-    s.invalid_reason.clone()
 }
 
 /// The breaking point of a stress run's steps, in order.
@@ -79,7 +105,8 @@ pub fn breaking_point(steps: &[StepResult]) -> BreakingPoint {
         last_passing: last.map(|s| s.name.clone()),
         last_passing_rps: last.map(|s| s.achieved_rps),
         first_failing: failing.map(|i| steps[i].name.clone()),
-        first_failing_rps: failing.and_then(|i| steps[i].target_rps),
+        first_failing_rps: failing.and_then(|i| steps[i].offered_rps),
+        first_failing_achieved_rps: failing.map(|i| steps[i].achieved_rps),
         reason: failing.and_then(|i| step_failure(&steps[i])),
     }
 }

@@ -5,8 +5,8 @@
 //! from that intended time, so a server that stalls is charged for every request it delayed
 //! (coordinated omission). `max_in_flight` workers bound the requests in flight; when all are
 //! busy, the next request starts late and that lag is recorded on its own. Closed steps: N
-//! workers send back to back. A collector samples requests in flight every 10 ms and closes
-//! each second's interval.
+//! workers send back to back. A gauge samples requests in flight and queued at jittered moments,
+//! and a collector closes each second's interval.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,14 +16,15 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::http::{connect, send, Conn};
+pub use super::collector::StepRun;
+use super::collector::{collect, Shared};
+use super::http::{connect, send, Conn, Link};
 pub use super::http::{Prepared, Target};
 use super::profile::{Load, Step};
 use super::recorder::{ErrorClass, Sample};
 use super::results::Second;
-pub use super::timeline::StepRun;
 pub use super::timeline::LATE_US;
-use super::timeline::{collect, rotation, stripes, Phase, Shared};
+use super::timeline::{rotation, stripes, Phase};
 
 /// The engine for one run.
 pub struct Engine {
@@ -92,7 +93,7 @@ impl Engine {
             conns.push(h.await.ok().flatten());
         }
         let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
-        let shared = Arc::new(Shared::new(steps, stripes(workers), self.requests.len()));
+        let shared = Arc::new(Shared::new(steps, workers, stripes(workers), self.requests.len()));
         let handles: Vec<_> = conns
             .into_iter()
             .enumerate()
@@ -104,11 +105,11 @@ impl Engine {
                 })
             })
             .collect();
-        let (series, in_flight) = collect(&shared, &phase, workers, tick).await;
+        let collected = collect(&shared, &phase, tick).await;
         for h in handles {
             let _ = h.await;
         }
-        shared.step_runs(&phase, series, in_flight, *stop.borrow())
+        shared.step_runs(&phase, collected, *stop.borrow(), true)
     }
 }
 
@@ -116,14 +117,16 @@ async fn worker(
     engine: &Engine,
     shared: &Shared,
     w: usize,
-    mut conn: Option<Conn>,
+    conn: Option<Conn>,
     phase: &Phase,
     mut stop: watch::Receiver<bool>,
 ) {
     let closed = matches!(phase.steps[0].load, Load::Closed { .. });
+    let mut link = Link::new(conn);
     let mut own = w as u64;
     loop {
         if *stop.borrow() {
+            phase.close(Instant::now());
             break;
         }
         let k = if closed {
@@ -132,19 +135,29 @@ async fn worker(
         } else {
             shared.next.fetch_add(1, Ordering::Relaxed)
         };
-        let Some((step, intended)) = phase.turn(k, engine.timeout, &mut stop).await else { break };
+        let (busy, claimed) = (shared.busy(), Instant::now());
+        let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
         let request = engine.rotation[(k % engine.rotation.len() as u64) as usize];
+        let counters = &shared.counters[step];
         let sent = Instant::now();
-        shared.in_flight.fetch_add(1, Ordering::Relaxed);
-        let outcome = send(engine, &mut conn, request, &shared.reconnects[step]).await;
-        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        counters.started.fetch_add(1, Ordering::Relaxed);
+        let outcome = send(engine, &mut link, request, &shared.reconnects[step]).await;
         let done = Instant::now();
+        counters.finished.fetch_add(1, Ordering::Relaxed);
         let lag_us = sent.saturating_duration_since(intended).as_micros() as u64;
+        let sojourn_us = done.saturating_duration_since(intended).as_micros() as u64;
         let measured = !matches!(outcome, Err(ErrorClass::Connect));
-        let latency_us = measured.then(|| done.saturating_duration_since(intended).as_micros() as u64);
-        let service_us = measured.then(|| done.saturating_duration_since(sent).as_micros() as u64);
-        let sample = Sample { request, latency_us, service_us, lag_us, late: lag_us > LATE_US, error: outcome.err() };
-        shared.recorders[step].record(w, sample);
+        let sample = Sample {
+            request,
+            latency_us: measured.then_some(sojourn_us),
+            service_us: measured.then(|| done.saturating_duration_since(sent).as_micros() as u64),
+            lag_us,
+            late: lag_us > LATE_US,
+            at_limit: shared.at_limit(busy, claimed, intended),
+            sojourn_us,
+            error: outcome.err(),
+        };
+        shared.recorders[step].record(w, sample, done);
         if closed && !measured {
             // A closed loop against a refusing target would otherwise spin on connect.
             tokio::time::sleep(Duration::from_millis(10)).await;

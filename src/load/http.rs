@@ -169,64 +169,100 @@ pub async fn connect(engine: &Engine) -> Result<Conn, ErrorClass> {
     open(engine).await.map_err(|_| ErrorClass::Connect)
 }
 
+/// A worker's connection, opened again whenever the server closed it.
+pub struct Link {
+    conn: Option<Conn>,
+    /// Connections opened so far; each after the first is a reconnect.
+    opened: u64,
+}
+
+impl Link {
+    /// A link over `conn`, opened before the clock started (or `None`, to open on first use).
+    pub fn new(conn: Option<Conn>) -> Link {
+        let opened = conn.is_some() as u64;
+        Link { conn, opened }
+    }
+
+    /// A connection ready for a request: the current one, or a new one when there is none or
+    /// the server closed it (after a `Connection: close` response, an HTTP/1.0 answer, or an
+    /// idle timeout), which `reconnects` counts.
+    async fn ready(&mut self, engine: &Engine, reconnects: &AtomicU64) -> Result<&mut Conn, ErrorClass> {
+        for _ in 0..2 {
+            if self.conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
+                self.conn = None;
+                let conn = connect(engine).await?;
+                if self.opened > 0 {
+                    reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                self.opened += 1;
+                self.conn = Some(conn);
+            }
+            let c = self.conn.as_mut().expect("opened above");
+            // A connection the server closed while it sat idle fails here, before anything was
+            // sent on it: that is a reconnect, not an error.
+            let ready = tokio::select! {
+                biased;
+                r = c.sender.ready() => r.is_ok(),
+                _ = c.driver.as_mut() => false,
+            };
+            if ready {
+                return Ok(self.conn.as_mut().expect("ready above"));
+            }
+            self.conn = None;
+        }
+        Err(ErrorClass::Io)
+    }
+}
+
 /// Sends one request on the worker's connection, opening it first when needed.
-pub async fn send(
-    engine: &Engine,
-    conn: &mut Option<Conn>,
-    index: usize,
-    reconnects: &AtomicU64,
-) -> Result<(), ErrorClass> {
+pub async fn send(engine: &Engine, link: &mut Link, index: usize, reconnects: &AtomicU64) -> Result<(), ErrorClass> {
     let r = &engine.requests[index];
     let attempt = async {
-        if conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
-            if conn.take().is_some() {
-                reconnects.fetch_add(1, Ordering::Relaxed);
-            }
-            *conn = Some(connect(engine).await?);
+        let Conn { sender, driver } = link.ready(engine, reconnects).await?;
+        let mut req = Request::builder()
+            .method(r.method.clone())
+            .uri(r.path.as_str())
+            .header(HOST, engine.target.authority.as_str());
+        for (k, v) in &r.headers {
+            req = req.header(k, v);
         }
-        let Conn { sender, driver } = conn.as_mut().expect("connected above");
+        let req = req.body(Full::new(r.body.clone())).map_err(|_| ErrorClass::Io)?;
         let exchange = async {
-            sender.ready().await.map_err(|_| ErrorClass::Io)?;
-            let mut req = Request::builder()
-                .method(r.method.clone())
-                .uri(r.path.as_str())
-                .header(HOST, engine.target.authority.as_str());
-            for (k, v) in &r.headers {
-                req = req.header(k, v);
-            }
-            let req = req.body(Full::new(r.body.clone())).map_err(|_| ErrorClass::Io)?;
             let resp = sender.send_request(req).await.map_err(|_| ErrorClass::Io)?;
             let status = resp.status().as_u16();
             resp.into_body().collect().await.map_err(|_| ErrorClass::Io)?;
             Ok::<u16, ErrorClass>(status)
         };
-        let status = tokio::select! {
+        let mut exchange = std::pin::pin!(exchange);
+        let (status, closed) = tokio::select! {
             biased;
-            s = exchange => s?,
-            // The connection future only finishes when the connection does.
-            _ = driver.as_mut() => return Err(ErrorClass::Io),
+            s = &mut exchange => (s?, false),
+            // The connection future only finishes when the connection does: the server closed
+            // it, after answering (what was read completes the exchange) or before (it fails).
+            _ = driver.as_mut() => (exchange.await?, true),
         };
         let ok = match r.expect {
             Some(e) => status == e,
             None => (200..300).contains(&status),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(ErrorClass::of_status(status))
-        }
+        Ok::<_, ErrorClass>((ok.then_some(()).ok_or(ErrorClass::of_status(status)), closed))
     };
     match tokio::time::timeout(engine.timeout, attempt).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok((outcome, closed))) => {
+            if closed {
+                link.conn = None;
+            }
+            outcome
+        }
         Ok(Err(e)) => {
             if matches!(e, ErrorClass::Io) {
-                *conn = None;
+                link.conn = None;
             }
             Err(e)
         }
         Err(_) => {
             // The request is still in flight on that connection: it cannot be reused.
-            *conn = None;
+            link.conn = None;
             Err(ErrorClass::Timeout)
         }
     }

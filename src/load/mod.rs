@@ -1,13 +1,17 @@
 //! The load generator: plans, profiles, the pacer and engine, recording, results and analysis.
 
 pub mod analysis;
+pub mod collector;
 pub mod engine;
+pub mod gauge;
 pub mod http;
 pub mod journey;
 pub mod plan;
 pub mod profile;
 pub mod recorder;
+pub mod resolve;
 pub mod results;
 pub mod runner;
 pub mod series;
 pub mod timeline;
+pub mod verdict;

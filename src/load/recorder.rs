@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use tokio::time::Instant;
 
 /// A histogram of microseconds that grows its range as needed.
 pub fn histogram() -> Histogram<u64> {
@@ -104,7 +105,7 @@ impl ErrorCounts {
 }
 
 /// One finished (or failed) request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Sample {
     pub request: usize,
     /// Completion − intended send time; `None` when nothing was sent (connect error).
@@ -114,6 +115,12 @@ pub struct Sample {
     /// Actual − intended send time.
     pub lag_us: u64,
     pub late: bool,
+    /// Every other worker had a request in flight when this one's turn came: it waited at the
+    /// in-flight limit rather than for the generator.
+    pub at_limit: bool,
+    /// Completion − intended send time for every outcome, connect errors included: the time
+    /// the request spent in the generator's system, for Little's Law.
+    pub sojourn_us: u64,
     pub error: Option<ErrorClass>,
 }
 
@@ -126,6 +133,10 @@ pub struct Record {
     pub requests: u64,
     pub errors: ErrorCounts,
     pub late_starts: u64,
+    /// Late starts that waited at the in-flight limit (every connection busy).
+    pub late_at_limit: u64,
+    /// Sum of every request's time in the system, µs.
+    pub sojourn_us: u64,
 }
 
 impl Default for Record {
@@ -137,6 +148,8 @@ impl Default for Record {
             requests: 0,
             errors: ErrorCounts::default(),
             late_starts: 0,
+            late_at_limit: 0,
+            sojourn_us: 0,
         }
     }
 }
@@ -157,6 +170,8 @@ impl Record {
             self.errors.count(e);
         }
         self.late_starts += s.late as u64;
+        self.late_at_limit += (s.late && s.at_limit) as u64;
+        self.sojourn_us += s.sojourn_us;
     }
 
     /// Merges another record in, losslessly.
@@ -167,6 +182,8 @@ impl Record {
         self.requests += o.requests;
         self.errors.add(&o.errors);
         self.late_starts += o.late_starts;
+        self.late_at_limit += o.late_at_limit;
+        self.sojourn_us += o.sojourn_us;
     }
 }
 
@@ -175,6 +192,8 @@ impl Record {
 pub struct Shard {
     pub requests: Vec<Record>,
     pub interval: Record,
+    /// When the last request recorded here finished.
+    pub last_done: Option<Instant>,
 }
 
 /// The striped shards of one step.
@@ -185,15 +204,23 @@ pub struct Recorder {
 impl Recorder {
     /// `stripes` shards for `names` request names.
     pub fn new(stripes: usize, names: usize) -> Self {
-        let shard = || Mutex::new(Shard { requests: vec![Record::default(); names], interval: Record::default() });
+        let shard = || {
+            Mutex::new(Shard { requests: vec![Record::default(); names], interval: Record::default(), last_done: None })
+        };
         Recorder { shards: (0..stripes.max(1)).map(|_| shard()).collect() }
     }
 
-    /// Records a sample from worker `worker`.
-    pub fn record(&self, worker: usize, s: Sample) {
+    /// Records a sample from worker `worker`, finished at `done`.
+    pub fn record(&self, worker: usize, s: Sample, done: Instant) {
         let mut shard = self.shards[worker % self.shards.len()].lock().unwrap_or_else(|p| p.into_inner());
         shard.requests[s.request].add(&s);
         shard.interval.add(&s);
+        shard.last_done = shard.last_done.max(Some(done));
+    }
+
+    /// When the last request recorded finished; `None` before any.
+    pub fn last_done(&self) -> Option<Instant> {
+        self.shards.iter().filter_map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).last_done).max()
     }
 
     /// Takes the interval since the last call, merged over shards.
@@ -237,10 +264,11 @@ mod tests {
                 latency_us: Some(i + 1),
                 service_us: Some(1_000_000 + i),
                 lag_us: 3,
-                late: false,
+                sojourn_us: i + 1,
                 error,
+                ..Sample::default()
             };
-            rec.record(i as usize, s);
+            rec.record(i as usize, s, Instant::now());
         }
         let totals = rec.totals();
         assert_eq!(totals[0].requests + totals[1].requests, 1000);
@@ -250,6 +278,7 @@ mod tests {
         assert_eq!(all.latency.len(), 1000);
         assert_eq!(all.latency.max(), 1000);
         assert_eq!(all.latency.value_at_quantile(0.5), 500);
+        assert_eq!(all.sojourn_us, 1000 * 1001 / 2);
         // Seconds-long values must not be clamped to the histogram's starting range.
         assert!(all.service.value_at_quantile(0.99) >= 1_000_000, "{}", all.service.value_at_quantile(0.99));
         let interval = rec.take_interval();

@@ -10,9 +10,12 @@ use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::collector::StepRun;
 use super::journey::summary::JourneysResult;
+use super::plan::{Op, Unit};
 use super::profile::{Load, Role, Step};
 use super::recorder::{ErrorCounts, Record};
+use super::verdict::{self, Delivery, Figures, LittlesCheck};
 
 /// Latency percentiles in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -110,18 +113,6 @@ pub fn answered(r: &Record) -> u64 {
     r.requests - r.errors.connect - r.errors.io - r.errors.timeout
 }
 
-/// Little's Law on a step: measured requests in flight against throughput × service time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LittlesCheck {
-    pub throughput_rps: f64,
-    pub mean_service_time_s: f64,
-    /// L = X·W.
-    pub predicted_in_flight: f64,
-    pub measured_in_flight: f64,
-    /// (measured − predicted) / predicted.
-    pub relative_disagreement: f64,
-}
-
 /// The histograms of a step, base64 HdrHistogram V2.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Encoded {
@@ -135,6 +126,8 @@ pub struct Encoded {
 pub struct RequestResult {
     pub name: String,
     pub requests: u64,
+    /// Its responses per second of the step's window.
+    pub achieved_rps: f64,
     pub latency_us: Option<Percentiles>,
     pub service_time_us: Option<Percentiles>,
     pub errors: ErrorCounts,
@@ -143,9 +136,15 @@ pub struct RequestResult {
 /// An SLO threshold checked against a step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdResult {
+    /// As written in the plan.
     pub threshold: String,
     /// `overall` or a request name.
     pub scope: String,
+    /// `p99`, `mean`, `max`, `error_rate` or `rps`.
+    pub metric: String,
+    pub op: Op,
+    /// The unit of `value` and `limit`.
+    pub unit: Unit,
     pub value: f64,
     pub limit: f64,
     pub passed: bool,
@@ -156,25 +155,52 @@ pub struct ThresholdResult {
 pub struct StepResult {
     pub name: String,
     pub role: Role,
+    /// The arrival rate at the step's end (a ramp's last rate); `null` for closed and journey steps.
     pub target_rps: Option<f64>,
+    /// The schedule's mean arrival rate over the step: the load offered.
+    pub offered_rps: Option<f64>,
     pub users: Option<usize>,
+    /// Seconds the step scheduled arrivals: its duration, or less when a stop cut it short.
     pub duration_s: f64,
+    /// The window `achieved_rps` is measured over: from the step's start plus its fastest
+    /// response, to its last response or its end, whichever is later.
+    pub window_s: f64,
+    /// Requests the schedule asked for; `null` for a closed step.
+    pub scheduled: Option<u64>,
     pub requests: u64,
+    /// Requests due before the run's end that were never sent: every connection was busy.
+    pub unsent: u64,
+    /// Responses (any status) per second of `window_s`: the throughput measured.
     pub achieved_rps: f64,
     pub error_rate: f64,
+    /// Requests in flight at most (the workers; users in a closed step).
+    pub in_flight_limit: usize,
+    /// Sampled means over the step: requests in flight, and in flight plus queued for a
+    /// connection (journeys, for a journey step).
     pub mean_in_flight: f64,
-    pub littles_law: LittlesCheck,
+    pub mean_in_system: f64,
+    /// The generator's CPU over the step, as a share of all its cores.
+    pub generator_cpu: Option<f64>,
+    /// Whether the step delivered the load it offered, and if not, why.
+    pub delivery: Delivery,
+    /// Little's Law on the step; `null` when it cannot be applied (nothing departed, or a stop).
+    pub littles_law: Option<LittlesCheck>,
+    /// Why Little's Law disagrees, when it does beyond sampling error.
+    pub littles_law_note: Option<String>,
     /// From each request's intended send time (corrected for coordinated omission).
     pub latency_us: Option<Percentiles>,
     /// From the actual send time (raw).
     pub service_time_us: Option<Percentiles>,
     pub schedule_lag_us: Option<Percentiles>,
     pub errors: ErrorCounts,
+    /// Requests that started more than 2 ms after their intended time...
     pub late_starts: u64,
+    /// ...of which every connection was busy when their time came.
+    pub late_at_limit: u64,
     pub reconnects: u64,
     pub per_request: Vec<RequestResult>,
     pub slo: Vec<ThresholdResult>,
-    /// `false` when the step missed its target rate (or reached nothing).
+    /// `false` when the step did not deliver its offered load (see `delivery`).
     pub valid: bool,
     pub invalid_reason: Option<String>,
     pub histograms: Encoded,
@@ -184,6 +210,15 @@ pub struct StepResult {
     pub journeys: Option<JourneysResult>,
     #[serde(skip)]
     pub merged: Option<Record>,
+}
+
+/// The window a step's departures are counted over: from its start plus the fastest of
+/// `units` (the time before the first could possibly finish), to its last departure or the
+/// end of its schedule, whichever is later.
+pub fn departure_window(run: &StepRun, units: &Record) -> f64 {
+    let fastest_s = if units.latency.is_empty() { 0.0 } else { units.latency.min() as f64 / 1e6 };
+    let end_s = run.elapsed_s.max(run.occupied_s);
+    (end_s - fastest_s.min(end_s)).max(1e-9)
 }
 
 /// base64 of the V2 serialization.
@@ -200,108 +235,104 @@ pub fn decode(text: &str) -> Option<Histogram<u64>> {
 }
 
 impl StepResult {
-    /// Summarises a step from its records, series and gauges.
-    pub fn new(
-        step: &Step,
-        names: &[String],
-        records: Vec<Record>,
-        series: Vec<Second>,
-        elapsed_s: f64,
-        mean_in_flight: f64,
-        reconnects: u64,
-    ) -> StepResult {
+    /// Summarises a step from what its phase produced, on a machine of `cores` cores.
+    pub fn new(step: &Step, names: &[String], run: StepRun, cores: usize) -> StepResult {
         let mut merged = Record::default();
-        for r in &records {
+        for r in &run.records {
             merged.merge(r);
         }
-        let duration_s = elapsed_s.max(1e-9);
-        let answered = answered(&merged);
-        let achieved_rps = answered as f64 / duration_s;
-        let mean_service_s = merged.service.mean() / 1e6;
-        let predicted = achieved_rps * mean_service_s;
-        // A ramp is judged against the arrivals its schedule asked for, not its final rate.
-        let (valid, invalid_reason) = match (step.load.mean_rps(step.duration_s), answered) {
-            (_, 0) => {
-                (false, Some("no request got a response: the target refused, reset or timed out every one".to_string()))
-            }
-            (Some(t), _) if achieved_rps < 0.95 * t => {
-                (false, Some(format!("achieved {:.1} RPS, under 95% of the {:.1} RPS scheduled", achieved_rps, t)))
-            }
-            _ => (true, None),
-        };
+        let journeys = run.journeys.is_some();
+        let units = run.units.clone().unwrap_or_else(|| merged.clone());
+        let window_s = departure_window(&run, &merged);
+        let achieved_rps = answered(&merged) as f64 / window_s;
+        let cpu_share = run.generator_cpu.map(|(cpu, wall)| cpu / (wall.max(1e-9) * cores.max(1) as f64));
+        let offered = step.load.mean_rps(step.duration_s);
+        let delivery = verdict::delivery(&Figures {
+            unit: if journeys { "journeys/s" } else { "RPS" },
+            offered,
+            delivered: answered(&units) as f64 / departure_window(&run, &units),
+            started: units.requests,
+            answered: answered(&units),
+            failed: units.errors.connect + units.errors.io,
+            late: units.late_starts,
+            late_at_limit: units.late_at_limit,
+            unsent: run.unsent,
+            limit: run.workers,
+            cpu_share,
+            cores,
+            lag_p99_us: (!units.lag.is_empty()).then(|| units.lag.value_at_quantile(0.99)),
+        });
+        let littles_law =
+            run.unsent_wait_s.or((run.unsent == 0).then_some(0.0)).filter(|_| !run.stopped_early).and_then(
+                |unsent_wait_s| {
+                    verdict::littles(&verdict::Occupied {
+                        window_s: run.occupied_s,
+                        departures: units.requests + run.unsent,
+                        time_in_system_s: units.sojourn_us as f64 / 1e6 + unsent_wait_s,
+                        measured: run.occupancy.in_system,
+                        measured_se: run.occupancy.in_system_se,
+                        samples: run.occupancy.samples,
+                    })
+                },
+            );
+        let littles_law_note =
+            littles_law.filter(|c| c.alarm).map(|c| verdict::littles_cause(&c, run.occupied_s, cpu_share));
+        let per_request = run
+            .records
+            .iter()
+            .zip(names)
+            .map(|(r, name)| RequestResult {
+                name: name.clone(),
+                requests: r.requests,
+                achieved_rps: answered(r) as f64 / window_s,
+                latency_us: Percentiles::of(&r.latency),
+                service_time_us: Percentiles::of(&r.service),
+                errors: r.errors,
+            })
+            .collect();
         StepResult {
             name: step.name.clone(),
             role: step.role,
-            target_rps: step.load.target_rps(),
+            target_rps: step.load.target_rps().filter(|_| !journeys),
+            offered_rps: offered.filter(|_| !journeys),
             users: match step.load {
                 Load::Closed { users } => Some(users),
                 Load::Open { .. } => None,
             },
-            duration_s,
+            duration_s: run.elapsed_s,
+            window_s,
+            scheduled: offered.map(|_| step.load.count(step.duration_s)),
             requests: merged.requests,
+            unsent: run.unsent,
             achieved_rps,
             error_rate: if merged.requests > 0 { merged.errors.total() as f64 / merged.requests as f64 } else { 0.0 },
-            mean_in_flight,
-            littles_law: LittlesCheck {
-                throughput_rps: achieved_rps,
-                mean_service_time_s: mean_service_s,
-                predicted_in_flight: predicted,
-                measured_in_flight: mean_in_flight,
-                relative_disagreement: crate::model::littles::relative_disagreement(
-                    mean_in_flight,
-                    achieved_rps,
-                    mean_service_s,
-                ),
-            },
+            in_flight_limit: run.workers,
+            mean_in_flight: run.occupancy.in_flight,
+            mean_in_system: run.occupancy.in_system,
+            generator_cpu: cpu_share,
+            valid: delivery == Delivery::Delivered,
+            invalid_reason: delivery.reason().map(str::to_string),
+            delivery,
+            littles_law,
+            littles_law_note,
             latency_us: Percentiles::of(&merged.latency),
             service_time_us: Percentiles::of(&merged.service),
             schedule_lag_us: Percentiles::of(&merged.lag),
             errors: merged.errors,
             late_starts: merged.late_starts,
-            reconnects,
-            per_request: records
-                .iter()
-                .zip(names)
-                .map(|(r, name)| RequestResult {
-                    name: name.clone(),
-                    requests: r.requests,
-                    latency_us: Percentiles::of(&r.latency),
-                    service_time_us: Percentiles::of(&r.service),
-                    errors: r.errors,
-                })
-                .collect(),
+            late_at_limit: merged.late_at_limit,
+            reconnects: run.reconnects,
+            per_request,
             slo: Vec::new(),
-            valid,
-            invalid_reason,
             histograms: Encoded {
                 latency: encode(&merged.latency),
                 service_time: encode(&merged.service),
                 schedule_lag: encode(&merged.lag),
             },
-            series,
-            journeys: None,
+            series: run.series,
+            journeys: run.journeys,
             merged: Some(merged),
         }
-    }
-
-    /// A step of a journey run: its rate is in journeys, so it is valid when journeys started
-    /// on schedule (and something answered), and it names no request rate as its target.
-    pub fn with_journeys(mut self, journeys: JourneysResult) -> StepResult {
-        self.target_rps = None;
-        if self.merged.as_ref().is_some_and(|m| answered(m) > 0) {
-            (self.valid, self.invalid_reason) = match journeys.target_per_s {
-                Some(t) if journeys.started_per_s < 0.95 * t => (
-                    false,
-                    Some(format!(
-                        "started {:.1} journeys/s, under 95% of the {:.1} scheduled",
-                        journeys.started_per_s, t
-                    )),
-                ),
-                _ => (true, None),
-            };
-        }
-        self.journeys = Some(journeys);
-        self
     }
 }
 

@@ -77,14 +77,7 @@ mod tests {
     fn second_of(latencies: &[u64]) -> Record {
         let mut r = Record::default();
         for &l in latencies {
-            r.add(&Sample {
-                request: 0,
-                latency_us: Some(l),
-                service_us: Some(l),
-                lag_us: 1,
-                late: false,
-                error: None,
-            });
+            r.add(&Sample { latency_us: Some(l), service_us: Some(l), lag_us: 1, sojourn_us: l, ..Sample::default() });
         }
         r
     }

@@ -1,21 +1,25 @@
 //! The timeline both engines share: consecutive steps on one clock with a ticket per scheduled
-//! arrival, the counters workers update, and the collector that closes each second.
+//! arrival, cut at its end.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::journey::summary::JourneysResult;
 use super::profile::{Load, Step};
-use super::recorder::{Record, Recorder};
-use super::results::Second;
-use super::series::SeriesBuilder;
 
 /// Requests that start this long after their intended time count as late starts (tokio's timer
 /// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).
 pub const LATE_US: u64 = 2_000;
+
+/// How long after a phase's scheduled end a request due within it may still start. Later, the
+/// rest of the schedule is not sent (and counted as such): a run lasts its duration plus the
+/// time its last requests take, at most one timeout, however far behind the target fell.
+pub const GRACE: Duration = Duration::from_millis(100);
+
+/// No cut yet.
+const NEVER: u64 = u64::MAX;
 
 /// Consecutive steps on one timeline: a step's arrivals start on schedule even while the
 /// previous step's backlog drains, and each request belongs to the step of its intended time.
@@ -25,6 +29,10 @@ pub(crate) struct Phase {
     pub ends: Vec<Instant>,
     /// Index of each step's first ticket; the last entry is the total.
     first: Vec<u64>,
+    /// The lowest ticket a worker claimed and did not send.
+    refused: AtomicU64,
+    /// When the phase was cut (its deadline passed, or a stop), ns after its start.
+    cut_ns: AtomicU64,
 }
 
 impl Phase {
@@ -37,25 +45,62 @@ impl Phase {
             ends.push(at);
             first.push(first.last().copied().unwrap_or(0) + s.load.count(s.duration_s));
         }
-        Phase { steps: steps.to_vec(), starts, ends, first }
+        Phase {
+            steps: steps.to_vec(),
+            starts,
+            ends,
+            first,
+            refused: AtomicU64::new(NEVER),
+            cut_ns: AtomicU64::new(NEVER),
+        }
     }
 
     pub fn total(&self) -> u64 {
         *self.first.last().unwrap_or(&0)
     }
 
+    /// The scheduled tickets of step `i`.
+    pub fn count(&self, i: usize) -> u64 {
+        self.first[i + 1] - self.first[i]
+    }
+
+    /// The last moment a ticket may start.
+    pub fn deadline(&self) -> Instant {
+        *self.ends.last().expect("a phase has steps") + GRACE
+    }
+
     /// The step of ticket `k` and its intended send time.
     pub fn locate(&self, k: u64) -> (usize, Instant) {
         let i = self.first.partition_point(|&f| f <= k) - 1;
+        (i, self.intended(i, k))
+    }
+
+    fn intended(&self, i: usize, k: u64) -> Instant {
         let s = &self.steps[i];
-        (i, self.starts[i] + Duration::from_secs_f64(s.load.offset_s(k - self.first[i], s.duration_s)))
+        self.starts[i] + Duration::from_secs_f64(s.load.offset_s(k - self.first[i], s.duration_s))
+    }
+
+    /// Marks the phase cut at `now`: nothing more is sent.
+    pub fn close(&self, now: Instant) {
+        let ns = now.saturating_duration_since(self.starts[0]).as_nanos() as u64;
+        self.cut_ns.fetch_min(ns, Ordering::Relaxed);
+    }
+
+    /// Whether the phase has been cut.
+    pub fn cut_happened(&self) -> bool {
+        self.cut_ns.load(Ordering::Relaxed) != NEVER
+    }
+
+    fn refuse(&self, k: u64, now: Instant) {
+        self.refused.fetch_min(k, Ordering::Relaxed);
+        self.close(now);
     }
 
     /// Waits for a worker's next turn: in an open phase, ticket `k`'s intended time (every
-    /// arrival due is served, however late, but none after the phase's end plus one `timeout`,
-    /// so that a stalled target cannot keep the run going without bound); in a closed phase,
-    /// now, from the phase's start to its end. `None` when the phase is over or `stop` turned.
-    pub async fn turn(&self, k: u64, timeout: Duration, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
+    /// arrival due is served, however late, until the phase's deadline; after it, the ticket
+    /// and all after it are not sent); in a closed phase, now, from the phase's start to its
+    /// end. `None` when the phase is over or `stop` turned.
+    pub async fn turn(&self, k: u64, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
         let last_end = *self.ends.last().expect("a phase has steps");
         if let Load::Closed { .. } = self.steps[0].load {
             if Instant::now() < self.starts[0] {
@@ -63,14 +108,22 @@ impl Phase {
             }
             return (Instant::now() < last_end && !*stop.borrow()).then(|| (0, Instant::now()));
         }
-        if k >= self.total() || Instant::now() > last_end + timeout {
+        if k >= self.total() {
+            return None;
+        }
+        let now = Instant::now();
+        if now > self.deadline() {
+            self.refuse(k, now);
             return None;
         }
         let (step, at) = self.locate(k);
-        if at > Instant::now() {
+        if at > now {
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
-                _ = stop.changed() => return None,
+                _ = stop.changed() => {
+                    self.refuse(k, Instant::now());
+                    return None;
+                }
             }
         }
         Some((step, at))
@@ -80,69 +133,57 @@ impl Phase {
     pub fn at(&self, t: Instant) -> usize {
         self.ends.iter().position(|e| t < *e).unwrap_or(self.steps.len() - 1)
     }
-}
 
-/// What the workers of one phase update and the collector reads.
-pub(crate) struct Shared {
-    /// One recorder per step.
-    pub recorders: Vec<Recorder>,
-    /// The next ticket of the schedule.
-    pub next: AtomicU64,
-    pub in_flight: AtomicUsize,
-    pub reconnects: Vec<AtomicU64>,
-    pub done_workers: AtomicUsize,
-}
+    /// The tickets of step `i` that were due when the phase was cut and never sent, given the
+    /// lowest ticket not sent: how many, and their total wait until the cut in seconds.
+    pub fn unsent(&self, i: usize, first_unsent: u64) -> (u64, f64) {
+        let cut_ns = self.cut_ns.load(Ordering::Relaxed);
+        if cut_ns == NEVER {
+            return (0, 0.0);
+        }
+        let cut = self.starts[0] + Duration::from_nanos(cut_ns);
+        let (mut n, mut wait) = (0u64, 0.0);
+        for k in first_unsent.max(self.first[i])..self.first[i + 1] {
+            let at = self.intended(i, k);
+            if at > cut {
+                break;
+            }
+            n += 1;
+            wait += (cut - at).as_secs_f64();
+        }
+        (n, wait)
+    }
 
-impl Shared {
-    /// Counters for `steps`, each step recording `names` names over `stripes` shards.
-    pub fn new(steps: &[Step], stripes: usize, names: usize) -> Shared {
-        Shared {
-            recorders: steps.iter().map(|_| Recorder::new(stripes, names)).collect(),
-            next: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-            reconnects: steps.iter().map(|_| AtomicU64::new(0)).collect(),
-            done_workers: AtomicUsize::new(0),
+    /// When step `i` stopped scheduling: its end, or the cut if that came first.
+    pub fn stopped_at(&self, i: usize) -> Instant {
+        let cut_ns = self.cut_ns.load(Ordering::Relaxed);
+        let cut = (cut_ns != NEVER).then(|| self.starts[0] + Duration::from_nanos(cut_ns));
+        cut.map_or(self.ends[i], |c| c.min(self.ends[i]))
+    }
+
+    /// Tickets of step `i` due by `now`: ticket k is due from its intended time on.
+    pub fn due(&self, i: usize, now: Instant) -> u64 {
+        let step = &self.steps[i];
+        if now < self.starts[i] || matches!(step.load, Load::Closed { .. }) {
+            return 0;
+        }
+        let t = now.duration_since(self.starts[i]).as_secs_f64().min(step.duration_s);
+        let n = step.load.due_by(t, step.duration_s);
+        ((n + 1e-9).floor() as u64 + 1).min(self.count(i))
+    }
+
+    /// Tickets of step `i` due by the cut, or all of them when there was none.
+    pub fn due_at_cut(&self, i: usize) -> u64 {
+        match self.cut_ns.load(Ordering::Relaxed) {
+            NEVER => self.count(i),
+            ns => self.due(i, self.starts[0] + Duration::from_nanos(ns)),
         }
     }
-}
 
-/// What a step produced.
-pub struct StepRun {
-    pub records: Vec<Record>,
-    pub series: Vec<Second>,
-    pub elapsed_s: f64,
-    pub mean_in_flight: f64,
-    pub reconnects: u64,
-    pub stopped_early: bool,
-    /// What the journeys did, when the step ran journeys.
-    pub journeys: Option<JourneysResult>,
-}
-
-impl Shared {
-    /// What each step of `phase` produced, from the collector's series and mean in-flight
-    /// gauges; `stopped` when a stop ended the phase.
-    pub fn step_runs(
-        &self,
-        phase: &Phase,
-        series: Vec<Vec<Second>>,
-        in_flight: Vec<f64>,
-        stopped: bool,
-    ) -> Vec<StepRun> {
-        let now = Instant::now();
-        series
-            .into_iter()
-            .zip(in_flight)
-            .enumerate()
-            .map(|(i, (series, mean_in_flight))| StepRun {
-                records: self.recorders[i].totals(),
-                series,
-                elapsed_s: now.saturating_duration_since(phase.starts[i]).as_secs_f64().min(phase.steps[i].duration_s),
-                mean_in_flight,
-                reconnects: self.reconnects[i].load(Ordering::Relaxed),
-                stopped_early: stopped,
-                journeys: None,
-            })
-            .collect()
+    /// The lowest ticket refused, if any.
+    pub fn first_refused(&self) -> Option<u64> {
+        let r = self.refused.load(Ordering::Relaxed);
+        (r != NEVER).then_some(r)
     }
 }
 
@@ -166,62 +207,6 @@ pub(crate) fn rotation(weights: &[u32]) -> Vec<usize> {
             best
         })
         .collect()
-}
-
-/// Samples requests in flight every 10 ms (for the step whose window holds the moment) and
-/// closes each second's interval of every step it overlaps, until every worker is done.
-pub(crate) async fn collect(
-    shared: &Shared,
-    phase: &Phase,
-    workers: usize,
-    tick: &mut dyn FnMut(usize, &Second),
-) -> (Vec<Vec<Second>>, Vec<f64>) {
-    let n = phase.steps.len();
-    let start = phase.starts[0];
-    let mut clock = tokio::time::interval_at(start, Duration::from_millis(10));
-    let mut sums = vec![(0u64, 0u64); n];
-    let (mut sec_sum, mut sec_samples) = (0u64, 0u64);
-    let mut series: Vec<SeriesBuilder> = phase.steps.iter().map(SeriesBuilder::new).collect();
-    let mut second_start = start;
-    loop {
-        clock.tick().await;
-        let now = Instant::now();
-        let gauge = shared.in_flight.load(Ordering::Relaxed) as u64;
-        let finished = shared.done_workers.load(Ordering::Acquire) >= workers;
-        if now < *phase.ends.last().expect("a phase has steps") {
-            let i = phase.at(now);
-            sums[i].0 += gauge;
-            sums[i].1 += 1;
-        }
-        sec_sum += gauge;
-        sec_samples += 1;
-        if now.duration_since(second_start) >= Duration::from_secs(1) || finished {
-            let in_flight = sec_sum as f64 / sec_samples.max(1) as f64;
-            for (i, step) in phase.steps.iter().enumerate() {
-                if now <= phase.starts[i] {
-                    continue;
-                }
-                let t0 = second_start.saturating_duration_since(phase.starts[i]).as_secs_f64();
-                let t1 = now.duration_since(phase.starts[i]).as_secs_f64();
-                let interval = shared.recorders[i].take_interval();
-                if interval.requests == 0 && t0 >= step.duration_s {
-                    continue;
-                }
-                let t1 = t1.max(t0);
-                let second = Second::from_interval(&interval, step, t0, t1, in_flight);
-                tick(i, &second);
-                series[i].push(step, second, &interval);
-            }
-            second_start = now;
-            sec_sum = 0;
-            sec_samples = 0;
-        }
-        if finished {
-            break;
-        }
-    }
-    let series = series.into_iter().zip(&phase.steps).map(|(b, step)| b.finish(step)).collect();
-    (series, sums.iter().map(|(s, c)| *s as f64 / (*c).max(1) as f64).collect())
 }
 
 #[cfg(test)]

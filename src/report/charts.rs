@@ -81,19 +81,19 @@ pub fn latency(run: &Run) -> Chart {
     c
 }
 
-/// The rate the schedule asked for against the responses received, second by second.
+/// The rate the schedule offered against the responses received, second by second.
 pub fn rate(run: &Run) -> Chart {
     let steps = timeline(run);
     let offered = summed(steps.iter().filter_map(|(t, _, p)| Some((*t, p.offered_rps?))));
     let achieved = summed(steps.iter().map(|(t, _, p)| (*t, p.achieved_rps)));
     let mut layers = Vec::new();
     if !offered.is_empty() {
-        layers.push(Layer::Line { label: "target (scheduled)".into(), points: offered });
+        layers.push(Layer::Line { label: "offered (scheduled)".into(), points: offered });
     }
     layers.push(Layer::Line { label: "achieved".into(), points: achieved });
     chart(
         "rate",
-        "Achieved against target rate".into(),
+        "Achieved against offered rate".into(),
         "seconds into the run",
         "requests per second",
         XAxis::Number,

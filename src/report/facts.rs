@@ -3,7 +3,7 @@
 use crate::output::Section;
 use crate::units::{human_duration, micros, percent, readable, sig, thousands};
 
-use super::inputs::{Fit, Forecast, Plan, Run};
+use super::inputs::{Delivery, Fit, Forecast, Plan, Run};
 use super::{Fact, Review, Status};
 
 fn rps(v: f64) -> String {
@@ -27,42 +27,26 @@ pub fn run(run: &Run, r: &mut Review) {
             thousands(requests as f64)
         ),
     ));
-    let label = format!("{what}: validity");
-    let validity = if run.interrupted {
-        Fact::new(&label, "interrupted: the results cover only the steps that ran").status(Status::Warn)
-    } else if let Some(why) = &run.aborted {
-        Fact::new(&label, format!("aborted: {why}")).status(Status::Fail)
-    } else if run.valid {
-        Fact::new(&label, "valid: every step reached its scheduled rate").status(Status::Pass)
-    } else {
-        Fact::new(&label, format!("invalid: {}", run.invalid_reasons.join("; "))).status(Status::Fail)
-    };
-    r.summary.push(validity);
-    let failed: Vec<String> = run
-        .steps
-        .iter()
-        .flat_map(|s| s.slo.iter().filter(|t| !t.passed).map(move |t| (s, t)))
-        .map(|(s, t)| {
-            let value = if t.threshold.starts_with('p') { micros(t.value) } else { percent(t.value, 3) };
-            format!("{} ({}) in {}: {value}", t.threshold, t.scope, s.name)
-        })
-        .collect();
-    let thresholds: Vec<&str> =
-        run.steps.first().map(|s| s.slo.iter().map(|t| t.threshold.as_str()).collect()).unwrap_or_default();
-    if !thresholds.is_empty() {
-        r.summary.push(if failed.is_empty() {
-            Fact::new(&format!("{what}: SLO"), format!("passed: {}", thresholds.join(", "))).status(Status::Pass)
-        } else {
-            Fact::new(&format!("{what}: SLO"), format!("failed: {}", failed.join("; "))).status(Status::Fail)
-        });
-    }
+    r.summary.push(validity(run, &format!("{what}: validity")));
     if let Some(b) = &run.analysis.breaking_point {
-        let pass = b.last_passing_rps.map_or("no step passed".into(), |v| format!("last passing {}", rps(v)));
+        // In a stress run the failing step is the result: the SLO line is the breaking point.
+        let pass = b.last_passing_rps.map_or("no step passed".into(), |v| format!("held {} (measured)", rps(v)));
         let fail = match (b.first_failing_rps, &b.reason) {
-            (Some(v), Some(why)) => format!("first failing {} ({why})", rps(v)),
+            (Some(v), Some(why)) => format!("first failing step offered {}: {why}", rps(v)),
             _ => "no step failed: the breaking point is above the highest rate tried".into(),
         };
-        r.summary.push(Fact::new("Breaking point", format!("{pass}; {fail}")));
+        let status = if run.slo_passed { Status::Pass } else { Status::Fail };
+        r.summary.push(Fact::new("Breaking point", format!("{pass}; {fail}")).status(status));
+    } else {
+        slo_fact(run, &what, r);
+    }
+    if let Some(e) = &run.analysis.expected {
+        let measured = e.measured_rps.map_or("no step held".into(), |m| format!("{} measured", rps(m)));
+        let (verdict, status) = if e.passed { ("met", Status::Pass) } else { ("not met", Status::Fail) };
+        r.summary.push(
+            Fact::new("Expected capacity", format!("at least {}; {measured}: {verdict}", rps(e.min_rps)))
+                .status(status),
+        );
     }
     if let Some(s) = &run.analysis.spike {
         let opt = |v: Option<u64>| v.map_or("—".into(), |v| micros(v as f64));
@@ -100,6 +84,61 @@ pub fn run(run: &Run, r: &mut Review) {
             run.environment.headroom_version, run.environment.cores
         ),
     ));
+}
+
+/// Whether the run can be trusted, and what its steps delivered against what they offered.
+fn validity(run: &Run, label: &str) -> Fact {
+    if run.interrupted {
+        return Fact::new(label, "interrupted: the results cover only the steps that ran").status(Status::Warn);
+    }
+    if let Some(why) = &run.aborted {
+        return Fact::new(label, format!("aborted: {why}")).status(Status::Fail);
+    }
+    if !run.valid {
+        return Fact::new(label, format!("invalid: {}", run.invalid_reasons.join("; "))).status(Status::Fail);
+    }
+    let open = run.steps.iter().any(|s| s.offered().is_some());
+    let mut value = if open {
+        "valid: the generator kept to its schedule".to_string()
+    } else {
+        "valid: every step was answered".to_string()
+    };
+    // Saturation that is the run's result (a breaking point, a burst) is said as such.
+    let saturated: Vec<String> = run
+        .steps
+        .iter()
+        .filter_map(|s| match &s.delivery {
+            Some(Delivery::Saturated { reason }) => Some(format!("{}: {reason}", s.name)),
+            _ => None,
+        })
+        .collect();
+    // Files written before the verdict was recorded say nothing about it.
+    let judged = run.steps.iter().all(|s| s.delivery.is_some());
+    if saturated.is_empty() && open && judged {
+        value.push_str(", and every step delivered at least 95% of its offered load");
+    } else if !saturated.is_empty() {
+        value.push_str(&format!("; {}", saturated.join("; ")));
+    }
+    Fact::new(label, value).status(Status::Pass)
+}
+
+/// The SLO thresholds: passed, or which failed where.
+fn slo_fact(run: &Run, what: &str, r: &mut Review) {
+    let failed: Vec<String> = run
+        .steps
+        .iter()
+        .flat_map(|s| s.slo.iter().filter(|t| !t.passed).map(move |t| (s, t)))
+        .map(|(s, t)| format!("{} ({}) in {}: {}", t.threshold, t.scope, s.name, t.shown()))
+        .collect();
+    let thresholds: Vec<&str> =
+        run.steps.first().map(|s| s.slo.iter().map(|t| t.threshold.as_str()).collect()).unwrap_or_default();
+    if !thresholds.is_empty() {
+        r.summary.push(if failed.is_empty() {
+            Fact::new(&format!("{what}: SLO"), format!("passed: {}", thresholds.join(", "))).status(Status::Pass)
+        } else {
+            Fact::new(&format!("{what}: SLO"), format!("failed: {}", failed.join("; "))).status(Status::Fail)
+        });
+    }
 }
 
 pub fn fit(fit: &Fit, r: &mut Review) {
@@ -254,7 +293,7 @@ pub fn plan(plan: &Plan, r: &mut Review) {
 pub fn steps_table(run: &Run) -> (Section, Section) {
     let header = [
         "step",
-        "target",
+        "offered",
         "achieved RPS",
         "requests",
         "p50",
@@ -270,7 +309,7 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
         "steps",
         &[
             "step",
-            "target_rps",
+            "offered_rps",
             "users",
             "achieved_rps",
             "requests",
@@ -287,13 +326,18 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
     let raw = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for s in &run.steps {
         let l = s.latency_us;
-        let target = match (s.target_rps, s.users) {
+        let target = match (s.offered(), s.users) {
             (Some(t), _) => rps(t),
             (None, Some(u)) => format!("{u} users"),
             _ => "—".into(),
         };
+        let name = match (&s.delivery, s.valid) {
+            (Some(Delivery::Saturated { .. }), _) => format!("{} (saturated)", s.name),
+            (_, false) => format!("{} (invalid)", s.name),
+            _ => s.name.clone(),
+        };
         shown = shown.row([
-            if s.valid { s.name.clone() } else { format!("{} (invalid)", s.name) },
+            name,
             target,
             sig(s.achieved_rps, 4),
             thousands(s.requests as f64),
@@ -307,7 +351,7 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
         ]);
         plain = plain.row([
             s.name.clone(),
-            raw(s.target_rps),
+            raw(s.offered()),
             raw(s.users),
             format!("{}", s.achieved_rps),
             s.requests.to_string(),

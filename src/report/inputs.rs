@@ -10,7 +10,9 @@ use serde::Deserialize;
 pub use crate::cmd::fit::FitReport as Fit;
 pub use crate::cmd::plan::PlanReport as Plan;
 use crate::error::InputError;
-pub use crate::load::analysis::{BreakingPoint, SoakAnalysis as Soak, SpikeAnalysis as Spike};
+pub use crate::load::analysis::{BreakingPoint, Expected, SoakAnalysis as Soak, SpikeAnalysis as Spike};
+use crate::load::plan::Unit;
+pub use crate::load::verdict::Delivery;
 pub use crate::model::growth::PeriodForecast;
 
 /// One input file, by what it holds.
@@ -75,6 +77,9 @@ pub struct Environment {
 pub struct Step {
     pub name: String,
     pub target_rps: Option<f64>,
+    /// The schedule's mean rate (absent from files written before it was added).
+    #[serde(default)]
+    pub offered_rps: Option<f64>,
     pub users: Option<f64>,
     pub duration_s: f64,
     pub requests: u64,
@@ -83,9 +88,21 @@ pub struct Step {
     pub latency_us: Option<Percentiles>,
     pub service_time_us: Option<Percentiles>,
     pub late_starts: u64,
+    #[serde(default)]
+    pub unsent: u64,
     pub slo: Vec<Threshold>,
     pub valid: bool,
+    /// What the step delivered against what it offered (absent from older files).
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
     pub series: Vec<Second>,
+}
+
+impl Step {
+    /// The load offered: the schedule's mean rate, or for an older file its final rate.
+    pub fn offered(&self) -> Option<f64> {
+        self.offered_rps.or(self.target_rps)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -101,9 +118,20 @@ pub struct Percentiles {
 pub struct Threshold {
     pub threshold: String,
     pub scope: String,
+    /// The unit of `value` (absent from older files, whose latencies start with `p`).
+    #[serde(default)]
+    pub unit: Option<Unit>,
     pub value: f64,
     pub limit: f64,
     pub passed: bool,
+}
+
+impl Threshold {
+    /// The measured value with its unit.
+    pub fn shown(&self) -> String {
+        let unit = self.unit.unwrap_or(if self.threshold.starts_with('p') { Unit::Us } else { Unit::Fraction });
+        unit.show(self.value)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +148,8 @@ pub struct Second {
 #[derive(Debug, Default, Deserialize)]
 pub struct Analysis {
     pub breaking_point: Option<BreakingPoint>,
+    #[serde(default)]
+    pub expected: Option<Expected>,
     pub spike: Option<Spike>,
     pub soak: Option<Soak>,
 }

@@ -2,6 +2,8 @@
 //! and reading `results.json`.
 #![allow(dead_code)]
 
+pub mod fault;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Std, Stdio};
 
@@ -19,23 +21,16 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// A sim of 32 workers of 2 ms for 60 s, with `extra` flags (which may replace those).
     pub fn start(extra: &[&str]) -> Sim {
-        let mut child = Std::new(env!("CARGO_BIN_EXE_headroom"))
-            .args([
-                "serve-sim",
-                "--addr",
-                "127.0.0.1:0",
-                "--duration",
-                "60s",
-                "--workers",
-                "32",
-                "--service-time",
-                "2ms",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut args = vec!["serve-sim", "--addr", "127.0.0.1:0"];
+        for (flag, default) in [("--duration", "60s"), ("--workers", "32"), ("--service-time", "2ms")] {
+            if !extra.contains(&flag) {
+                args.extend([flag, default]);
+            }
+        }
+        let mut child =
+            Std::new(env!("CARGO_BIN_EXE_headroom")).args(args).args(extra).stdout(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url =

@@ -22,11 +22,12 @@ use tokio::time::Instant;
 use super::request::{send, MuteStdout};
 use super::summary::Tally;
 use super::Journey;
+use crate::load::collector::{collect, Shared};
 use crate::load::engine::{Engine, StepRun};
 use crate::load::profile::{Load, Step};
 use crate::load::recorder::{ErrorClass, Sample};
 use crate::load::results::Second;
-use crate::load::timeline::{collect, rotation, stripes, Phase, Shared, LATE_US};
+use crate::load::timeline::{rotation, stripes, Phase, LATE_US};
 
 /// The journeys of a plan and the target they run against.
 pub struct JourneyEngine {
@@ -95,8 +96,8 @@ impl JourneyEngine {
         let flat = self.offsets.last().map_or(0, |o| o + self.journeys.last().map_or(0, |j| j.steps.len()));
         let run = Arc::new(PhaseRun {
             engine: self.clone(),
-            phase: Phase::new(steps, start),
-            shared: Shared::new(steps, stripes, flat),
+            phase: Arc::new(Phase::new(steps, start)),
+            shared: Shared::new(steps, users, stripes, flat),
             tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
             counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
             user_ids: AtomicUsize::new(0),
@@ -111,16 +112,18 @@ impl JourneyEngine {
             run.shared.done_workers.store(users, Ordering::Release);
             outcome
         };
-        let (outcome, (series, in_flight)) = tokio::join!(drive, collect(&run.shared, &run.phase, users, tick));
+        let (outcome, collected) = tokio::join!(drive, collect(&run.shared, &run.phase, tick));
         outcome.map_err(|e| format!("goose: {e}"))?;
-        let mut runs = run.shared.step_runs(&run.phase, series, in_flight, *stop.borrow());
+        let mut runs = run.shared.step_runs(&run.phase, collected, *stop.borrow(), false);
         for (i, (r, step)) in runs.iter_mut().zip(steps).enumerate() {
             // The schedule is in journeys; the series counts requests, so it names no target.
             for s in &mut r.series {
                 s.offered_rps = None;
             }
-            r.journeys =
-                Some(run.tallies[i].summarise(&self.journeys, r.elapsed_s, step.load.mean_rps(step.duration_s)));
+            let units = run.tallies[i].merged();
+            let window_s = super::super::results::departure_window(r, &units);
+            r.journeys = Some(run.tallies[i].summarise(&self.journeys, window_s, step.load.mean_rps(step.duration_s)));
+            r.units = Some(units);
         }
         Ok(runs)
     }
@@ -204,7 +207,7 @@ pub fn apportion(total: usize, weights: &[u32]) -> Vec<usize> {
 /// One phase in flight: what its users share.
 struct PhaseRun {
     engine: Arc<JourneyEngine>,
-    phase: Phase,
+    phase: Arc<Phase>,
     shared: Shared,
     tallies: Vec<Tally>,
     /// The next arrival of each journey.
@@ -225,11 +228,18 @@ impl PhaseRun {
         let mut stop = self.stop.clone();
         loop {
             if *stop.borrow() {
+                phase.close(Instant::now());
                 break;
             }
             let k = if closed { 0 } else { self.engine.ticket(j, self.counters[j].fetch_add(1, Ordering::Relaxed)) };
-            let Some((step, intended)) = phase.turn(k, self.engine.base.timeout, &mut stop).await else { break };
-            match self.journey(user, w, j, step, intended, &mut stop).await {
+            let (busy, claimed) = (self.shared.busy(), Instant::now());
+            let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
+            let at_limit = self.shared.at_limit(busy, claimed, intended);
+            let counters = &self.shared.counters[step];
+            counters.started.fetch_add(1, Ordering::Relaxed);
+            let outcome = self.journey(user, w, j, (step, intended, at_limit), &mut stop).await;
+            counters.finished.fetch_add(1, Ordering::Relaxed);
+            match outcome {
                 None => break,
                 // A closed loop against a refusing target would otherwise spin on connect.
                 Some(Some(ErrorClass::Connect)) if closed => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -239,16 +249,15 @@ impl PhaseRun {
         self.shared.done_workers.fetch_add(1, Ordering::Release);
     }
 
-    /// Runs one journey whose ticket is due at `intended`, recording each step and the whole;
-    /// `None` when a stop cut it short (the steps already made stay recorded), else the class
-    /// of the error that ended it, if any.
+    /// Runs one journey whose ticket, of profile step `step`, is due at `intended`, recording
+    /// each of its steps and the whole; `None` when a stop cut it short (the steps already made
+    /// stay recorded), else the class of the error that ended it, if any.
     async fn journey(
         &self,
         user: &mut GooseUser,
         w: usize,
         j: usize,
-        step: usize,
-        intended: Instant,
+        (step, intended, at_limit): (usize, Instant, bool),
         stop: &mut watch::Receiver<bool>,
     ) -> Option<Option<ErrorClass>> {
         let journey = &self.engine.journeys[j];
@@ -268,31 +277,30 @@ impl PhaseRun {
             }
             let sent = Instant::now();
             first_sent.get_or_insert(sent);
-            self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
             let outcome = send(user, st, &mut vars, self.engine.base.timeout).await;
-            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
             end = Instant::now();
             let lag_us = micros(sent, at);
             let measured = !matches!(outcome, Err((ErrorClass::Connect, _)));
-            recorder.record(
-                w,
-                Sample {
-                    request: first + s,
-                    latency_us: measured.then(|| micros(end, at)),
-                    service_us: measured.then(|| micros(end, sent)),
-                    lag_us,
-                    late: lag_us > LATE_US,
-                    error: outcome.as_ref().err().map(|e| e.0),
-                },
-            );
+            let sample = Sample {
+                request: first + s,
+                latency_us: measured.then(|| micros(end, at)),
+                service_us: measured.then(|| micros(end, sent)),
+                lag_us,
+                late: lag_us > LATE_US,
+                // Only the first step waits for a turn; later ones follow the one before.
+                at_limit: at_limit && s == 0,
+                sojourn_us: micros(end, at),
+                error: outcome.as_ref().err().map(|e| e.0),
+            };
+            recorder.record(w, sample, end);
             if let Err((class, reason)) = outcome {
                 tally.failure(first + s, reason);
-                tally.journey(w, journey_sample(j, intended, first_sent, None, Some(class)));
+                tally.journey(w, journey_sample(j, intended, first_sent, (end, false), Some(class)), end);
                 return Some(Some(class));
             }
             at = end + st.think.unwrap_or_default();
         }
-        tally.journey(w, journey_sample(j, intended, first_sent, Some(end), None));
+        tally.journey(w, journey_sample(j, intended, first_sent, (end, true), None), end);
         Some(None)
     }
 }
@@ -301,22 +309,25 @@ fn micros(later: Instant, earlier: Instant) -> u64 {
     later.saturating_duration_since(earlier).as_micros() as u64
 }
 
-/// A journey's own sample: end to end from its ticket time (only when it completed).
+/// A journey's own sample: end to end from its ticket time (latencies only when it completed;
+/// its time in the system whatever the outcome).
 fn journey_sample(
     j: usize,
     intended: Instant,
     first_sent: Option<Instant>,
-    end: Option<Instant>,
+    (end, completed): (Instant, bool),
     error: Option<ErrorClass>,
 ) -> Sample {
     let sent = first_sent.unwrap_or(intended);
     let lag_us = micros(sent, intended);
     Sample {
         request: j,
-        latency_us: end.map(|e| micros(e, intended)),
-        service_us: end.map(|e| micros(e, sent)),
+        latency_us: completed.then(|| micros(end, intended)),
+        service_us: completed.then(|| micros(end, sent)),
         lag_us,
         late: lag_us > LATE_US,
+        at_limit: false,
+        sojourn_us: micros(end, intended),
         error,
     }
 }

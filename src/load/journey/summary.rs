@@ -69,9 +69,18 @@ impl Tally {
         Tally { journeys: Recorder::new(stripes, journeys), failures: Mutex::new(vec![BTreeMap::new(); steps]) }
     }
 
-    /// A journey that ended, completed or stopped.
-    pub fn journey(&self, worker: usize, sample: Sample) {
-        self.journeys.record(worker, sample);
+    /// A journey that ended at `done`, completed or stopped.
+    pub fn journey(&self, worker: usize, sample: Sample, done: tokio::time::Instant) {
+        self.journeys.record(worker, sample, done);
+    }
+
+    /// Every journey of the step in one record.
+    pub fn merged(&self) -> Record {
+        let mut all = Record::default();
+        for r in self.journeys.totals() {
+            all.merge(&r);
+        }
+        all
     }
 
     /// A journey stopped at `step` (flattened index) for `reason`.
@@ -82,11 +91,11 @@ impl Tally {
         *reasons.entry(key).or_default() += 1;
     }
 
-    /// Sums the step up; `elapsed_s` is how long it ran, `target_per_s` its scheduled rate.
-    pub fn summarise(&self, journeys: &[Journey], elapsed_s: f64, target_per_s: Option<f64>) -> JourneysResult {
+    /// Sums the step up; `window_s` is its measured window, `target_per_s` its scheduled rate.
+    pub fn summarise(&self, journeys: &[Journey], window_s: f64, target_per_s: Option<f64>) -> JourneysResult {
         let records = self.journeys.totals();
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let d = elapsed_s.max(1e-9);
+        let d = window_s.max(1e-9);
         let mut flat = 0;
         let journeys: Vec<JourneyResult> = journeys
             .iter()

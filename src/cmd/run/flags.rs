@@ -1,0 +1,144 @@
+//! `headroom run`'s flags as a plan: an ad-hoc one-step plan when there is no plan file, and
+//! with one, the flags that replace its values (each recorded) or that it refuses.
+
+use std::collections::BTreeMap;
+
+use super::RunArgs;
+use crate::error::InputError;
+use crate::load::plan::{Expect, LoadPlan, ProfileSpec, RequestSpec, Safety};
+use crate::units::Span;
+
+const DEFAULT_DURATION_S: f64 = 30.0;
+const DEFAULT_TIMEOUT_S: f64 = 10.0;
+const DEFAULT_IN_FLIGHT: usize = 256;
+
+fn secs(s: Span) -> String {
+    format!("{}s", s.secs())
+}
+
+fn headers(args: &RunArgs) -> Result<BTreeMap<String, String>, InputError> {
+    let mut headers = BTreeMap::new();
+    for h in &args.headers {
+        let (k, v) =
+            h.split_once(':').ok_or_else(|| InputError::Usage(format!("--header '{h}': write it as 'Name: value'")))?;
+        headers.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(headers)
+}
+
+/// The one-step plan of an ad-hoc run, and its origin as the target.
+pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> {
+    let url = args
+        .target
+        .clone()
+        .ok_or_else(|| InputError::Usage("give a plan, or --target URL with --rate or --users".into()))?;
+    let (origin, path) = match url.find("://").map(|i| i + 3).and_then(|i| url[i..].find('/').map(|j| i + j)) {
+        Some(p) => (url[..p].to_string(), url[p..].to_string()),
+        None => (url.clone(), "/".to_string()),
+    };
+    let duration = args.duration.map_or(format!("{DEFAULT_DURATION_S}s"), secs);
+    let profile = match (args.rate, args.users) {
+        (Some(r), None) => ProfileSpec::Load { rate: r.0.to_string(), duration, warmup: args.warmup.map(secs) },
+        (None, Some(u)) => {
+            if args.warmup.is_some() {
+                return Err(InputError::Usage("--warmup goes with --rate: a closed step has no warm-up".into()));
+            }
+            ProfileSpec::Closed { users: vec![u], duration }
+        }
+        _ => return Err(InputError::Usage("an ad-hoc run needs --rate (open model) or --users (closed model)".into())),
+    };
+    let method = args.method.clone().unwrap_or_else(|| "GET".into());
+    let plan = LoadPlan {
+        target: Some(origin.clone()),
+        timeout: args.timeout.map_or(format!("{DEFAULT_TIMEOUT_S}s"), secs),
+        insecure: args.insecure,
+        requests: vec![RequestSpec {
+            name: format!("{} {path}", method.to_uppercase()),
+            method,
+            path,
+            weight: 1,
+            headers: headers(args)?,
+            body: args.body.clone(),
+            expect_status: None,
+            slo: Vec::new(),
+        }],
+        journeys: Vec::new(),
+        slo: args.slo.clone(),
+        safety: Safety { max_rps: None, max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_IN_FLIGHT), abort: None },
+        expect: Expect::default(),
+        profile,
+    };
+    Ok((plan, Some(origin)))
+}
+
+fn refused(flag: &str, instead: &str) -> InputError {
+    InputError::Usage(format!("{flag} does not apply to a plan: {instead}"))
+}
+
+/// Applies the flags given beside a plan to it, returning each as it was given; a flag the plan
+/// has no single value for stops the run, naming the plan key to edit instead.
+pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputError> {
+    if args.method.is_some() {
+        return Err(refused("--method", "set method in each [[requests]] of the plan"));
+    }
+    if args.body.is_some() {
+        return Err(refused("--body", "set body in each [[requests]] of the plan"));
+    }
+    let mut given = Vec::new();
+    if let Some(d) = args.duration {
+        let d = secs(d);
+        match &mut plan.profile {
+            ProfileSpec::Load { duration, .. } | ProfileSpec::Soak { duration, .. } | ProfileSpec::Closed { duration, .. } => {
+                *duration = d.clone()
+            }
+            _ => {
+                return Err(refused(
+                    "--duration",
+                    "a stress, spike or stages profile has one per step: set profile.hold, before/after or stages[].duration",
+                ))
+            }
+        }
+        given.push(format!("--duration {d}"));
+    }
+    if let Some(w) = args.warmup {
+        let ProfileSpec::Load { warmup, .. } = &mut plan.profile else {
+            return Err(refused("--warmup", "only a load profile has a warm-up (profile.warmup)"));
+        };
+        *warmup = Some(secs(w));
+        given.push(format!("--warmup {}", secs(w)));
+    }
+    if let Some(t) = args.timeout {
+        plan.timeout = secs(t);
+        given.push(format!("--timeout {}", secs(t)));
+    }
+    if let Some(n) = args.max_in_flight {
+        plan.safety.max_in_flight = n;
+        given.push(format!("--max-in-flight {n}"));
+    }
+    if !args.slo.is_empty() {
+        plan.slo = args.slo.clone();
+        given.extend(args.slo.iter().map(|t| format!("--slo '{t}'")));
+    }
+    let extra = headers(args)?;
+    for (k, v) in &extra {
+        for h in plan
+            .requests
+            .iter_mut()
+            .map(|r| &mut r.headers)
+            .chain(plan.journeys.iter_mut().flat_map(|j| j.steps.iter_mut().map(|s| &mut s.headers)))
+        {
+            h.insert(k.clone(), v.clone());
+        }
+        given.push(format!("--header '{k}: …'"));
+    }
+    if args.insecure {
+        given.push("--insecure".into());
+    }
+    if let Some(r) = args.max_rps {
+        given.push(format!("--max-rps {}", r.0));
+    }
+    if let Some(t) = &args.target {
+        given.push(format!("--target {t}"));
+    }
+    Ok(given)
+}

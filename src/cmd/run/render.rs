@@ -1,0 +1,207 @@
+//! The summary `headroom run` prints: one row per step, with what each step's verdicts mean
+//! as notes under it. It only words what the run decided.
+
+use crate::load::profile::Role;
+use crate::load::runner::Results;
+use crate::load::verdict::Delivery;
+use crate::output::{Doc, Render, Section};
+use crate::units::{human_duration, readable, sig, thousands};
+
+fn us(v: Option<u64>) -> String {
+    v.map_or("—".into(), |v| crate::units::micros(v as f64))
+}
+
+/// Each journey in each step: counts and end-to-end latency, with where failed journeys stopped.
+fn journeys_section(results: &Results) -> Option<Section> {
+    let mut t = Section::new(
+        "Journeys (end to end, think times included, from each journey's intended start; raw = from its first request)",
+        &["step", "journey", "started", "completed", "failed", "completed/s", "p50", "p99", "max", "p99 raw"],
+    );
+    for s in &results.steps {
+        for j in s.journeys.iter().flat_map(|j| &j.journeys) {
+            let l = j.latency_us;
+            t = t.row([
+                s.name.clone(),
+                j.name.clone(),
+                j.started.to_string(),
+                j.completed.to_string(),
+                j.failed.to_string(),
+                sig(j.completed_per_s, 4),
+                us(l.map(|p| p.p50)),
+                us(l.map(|p| p.p99)),
+                us(l.map(|p| p.max)),
+                us(j.duration_us.map(|p| p.p99)),
+            ]);
+            for f in j.steps.iter().filter(|f| f.failed > 0) {
+                let why: Vec<String> = f.reasons.iter().map(|r| format!("{} ×{}", r.reason, r.count)).collect();
+                t.notes.push(format!("{}: {} stopped at {}: {}", s.name, f.failed, f.name, why.join("; ")));
+            }
+        }
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+fn rps(v: f64) -> String {
+    format!("{} RPS", readable(v))
+}
+
+/// The one-line verdict of the title.
+fn verdict(r: &Results) -> String {
+    if r.interrupted {
+        return "interrupted".into();
+    }
+    if r.aborted.is_some() {
+        return "aborted".into();
+    }
+    if !r.valid {
+        return "not valid".into();
+    }
+    let capacity =
+        r.analysis.expected.as_ref().filter(|e| !e.passed).map(|e| format!(", under the {} expected", rps(e.min_rps)));
+    match &r.analysis.breaking_point {
+        Some(b) => match (b.last_passing_rps, &b.first_failing) {
+            (Some(x), Some(_)) => format!("breaking point above {}{}", rps(x), capacity.unwrap_or_default()),
+            (Some(x), None) => format!("held up to {}{}", rps(x), capacity.unwrap_or_default()),
+            (None, _) => "failed at the first step".into(),
+        },
+        None if !r.slo_passed => capacity.map_or("SLO failed".into(), |c| format!("capacity{c}")),
+        None => "ok".into(),
+    }
+}
+
+/// What each step's verdicts mean, as notes.
+fn notes(r: &Results, steps: &mut Section) {
+    let stress = r.profile == "stress";
+    for s in &r.steps {
+        let transient = matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
+        match &s.delivery {
+            Delivery::Delivered => {}
+            // A stress run's failing step is told by its breaking point below.
+            Delivery::Saturated { .. } if stress => {}
+            // Beyond capacity is what a spike's burst is for.
+            Delivery::Saturated { reason } if transient => steps.notes.push(format!("{}: {reason}", s.name)),
+            d => {
+                let rate = s.offered_rps.map_or(String::new(), |o| format!(" of {}", rps(o)));
+                let what = match d {
+                    Delivery::Saturated { .. } => format!("not a valid test{rate}: the target cannot take it"),
+                    Delivery::GeneratorBehind { .. } => {
+                        format!("not a valid test{rate}: the generator could not keep up")
+                    }
+                    _ => format!("not a valid test{rate}"),
+                };
+                steps.notes.push(format!("{}: {}; {what}", s.name, d.reason().unwrap_or_default()));
+            }
+        }
+        if let Some(n) = &s.littles_law_note {
+            steps.notes.push(format!("{}: {n}", s.name));
+        }
+        for t in s.slo.iter().filter(|t| !t.passed) {
+            steps.notes.push(format!(
+                "{}: SLO '{}' ({}) failed: {}",
+                s.name,
+                t.threshold,
+                t.scope,
+                t.unit.show(t.value)
+            ));
+        }
+    }
+    if let Some(a) = &r.aborted {
+        steps.notes.push(format!("aborted by the safety rule: {a}"));
+    }
+    if r.interrupted {
+        steps.notes.push("interrupted: the results hold what was measured until then".into());
+    }
+    if let Some(b) = &r.analysis.breaking_point {
+        let why = b.reason.clone().unwrap_or_default();
+        steps.notes.push(match (&b.last_passing, b.last_passing_rps, &b.first_failing) {
+            (Some(l), Some(x), Some(f)) => format!("breaking point: {l} held ({} measured); {f} failed: {why}", rps(x)),
+            (None, _, Some(f)) => format!("breaking point: the first step, {f}, already failed: {why}"),
+            (Some(l), Some(x), None) => format!("no breaking point: every step up to {l} held ({} measured)", rps(x)),
+            _ => "no steps".into(),
+        });
+    }
+    if let Some(e) = &r.analysis.expected {
+        let measured = e.measured_rps.map_or("no step held".into(), |m| format!("{} measured", rps(m)));
+        let verdict = if e.passed { "met" } else { "not met" };
+        steps.notes.push(format!("expected capacity: at least {}; {measured}: {verdict}", rps(e.min_rps)));
+    }
+    if let Some(sp) = &r.analysis.spike {
+        steps.notes.push(format!(
+            "spike: baseline p99 {}, burst p99 {} with {} errors; back within 10% of the baseline p99 after {}",
+            us(sp.baseline_p99_us),
+            us(sp.burst_p99_us),
+            sp.burst_errors,
+            sp.recovery_s.map_or("never, within the recovery step".into(), |t| human_duration(t.max(1e-3)))
+        ));
+    }
+    if let Some(so) = &r.analysis.soak {
+        let t = so.p99_trend_us.map_or("—".into(), |t| {
+            format!(
+                "{} per hour (p = {})",
+                us(Some(t.slope_per_hour.abs() as u64)),
+                t.p_value.map_or("—".into(), |p| sig(p, 2))
+            )
+        });
+        steps.notes.push(format!(
+            "soak: p99 {} in the first {} window, {} in the last; trend {t}; {} connection errors, {} reconnects",
+            us(so.p99_first_window_us.map(|v| v as u64)),
+            human_duration(so.window_s),
+            us(so.p99_last_window_us.map(|v| v as u64)),
+            so.connection_errors,
+            so.reconnects
+        ));
+    }
+}
+
+impl Render for Results {
+    fn doc(&self) -> Doc {
+        let unsent = self.steps.iter().any(|s| s.unsent > 0);
+        let mut header = vec![
+            "step",
+            "offered",
+            "achieved RPS",
+            "requests",
+            "p50",
+            "p99",
+            "p99.9",
+            "max",
+            "p99 raw",
+            "errors",
+            "late",
+        ];
+        if unsent {
+            header.push("unsent");
+        }
+        let mut steps =
+            Section::new("Steps (latency from each request's intended send time; raw = from its actual send)", &header);
+        for s in &self.steps {
+            let l = s.latency_us;
+            let mut row = vec![
+                s.name.clone(),
+                match (s.offered_rps, s.journeys.as_ref().and_then(|j| j.target_per_s), s.users) {
+                    (Some(t), _, _) => sig(t, 5),
+                    (None, Some(t), _) => format!("{} journeys/s", sig(t, 5)),
+                    (None, None, Some(u)) => format!("{u} users"),
+                    _ => "—".into(),
+                },
+                sig(s.achieved_rps, 5),
+                thousands(s.requests as f64),
+                us(l.map(|p| p.p50)),
+                us(l.map(|p| p.p99)),
+                us(l.map(|p| p.p999)),
+                us(l.map(|p| p.max)),
+                us(s.service_time_us.map(|p| p.p99)),
+                format!("{} ({}%)", s.errors.total(), sig(s.error_rate * 100.0, 3)),
+                thousands(s.late_starts as f64),
+            ];
+            if unsent {
+                row.push(thousands(s.unsent as f64));
+            }
+            steps = steps.row(row);
+        }
+        notes(self, &mut steps);
+        let mut sections = vec![steps];
+        sections.extend(journeys_section(self));
+        Doc { title: format!("{} run against {}: {}", self.profile, self.target, verdict(self)), sections }
+    }
+}

@@ -12,7 +12,7 @@ use crate::cmd::{
 #[derive(Debug, Parser)]
 #[command(name = "headroom", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 an SLO threshold failed, 2 bad input or usage, 3 the run was not valid, 130 interrupted."
+    after_help = "Exit codes: 0 ok, 1 an SLO threshold failed, 2 bad input or usage, 3 the run was not valid, 4 the run was aborted by its safety rule, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )]
 pub struct Cli {
     #[command(subcommand)]

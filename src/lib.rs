@@ -15,6 +15,7 @@ pub mod output;
 pub mod points;
 pub mod report;
 pub mod service;
+pub mod signals;
 pub mod sim;
 pub mod units;
 
@@ -25,8 +26,9 @@ pub use cli::{Cli, Command};
 
 /// Runs one command, writing its answer to standard output.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Not `stdout().lock()`: a lock held across a run would block goose's own `println!` on its
+    // worker threads, and the run with it.
+    let mut out = io::BufWriter::new(io::stdout());
     let code = match cli.command {
         Command::Run(args) => cmd::run::run(args, &mut out)?,
         Command::Demo(args) => {

@@ -34,6 +34,42 @@ fn parse_si(text: &str) -> Result<f64, UnitError> {
     Ok(value * scale)
 }
 
+/// The highest rate a flag or plan may give: far past any generator, short of overflowing a
+/// step's request count.
+const MAX_RATE: f64 = 1e9;
+/// The longest span: 100 years.
+const MAX_SPAN_S: f64 = 100.0 * 365.25 * 86_400.0;
+
+/// A size in bytes: `4MiB`, `512KB`, `1GB`, or a plain count; at most 1 TiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let scale: f64 = match unit.trim() {
+            "" | "B" => 1.0,
+            "KB" | "kB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "KiB" => 1024.0,
+            "MiB" => 1_048_576.0,
+            "GiB" => 1_073_741_824.0,
+            u => return Err(err(format!("unknown size unit '{u}' in '{s}': use B, KB, MB, GB, KiB, MiB or GiB"))),
+        };
+        let v: f64 =
+            num.trim().parse().map_err(|_| err(format!("expected a size such as 4MiB or 512KB, found '{s}'")))?;
+        let bytes = v * scale;
+        if !(1.0..=1_099_511_627_776.0).contains(&bytes) {
+            return Err(err(format!("a size must be from 1 byte to 1 TiB, found '{s}'")));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+}
+
 /// A non-negative count or amount with an optional SI suffix (`50`, `1.5k`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Amount(pub f64);
@@ -69,6 +105,9 @@ impl FromStr for Rate {
             .map_err(|_| err(format!("expected a rate per second such as 1500, 1.5k or 2k/s, found '{s}'")))?;
         if v < 0.0 {
             return Err(err(format!("a rate cannot be negative, found '{s}'")));
+        }
+        if v > MAX_RATE {
+            return Err(err(format!("a rate must be at most 1G per second, found '{s}'")));
         }
         Ok(Rate(v))
     }
@@ -107,8 +146,11 @@ impl FromStr for Span {
             _ => return Err(err(format!("unknown unit '{unit}' in '{s}': use us, ms, s, m, h, d or w"))),
         };
         let secs = value * unit_secs;
-        if !(0.0..=1e12).contains(&secs) {
+        if secs < 0.0 {
             return Err(err(format!("a duration must not be negative, found '{s}'")));
+        }
+        if secs > MAX_SPAN_S || secs.is_nan() {
+            return Err(err(format!("a duration must be at most 100 years (3.15 billion s), found '{s}'")));
         }
         Ok(Span(Duration::from_secs_f64(secs)))
     }

@@ -255,7 +255,7 @@ duration = "20s"
     let started = std::time::Instant::now();
     let r = run(&text, SimConfig { error_rate: 0.9, ..constant(16, 2) }, dir.path()).await;
     assert!(started.elapsed() < Duration::from_secs(10), "stopped early");
-    assert!(r.aborted.as_deref().is_some_and(|a| a.contains("error rate over 50%")), "{:?}", r.aborted);
+    assert!(r.aborted.as_deref().is_some_and(|a| a.contains("(rule: over 50% for 1s)")), "{:?}", r.aborted);
     assert!(r.steps[0].requests > 100);
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();

@@ -10,8 +10,9 @@ use super::recorder::Record;
 use super::results::{answered, Second, StepResult, ThresholdResult};
 
 /// The value a threshold compares, in its metric's unit: µs for latency, a fraction for the
-/// error rate, responses per second of `window_s` for throughput.
-pub fn value(t: &Threshold, r: &Record, window_s: f64) -> f64 {
+/// error rate, responses per second for throughput, each answered request being worth
+/// `per_answer` of the step's measured rate.
+pub fn value(t: &Threshold, r: &Record, per_answer: f64) -> f64 {
     // An empty histogram reads 0 for each of these.
     match t.metric {
         Metric::Percentile(q) => r.latency.value_at_quantile(q) as f64,
@@ -24,16 +25,16 @@ pub fn value(t: &Threshold, r: &Record, window_s: f64) -> f64 {
                 r.errors.total() as f64 / r.requests as f64
             }
         }
-        Metric::Throughput => answered(r) as f64 / window_s.max(1e-9),
+        Metric::Throughput => answered(r) as f64 * per_answer,
     }
 }
 
-/// Checks thresholds against one record measured over `window_s`.
-pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record, window_s: f64) -> Vec<ThresholdResult> {
+/// Checks thresholds against one record (see [`value`] for `per_answer`).
+pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record, per_answer: f64) -> Vec<ThresholdResult> {
     thresholds
         .iter()
         .map(|(text, t)| {
-            let v = value(t, r, window_s);
+            let v = value(t, r, per_answer);
             ThresholdResult {
                 threshold: text.clone(),
                 scope: scope.into(),

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::gauge::{cpu_seconds, Counters, Gauge, Occupancy};
 use super::journey::summary::JourneysResult;
+use super::limiter::Limiter;
 use super::profile::Step;
 use super::recorder::{Record, Recorder};
 use super::results::Second;
@@ -27,13 +29,16 @@ pub(crate) struct Shared {
     pub done_workers: AtomicUsize,
     /// The workers of the phase: the in-flight limit that applies.
     pub workers: usize,
+    /// `--max-rps`, when set: every request waits for its slot.
+    pub limiter: Option<Limiter>,
 }
 
 impl Shared {
     /// Counters for `steps` run by `workers`, each step recording `names` names over `stripes`
     /// shards.
-    pub fn new(steps: &[Step], workers: usize, stripes: usize, names: usize) -> Shared {
+    pub fn new(steps: &[Step], workers: usize, stripes: usize, names: usize, max_rps: Option<f64>) -> Shared {
         Shared {
+            limiter: max_rps.map(Limiter::new),
             recorders: steps.iter().map(|_| Recorder::new(stripes, names)).collect(),
             counters: Arc::new(steps.iter().map(|_| Counters::default()).collect()),
             next: AtomicU64::new(0),
@@ -41,18 +46,6 @@ impl Shared {
             done_workers: AtomicUsize::new(0),
             workers,
         }
-    }
-
-    /// Units in flight over all steps.
-    pub fn busy(&self) -> u64 {
-        self.counters.iter().map(Counters::in_flight).sum()
-    }
-
-    /// Whether a worker whose turn came at `claimed` for a unit due at `intended`, when `busy`
-    /// units were in flight, waited at the in-flight limit: the unit was already due and every
-    /// other worker had one in flight.
-    pub fn at_limit(&self, busy: u64, claimed: Instant, intended: Instant) -> bool {
-        intended < claimed && busy + 1 >= self.workers as u64
     }
 }
 
@@ -79,9 +72,11 @@ pub struct StepRun {
     pub stopped_early: bool,
     /// What the journeys did, when the step ran journeys.
     pub journeys: Option<JourneysResult>,
-    /// The journeys merged into one record, when the step ran journeys: the units of its
-    /// schedule.
-    pub units: Option<Record>,
+    /// When each answered request finished, µs after the step's start.
+    pub departures: Histogram<u64>,
+    /// The journeys merged into one record, and when those answered finished, when the step ran
+    /// journeys: the units of its schedule.
+    pub units: Option<(Record, Histogram<u64>)>,
 }
 
 /// What the collector gathered over a phase.
@@ -127,6 +122,7 @@ impl Shared {
                     reconnects: self.reconnects[i].load(Ordering::Relaxed),
                     stopped_early: stopped,
                     journeys: None,
+                    departures: self.recorders[i].departures(),
                     units: None,
                 }
             })

@@ -26,6 +26,11 @@ use super::results::Second;
 pub use super::timeline::LATE_US;
 use super::timeline::{rotation, stripes, Phase};
 
+/// The connect timeout unless a plan sets one (never above the request timeout).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest response body read unless a plan sets it: 4 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
+
 /// The engine for one run.
 pub struct Engine {
     pub target: Target,
@@ -33,6 +38,14 @@ pub struct Engine {
     /// Request index for each position of the weighted rotation.
     rotation: Vec<usize>,
     pub timeout: Duration,
+    /// How long opening a connection (TCP, TLS and the HTTP handshake) may take.
+    pub connect_timeout: Duration,
+    /// Response bodies past this many bytes are not read: `body_too_large`.
+    pub max_body: u64,
+    /// Follow redirects to the target's own origin (never elsewhere).
+    pub follow_redirects: bool,
+    /// Requests per second at most, over every step and engine (`--max-rps`).
+    pub max_rps: Option<f64>,
     pub max_in_flight: usize,
     /// TLS settings for an https target.
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -42,13 +55,24 @@ impl Engine {
     /// An engine for `requests` (weights become a smooth rotation).
     pub fn new(target: Target, requests: Vec<Prepared>, timeout: Duration, max_in_flight: usize) -> Self {
         let rotation = rotation(&requests.iter().map(|r| r.weight).collect::<Vec<_>>());
-        Engine { target, requests, rotation, timeout, max_in_flight: max_in_flight.max(1), tls: None }
+        Engine {
+            target,
+            requests,
+            rotation,
+            timeout,
+            connect_timeout: timeout.min(DEFAULT_CONNECT_TIMEOUT),
+            max_body: DEFAULT_MAX_BODY,
+            follow_redirects: false,
+            max_rps: None,
+            max_in_flight: max_in_flight.max(1),
+            tls: None,
+        }
     }
 
     /// Checks that the target accepts a TCP connection.
     pub async fn probe(&self) -> std::io::Result<()> {
         let addr = (self.target.host.as_str(), self.target.port);
-        tokio::time::timeout(self.timeout, TcpStream::connect(addr))
+        tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
             .map(|_| ())
@@ -89,11 +113,21 @@ impl Engine {
             })
             .collect();
         let mut conns = Vec::with_capacity(workers);
+        let aborts: Vec<_> = opening.iter().map(|h| h.abort_handle()).collect();
+        let mut halt = stop.clone();
         for h in opening {
-            conns.push(h.await.ok().flatten());
+            tokio::select! {
+                biased;
+                // A stop while connections open ends the phase before its clock starts.
+                _ = crate::signals::stopped(&mut halt) => {
+                    aborts.iter().for_each(|a| a.abort());
+                    return Vec::new();
+                }
+                c = h => conns.push(c.ok().flatten()),
+            }
         }
         let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
-        let shared = Arc::new(Shared::new(steps, workers, stripes(workers), self.requests.len()));
+        let shared = Arc::new(Shared::new(steps, workers, stripes(workers), self.requests.len(), self.max_rps));
         let handles: Vec<_> = conns
             .into_iter()
             .enumerate()
@@ -124,6 +158,8 @@ async fn worker(
     let closed = matches!(phase.steps[0].load, Load::Closed { .. });
     let mut link = Link::new(conn);
     let mut own = w as u64;
+    let deadline = phase.hard_end(engine.timeout);
+    let mut backoff = Backoff::default();
     loop {
         if *stop.borrow() {
             phase.close(Instant::now());
@@ -135,13 +171,24 @@ async fn worker(
         } else {
             shared.next.fetch_add(1, Ordering::Relaxed)
         };
-        let (busy, claimed) = (shared.busy(), Instant::now());
-        let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
+        let claimed = Instant::now();
+        let Some((step, mut intended)) = phase.turn(k, &mut stop).await else { break };
+        if let Some(limit) = &shared.limiter {
+            if !limit.acquire(&mut stop).await {
+                phase.close(Instant::now());
+                break;
+            }
+            // In a closed step the cap is the pace: a request is due when its slot comes.
+            if closed {
+                intended = Instant::now();
+            }
+        }
         let request = engine.rotation[(k % engine.rotation.len() as u64) as usize];
         let counters = &shared.counters[step];
         let sent = Instant::now();
         counters.started.fetch_add(1, Ordering::Relaxed);
-        let outcome = send(engine, &mut link, request, &shared.reconnects[step]).await;
+        let exchanged = send(engine, &mut link, request, &shared.reconnects[step], deadline).await;
+        let outcome = exchanged.outcome;
         let done = Instant::now();
         counters.finished.fetch_add(1, Ordering::Relaxed);
         let lag_us = sent.saturating_duration_since(intended).as_micros() as u64;
@@ -153,14 +200,45 @@ async fn worker(
             service_us: measured.then(|| done.saturating_duration_since(sent).as_micros() as u64),
             lag_us,
             late: lag_us > LATE_US,
-            at_limit: shared.at_limit(busy, claimed, intended),
+            // Already due when this worker's turn came: no worker was free at its time.
+            at_limit: intended < claimed,
             sojourn_us,
+            bytes: exchanged.bytes,
+            done_us: done.saturating_duration_since(phase.starts[step]).as_micros() as u64,
             error: outcome.err(),
         };
         shared.recorders[step].record(w, sample, done);
-        if closed && !measured {
-            // A closed loop against a refusing target would otherwise spin on connect.
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        if closed {
+            // A closed loop against a target that refuses or drops every connection would
+            // otherwise open connections as fast as the machine can.
+            if let Some(pause) = backoff.after(outcome) {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// A closed worker's pause after a failed connection: 10 ms, doubling to at most 1 s, and none
+/// once a request is answered again.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff(Option<Duration>);
+
+impl Backoff {
+    /// The pause after `outcome`, if any.
+    pub fn after(&mut self, outcome: Result<(), ErrorClass>) -> Option<Duration> {
+        match outcome {
+            Err(ErrorClass::Connect | ErrorClass::Io | ErrorClass::Protocol) => {
+                let next = self.0.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)));
+                self.0 = Some(next);
+                Some(next)
+            }
+            _ => {
+                self.0 = None;
+                None
+            }
         }
     }
 }

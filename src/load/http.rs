@@ -141,9 +141,18 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https; the
-/// error says what failed.
+/// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https, within
+/// the connect timeout; the error says what failed.
 pub async fn open(engine: &Engine) -> Result<Conn, String> {
+    tokio::time::timeout(engine.connect_timeout, handshake(engine)).await.unwrap_or_else(|_| {
+        Err(format!(
+            "no connection within the connect timeout of {}",
+            crate::units::human_duration(engine.connect_timeout.as_secs_f64())
+        ))
+    })
+}
+
+async fn handshake(engine: &Engine) -> Result<Conn, String> {
     let t = &engine.target;
     let tcp = TcpStream::connect((t.host.as_str(), t.port)).await.map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
@@ -160,7 +169,9 @@ pub async fn open(engine: &Engine) -> Result<Conn, String> {
         }
         _ => Box::new(tcp),
     };
-    let (sender, driver) = http1::handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
+    // Heads past 64 KiB (hyper's floor is 8 KiB) are a protocol error, not memory spent.
+    let (sender, driver) =
+        http1::Builder::new().max_buf_size(64 * 1024).handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
     Ok(Conn { sender, driver: Box::pin(driver) })
 }
 
@@ -214,48 +225,135 @@ impl Link {
     }
 }
 
-/// Sends one request on the worker's connection, opening it first when needed.
-pub async fn send(engine: &Engine, link: &mut Link, index: usize, reconnects: &AtomicU64) -> Result<(), ErrorClass> {
-    let r = &engine.requests[index];
-    let attempt = async {
-        let Conn { sender, driver } = link.ready(engine, reconnects).await?;
-        let mut req = Request::builder()
-            .method(r.method.clone())
-            .uri(r.path.as_str())
-            .header(HOST, engine.target.authority.as_str());
-        for (k, v) in &r.headers {
-            req = req.header(k, v);
+/// What one exchange ended with: its outcome and the body bytes read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exchanged {
+    pub outcome: Result<(), ErrorClass>,
+    pub bytes: u64,
+}
+
+/// The class of a hyper error: bytes that were not HTTP, or a connection that failed.
+fn class(e: &hyper::Error) -> ErrorClass {
+    if e.is_parse() || e.is_parse_too_large() || e.is_parse_status() {
+        ErrorClass::Protocol
+    } else {
+        ErrorClass::Io
+    }
+}
+
+/// Reads a body frame by frame, counting and discarding it, up to `max` bytes: past that it
+/// stops reading and fails, so an endless body costs a buffer, never memory without bound.
+async fn drain(mut body: hyper::body::Incoming, max: u64, bytes: &mut u64) -> Result<(), ErrorClass> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| class(&e))?;
+        if let Some(data) = frame.data_ref() {
+            *bytes += data.len() as u64;
+            if *bytes > max {
+                return Err(ErrorClass::BodyTooLarge);
+            }
         }
-        let req = req.body(Full::new(r.body.clone())).map_err(|_| ErrorClass::Io)?;
-        let exchange = async {
-            let resp = sender.send_request(req).await.map_err(|_| ErrorClass::Io)?;
-            let status = resp.status().as_u16();
-            resp.into_body().collect().await.map_err(|_| ErrorClass::Io)?;
-            Ok::<u16, ErrorClass>(status)
-        };
-        let mut exchange = std::pin::pin!(exchange);
-        let (status, closed) = tokio::select! {
-            biased;
-            s = &mut exchange => (s?, false),
-            // The connection future only finishes when the connection does: the server closed
-            // it, after answering (what was read completes the exchange) or before (it fails).
-            _ = driver.as_mut() => (exchange.await?, true),
-        };
-        let ok = match r.expect {
-            Some(e) => status == e,
-            None => (200..300).contains(&status),
-        };
-        Ok::<_, ErrorClass>((ok.then_some(()).ok_or(ErrorClass::of_status(status)), closed))
+    }
+    Ok(())
+}
+
+/// Redirects followed at most, when the plan asks for them.
+const MAX_REDIRECTS: usize = 5;
+
+/// The path to follow a redirect to, when `location` is on the target's own origin.
+fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
+    if location.starts_with('/') && !location.starts_with("//") {
+        return Some(location);
+    }
+    let scheme = if target.tls { "https://" } else { "http://" };
+    let rest = location.strip_prefix(scheme)?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let default = if target.tls { 443 } else { 80 };
+    let same = authority == target.authority
+        || authority == target.host && target.port == default
+        || authority == format!("{}:{}", target.host, target.port);
+    same.then_some(if path.is_empty() { "/" } else { path })
+}
+
+/// One request and its response, read to the end (or to `max_body`): the status, where a
+/// redirect points, and whether the server closed the connection after it.
+async fn exchange(
+    engine: &Engine,
+    conn: &mut Conn,
+    (method, path, headers): (&Method, &str, &[(HeaderName, HeaderValue)]),
+    body: Bytes,
+    bytes: &mut u64,
+) -> Result<(u16, Option<String>, bool), ErrorClass> {
+    let mut req = Request::builder().method(method.clone()).uri(path).header(HOST, engine.target.authority.as_str());
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let req = req.body(Full::new(body)).map_err(|_| ErrorClass::Io)?;
+    let Conn { sender, driver } = conn;
+    let exchange = async {
+        let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
+        let status = resp.status().as_u16();
+        let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
+        drain(resp.into_body(), engine.max_body, bytes).await?;
+        Ok::<_, ErrorClass>((status, location))
     };
-    match tokio::time::timeout(engine.timeout, attempt).await {
-        Ok(Ok((outcome, closed))) => {
+    let mut exchange = std::pin::pin!(exchange);
+    tokio::select! {
+        biased;
+        s = &mut exchange => s.map(|(status, location)| (status, location, false)),
+        // The connection future only finishes when the connection does: the server closed it,
+        // after answering (what was read completes the exchange) or before (it fails).
+        _ = driver.as_mut() => exchange.await.map(|(status, location)| (status, location, true)),
+    }
+}
+
+/// Sends request `index` on the worker's connection, opening it first when needed, and
+/// follows same-origin redirects when the plan asks; it gives up at its timeout or at
+/// `deadline`, whichever comes first.
+pub async fn send(
+    engine: &Engine,
+    link: &mut Link,
+    index: usize,
+    reconnects: &AtomicU64,
+    deadline: tokio::time::Instant,
+) -> Exchanged {
+    let r = &engine.requests[index];
+    let mut bytes = 0u64;
+    let attempt = async {
+        let (mut method, mut body) = (r.method.clone(), r.body.clone());
+        let mut path = std::borrow::Cow::Borrowed(r.path.as_str());
+        for hop in 0.. {
+            let conn = link.ready(engine, reconnects).await?;
+            let head = (&method, &*path, &r.headers[..]);
+            let (status, location, closed) = exchange(engine, conn, head, body.clone(), &mut bytes).await?;
             if closed {
                 link.conn = None;
             }
-            outcome
+            let next = location.as_deref().and_then(|l| same_origin(l, &engine.target));
+            match next {
+                Some(to) if engine.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
+                    // 303, and 301/302 after a POST, continue as GET, as browsers do.
+                    if status == 303 || (status < 303 && method == Method::POST) {
+                        (method, body) = (Method::GET, Bytes::new());
+                    }
+                    path = std::borrow::Cow::Owned(to.to_string());
+                }
+                _ => {
+                    let ok = match r.expect {
+                        Some(e) => status == e,
+                        None => (200..300).contains(&status),
+                    };
+                    return Ok(ok.then_some(()).ok_or(ErrorClass::of_status(status)));
+                }
+            }
         }
+        unreachable!("the loop returns")
+    };
+    let limit = engine.timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let outcome = match tokio::time::timeout(limit, attempt).await {
+        Ok(Ok(outcome)) => outcome,
         Ok(Err(e)) => {
-            if matches!(e, ErrorClass::Io) {
+            // Anything but an HTTP answer leaves the connection in an unknown state.
+            if matches!(e, ErrorClass::Io | ErrorClass::Protocol | ErrorClass::BodyTooLarge) {
                 link.conn = None;
             }
             Err(e)
@@ -265,7 +363,8 @@ pub async fn send(engine: &Engine, link: &mut Link, index: usize, reconnects: &A
             link.conn = None;
             Err(ErrorClass::Timeout)
         }
-    }
+    };
+    Exchanged { outcome, bytes }
 }
 
 #[cfg(test)]

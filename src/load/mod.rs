@@ -2,10 +2,12 @@
 
 pub mod analysis;
 pub mod collector;
+pub mod departures;
 pub mod engine;
 pub mod gauge;
 pub mod http;
 pub mod journey;
+pub mod limiter;
 pub mod plan;
 pub mod profile;
 pub mod recorder;

@@ -22,6 +22,15 @@ pub struct LoadPlan {
     /// Per-request timeout, e.g. `5s`.
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// How long opening a connection may take, e.g. `2s` (default 5s, never above `timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<String>,
+    /// Response bodies past this size are not read and count as `body_too_large` (default 4MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<String>,
+    /// Follow redirects to the target's own origin; by default a redirect is the response.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_redirects: bool,
     /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
     #[serde(default)]
     pub insecure: bool,

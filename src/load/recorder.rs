@@ -10,6 +10,10 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
+/// Lag past this, with a worker free, is the generator's own, not the 1 ms granularity of its
+/// timer.
+pub const LAGGING_US: u64 = 5_000;
+
 /// A histogram of microseconds that grows its range as needed.
 pub fn histogram() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits is valid")
@@ -27,6 +31,10 @@ pub enum ErrorClass {
     UnexpectedStatus,
     /// The connection failed mid-request (reset, closed).
     Io,
+    /// The target's bytes were not HTTP: a bad status line, garbage, a head past hyper's limit.
+    Protocol,
+    /// The response body passed `max_body`; the rest was not read.
+    BodyTooLarge,
     /// A journey step got its response but not the value it extracts from it.
     Extract,
 }
@@ -44,7 +52,7 @@ impl ErrorClass {
 }
 
 /// Errors by class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ErrorCounts {
     pub connect: u64,
     pub timeout: u64,
@@ -53,6 +61,10 @@ pub struct ErrorCounts {
     pub http_5xx: u64,
     pub unexpected_status: u64,
     pub io: u64,
+    #[serde(default)]
+    pub protocol: u64,
+    #[serde(default)]
+    pub body_too_large: u64,
     pub extract: u64,
 }
 
@@ -66,6 +78,8 @@ impl ErrorCounts {
             ErrorClass::Http5xx => &mut self.http_5xx,
             ErrorClass::UnexpectedStatus => &mut self.unexpected_status,
             ErrorClass::Io => &mut self.io,
+            ErrorClass::Protocol => &mut self.protocol,
+            ErrorClass::BodyTooLarge => &mut self.body_too_large,
             ErrorClass::Extract => &mut self.extract,
         }
     }
@@ -84,7 +98,14 @@ impl ErrorCounts {
             + self.http_5xx
             + self.unexpected_status
             + self.io
+            + self.protocol
+            + self.body_too_large
             + self.extract
+    }
+
+    /// Requests that got no HTTP response at all: refused, timed out, reset, or not HTTP.
+    pub fn unanswered(&self) -> u64 {
+        self.connect + self.timeout + self.io + self.protocol
     }
 
     /// Adds another count in.
@@ -97,6 +118,8 @@ impl ErrorCounts {
             (&mut self.http_5xx, o.http_5xx),
             (&mut self.unexpected_status, o.unexpected_status),
             (&mut self.io, o.io),
+            (&mut self.protocol, o.protocol),
+            (&mut self.body_too_large, o.body_too_large),
             (&mut self.extract, o.extract),
         ] {
             *a += b;
@@ -115,13 +138,24 @@ pub struct Sample {
     /// Actual − intended send time.
     pub lag_us: u64,
     pub late: bool,
-    /// Every other worker had a request in flight when this one's turn came: it waited at the
-    /// in-flight limit rather than for the generator.
+    /// It was already due when a worker took it: no worker was free at its time, so it waited at
+    /// the in-flight limit rather than for the generator's timer.
     pub at_limit: bool,
     /// Completion − intended send time for every outcome, connect errors included: the time
     /// the request spent in the generator's system, for Little's Law.
     pub sojourn_us: u64,
+    /// Response body bytes read.
+    pub bytes: u64,
+    /// When it finished, µs after its step's start.
+    pub done_us: u64,
     pub error: Option<ErrorClass>,
+}
+
+impl Sample {
+    /// It got an HTTP response (of any status).
+    pub fn answered(&self) -> bool {
+        !matches!(self.error, Some(ErrorClass::Connect | ErrorClass::Timeout | ErrorClass::Io | ErrorClass::Protocol))
+    }
 }
 
 /// Everything recorded for one request name.
@@ -135,8 +169,12 @@ pub struct Record {
     pub late_starts: u64,
     /// Late starts that waited at the in-flight limit (every connection busy).
     pub late_at_limit: u64,
+    /// Starts more than [`LAGGING_US`] late with a worker free: the generator's own lag.
+    pub lagging: u64,
     /// Sum of every request's time in the system, µs.
     pub sojourn_us: u64,
+    /// Response body bytes read.
+    pub bytes: u64,
 }
 
 impl Default for Record {
@@ -149,7 +187,9 @@ impl Default for Record {
             errors: ErrorCounts::default(),
             late_starts: 0,
             late_at_limit: 0,
+            lagging: 0,
             sojourn_us: 0,
+            bytes: 0,
         }
     }
 }
@@ -171,7 +211,9 @@ impl Record {
         }
         self.late_starts += s.late as u64;
         self.late_at_limit += (s.late && s.at_limit) as u64;
+        self.lagging += (!s.at_limit && s.lag_us > LAGGING_US) as u64;
         self.sojourn_us += s.sojourn_us;
+        self.bytes += s.bytes;
     }
 
     /// Merges another record in, losslessly.
@@ -183,7 +225,9 @@ impl Record {
         self.errors.add(&o.errors);
         self.late_starts += o.late_starts;
         self.late_at_limit += o.late_at_limit;
+        self.lagging += o.lagging;
         self.sojourn_us += o.sojourn_us;
+        self.bytes += o.bytes;
     }
 }
 
@@ -194,6 +238,8 @@ pub struct Shard {
     pub interval: Record,
     /// When the last request recorded here finished.
     pub last_done: Option<Instant>,
+    /// When each answered request finished, µs after its step's start.
+    pub departures: Histogram<u64>,
 }
 
 /// The striped shards of one step.
@@ -205,7 +251,12 @@ impl Recorder {
     /// `stripes` shards for `names` request names.
     pub fn new(stripes: usize, names: usize) -> Self {
         let shard = || {
-            Mutex::new(Shard { requests: vec![Record::default(); names], interval: Record::default(), last_done: None })
+            Mutex::new(Shard {
+                requests: vec![Record::default(); names],
+                interval: Record::default(),
+                last_done: None,
+                departures: histogram(),
+            })
         };
         Recorder { shards: (0..stripes.max(1)).map(|_| shard()).collect() }
     }
@@ -216,6 +267,19 @@ impl Recorder {
         shard.requests[s.request].add(&s);
         shard.interval.add(&s);
         shard.last_done = shard.last_done.max(Some(done));
+        if s.answered() {
+            let _ = shard.departures.record(s.done_us.max(1));
+        }
+    }
+
+    /// When each answered request finished, µs after the step's start, over all shards.
+    pub fn departures(&self) -> Histogram<u64> {
+        let mut all = histogram();
+        for s in &self.shards {
+            all.add(&s.lock().unwrap_or_else(|p| p.into_inner()).departures)
+                .expect("auto-resizing histograms always merge");
+        }
+        all
     }
 
     /// When the last request recorded finished; `None` before any.

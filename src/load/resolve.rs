@@ -162,12 +162,32 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     let mut names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
     let mut engine = Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight);
+    if let Some(c) = &plan.connect_timeout {
+        let c = plan::secs(file, "connect_timeout", c)?;
+        if c <= 0.0 {
+            return Err(InputError::BadFile {
+                file: file.into(),
+                message: "connect_timeout: must be above zero".into(),
+            }
+            .into());
+        }
+        engine.connect_timeout = Duration::from_secs_f64(c.min(timeout));
+    }
+    if let Some(m) = &plan.max_body {
+        engine.max_body = plan::field::<crate::units::ByteSize>(file, "max_body", m)?.0;
+    }
+    engine.follow_redirects = plan.follow_redirects;
+    engine.max_rps = cap;
     let insecure = opts.insecure || plan.insecure;
     if engine.target.tls {
         engine.tls = Some(super::http::tls_config(insecure));
     }
     let engine = Arc::new(engine);
-    let journeys = (!journeys.is_empty()).then(|| Arc::new(JourneyEngine::new(engine.clone(), journeys, insecure)));
+    let journeys = (!journeys.is_empty()).then(|| {
+        let mut j = JourneyEngine::new(engine.clone(), journeys, insecure);
+        j.follow_redirects = plan.follow_redirects;
+        Arc::new(j)
+    });
     if let Some(j) = &journeys {
         names = j.names();
     }

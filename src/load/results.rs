@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::collector::StepRun;
+use super::departures;
 use super::journey::summary::JourneysResult;
 use super::plan::{Op, Unit};
 use super::profile::{Load, Role, Step};
@@ -110,7 +111,7 @@ impl Second {
 
 /// Requests that got an HTTP response (of any status).
 pub fn answered(r: &Record) -> u64 {
-    r.requests - r.errors.connect - r.errors.io - r.errors.timeout
+    r.requests - r.errors.unanswered().min(r.requests)
 }
 
 /// The histograms of a step, base64 HdrHistogram V2.
@@ -162,15 +163,18 @@ pub struct StepResult {
     pub users: Option<usize>,
     /// Seconds the step scheduled arrivals: its duration, or less when a stop cut it short.
     pub duration_s: f64,
-    /// The window `achieved_rps` is measured over: from the step's start plus its fastest
-    /// response, to its last response or its end, whichever is later.
+    /// The window `achieved_rps` is measured over: for a constant-rate or closed step, from the
+    /// moment 10% of its responses had arrived to the moment 90% had; for a ramp or a step of
+    /// fewer than 20 responses, from its first response to its last or to its end, whichever is
+    /// later.
     pub window_s: f64,
     /// Requests the schedule asked for; `null` for a closed step.
     pub scheduled: Option<u64>,
     pub requests: u64,
     /// Requests due before the run's end that were never sent: every connection was busy.
     pub unsent: u64,
-    /// Responses (any status) per second of `window_s`: the throughput measured.
+    /// Responses (any status) that arrived within `window_s`, per second of it: the throughput
+    /// measured.
     pub achieved_rps: f64,
     pub error_rate: f64,
     /// Requests in flight at most (the workers; users in a closed step).
@@ -193,10 +197,14 @@ pub struct StepResult {
     pub service_time_us: Option<Percentiles>,
     pub schedule_lag_us: Option<Percentiles>,
     pub errors: ErrorCounts,
+    /// Response body bytes read (each capped at `max_body`).
+    pub bytes_received: u64,
     /// Requests that started more than 2 ms after their intended time...
     pub late_starts: u64,
     /// ...of which every connection was busy when their time came.
     pub late_at_limit: u64,
+    /// Requests that started more than 5 ms late with a connection free: the generator's lag.
+    pub lagging_starts: u64,
     pub reconnects: u64,
     pub per_request: Vec<RequestResult>,
     pub slo: Vec<ThresholdResult>,
@@ -210,15 +218,6 @@ pub struct StepResult {
     pub journeys: Option<JourneysResult>,
     #[serde(skip)]
     pub merged: Option<Record>,
-}
-
-/// The window a step's departures are counted over: from its start plus the fastest of
-/// `units` (the time before the first could possibly finish), to its last departure or the
-/// end of its schedule, whichever is later.
-pub fn departure_window(run: &StepRun, units: &Record) -> f64 {
-    let fastest_s = if units.latency.is_empty() { 0.0 } else { units.latency.min() as f64 / 1e6 };
-    let end_s = run.elapsed_s.max(run.occupied_s);
-    (end_s - fastest_s.min(end_s)).max(1e-9)
 }
 
 /// base64 of the V2 serialization.
@@ -242,20 +241,24 @@ impl StepResult {
             merged.merge(r);
         }
         let journeys = run.journeys.is_some();
-        let units = run.units.clone().unwrap_or_else(|| merged.clone());
-        let window_s = departure_window(&run, &merged);
-        let achieved_rps = answered(&merged) as f64 / window_s;
+        let (units, unit_departures) = run.units.clone().unwrap_or_else(|| (merged.clone(), run.departures.clone()));
+        let fastest = |r: &Record| if r.latency.is_empty() { 0 } else { r.latency.min() };
+        let window = departures::window(step, &run.departures, fastest(&merged), &run);
+        let achieved_rps = window.rate();
+        // Each answered request's share of the rate, for the rates of parts of the step.
+        let per_answer = achieved_rps / answered(&merged).max(1) as f64;
         let cpu_share = run.generator_cpu.map(|(cpu, wall)| cpu / (wall.max(1e-9) * cores.max(1) as f64));
         let offered = step.load.mean_rps(step.duration_s);
         let delivery = verdict::delivery(&Figures {
             unit: if journeys { "journeys/s" } else { "RPS" },
             offered,
-            delivered: answered(&units) as f64 / departure_window(&run, &units),
+            delivered: departures::window(step, &unit_departures, fastest(&units), &run).rate(),
             started: units.requests,
             answered: answered(&units),
-            failed: units.errors.connect + units.errors.io,
+            failed: units.errors.connect + units.errors.io + units.errors.protocol,
             late: units.late_starts,
             late_at_limit: units.late_at_limit,
+            lagging: units.lagging,
             unsent: run.unsent,
             limit: run.workers,
             cpu_share,
@@ -284,7 +287,7 @@ impl StepResult {
             .map(|(r, name)| RequestResult {
                 name: name.clone(),
                 requests: r.requests,
-                achieved_rps: answered(r) as f64 / window_s,
+                achieved_rps: answered(r) as f64 * per_answer,
                 latency_us: Percentiles::of(&r.latency),
                 service_time_us: Percentiles::of(&r.service),
                 errors: r.errors,
@@ -300,7 +303,7 @@ impl StepResult {
                 Load::Open { .. } => None,
             },
             duration_s: run.elapsed_s,
-            window_s,
+            window_s: window.window_s,
             scheduled: offered.map(|_| step.load.count(step.duration_s)),
             requests: merged.requests,
             unsent: run.unsent,
@@ -319,8 +322,10 @@ impl StepResult {
             service_time_us: Percentiles::of(&merged.service),
             schedule_lag_us: Percentiles::of(&merged.lag),
             errors: merged.errors,
+            bytes_received: merged.bytes,
             late_starts: merged.late_starts,
             late_at_limit: merged.late_at_limit,
+            lagging_starts: merged.lagging,
             reconnects: run.reconnects,
             per_request,
             slo: Vec::new(),

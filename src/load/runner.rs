@@ -15,6 +15,7 @@ use super::profile::{Role, Step};
 use super::resolve::{redacted, resolve, FilterReset, Resolved};
 use super::results::{self, StepResult};
 use super::verdict::Delivery;
+use crate::signals;
 use crate::units::sig;
 
 /// A run that measured something but cannot be trusted (exit 3).
@@ -73,6 +74,9 @@ pub struct Results {
     pub profile: &'static str,
     pub environment: Environment,
     pub interrupted: bool,
+    /// The signal that interrupted it: `SIGINT` or `SIGTERM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<&'static str>,
     /// Why the abort rule stopped the run, when it did.
     pub aborted: Option<String>,
     pub valid: bool,
@@ -90,10 +94,24 @@ fn now_rfc3339() -> String {
 /// Runs `plan` (from `file`) until done, stopped through `stop`, or aborted by its rule.
 pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
     let r = resolve(plan, file, opts)?;
-    probe(&r).await?;
-    let mut watch = Watch::new(&r, opts, stop_tx);
     let cpu0 = cpu_seconds();
     let mut results = Results::started(plan, &r, &opts.overrides);
+    // A signal during the probe stops the run as it would any step: nothing measured, said so.
+    let mut stop = stop_tx.subscribe();
+    let probed = tokio::select! {
+        biased;
+        _ = signals::stopped(&mut stop) => Ok(()),
+        p = probe(&r) => p,
+    };
+    if let Err(e) = probed {
+        // Unreachable: the results say so too, for a script that reads them.
+        results.valid = false;
+        results.invalid_reasons = vec![format!("{e:#}")];
+        results.environment.end = now_rfc3339();
+        results::write_atomic(&opts.out, &results)?;
+        return Err(e);
+    }
+    let mut watch = Watch::new(&r, opts, stop_tx);
     let phases: Vec<&[Step]> =
         if r.profile.continuous { vec![&r.profile.steps[..]] } else { r.profile.steps.chunks(1).collect() };
     'phases: for steps in phases {
@@ -132,6 +150,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
     watch.bar.finish_and_clear();
     results.aborted = watch.abort_reason.clone();
     results.interrupted = *watch.stop_tx.borrow() && results.aborted.is_none();
+    results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name());
     finish(&mut results, &r, cpu0);
     results::write_atomic(&opts.out, &results)?;
     Ok(results)
@@ -160,9 +179,10 @@ fn judge(r: &Resolved, step: &Step, run: StepRun) -> StepResult {
     let records = run.records.clone();
     let mut s = StepResult::new(step, &r.names, run, cores);
     let merged = s.merged.clone().unwrap_or_default();
-    s.slo = analysis::check(&r.overall, "overall", &merged, s.window_s);
+    let per_answer = s.achieved_rps / results::answered(&merged).max(1) as f64;
+    s.slo = analysis::check(&r.overall, "overall", &merged, per_answer);
     for (i, text, t) in &r.per_request {
-        s.slo.extend(analysis::check(&[(text.clone(), *t)], &r.names[*i], &records[*i], s.window_s));
+        s.slo.extend(analysis::check(&[(text.clone(), *t)], &r.names[*i], &records[*i], per_answer));
     }
     s
 }
@@ -174,8 +194,7 @@ struct Watch {
     /// Seconds of the phases already run.
     done_s: f64,
     unit: &'static str,
-    abort: Option<AbortRule>,
-    bad_seconds: f64,
+    abort: Option<AbortWindow>,
     abort_reason: Option<String>,
     stop_tx: watch::Sender<bool>,
 }
@@ -190,7 +209,7 @@ impl Watch {
                 .progress_chars("=> "),
         );
         let unit = if r.journeys.is_some() { " journeys/s" } else { "" };
-        Watch { bar, total_s, done_s: 0.0, unit, abort: r.abort, bad_seconds: 0.0, abort_reason: None, stop_tx }
+        Watch { bar, total_s, done_s: 0.0, unit, abort: r.abort.map(AbortWindow::new), abort_reason: None, stop_tx }
     }
 
     fn tick(&mut self, steps: &[Step], i: usize, s: &results::Second) {
@@ -205,18 +224,44 @@ impl Watch {
             sig(s.achieved_rps, 4),
             s.errors.total()
         ));
-        let Some(rule) = self.abort else { return };
-        let rate = if s.requests > 0 { s.errors.total() as f64 / s.requests as f64 } else { 0.0 };
-        self.bad_seconds = if rate > rule.error_rate { self.bad_seconds + s.duration_s } else { 0.0 };
-        if self.bad_seconds >= rule.for_s && self.abort_reason.is_none() {
+        let Some(window) = &mut self.abort else { return };
+        if let (Some(rate), None) = (window.push(s), &self.abort_reason) {
             self.abort_reason = Some(format!(
-                "error rate over {}% for {}s in {}",
-                sig(rule.error_rate * 100.0, 3),
-                sig(rule.for_s, 3),
+                "error rate {} over the last {}s (rule: over {}% for {}s), in {}",
+                crate::units::percent(rate, 3),
+                sig(window.rule.for_s, 3),
+                sig(window.rule.error_rate * 100.0, 3),
+                sig(window.rule.for_s, 3),
                 step.name
             ));
             let _ = self.stop_tx.send(true);
         }
+    }
+}
+
+/// The abort rule over a window that slides across the whole run, steps and pauses between them
+/// alike: the error rate of the last `for` seconds of measured seconds.
+pub(crate) struct AbortWindow {
+    rule: AbortRule,
+    /// Recent seconds: duration, requests, errors.
+    seconds: std::collections::VecDeque<(f64, u64, u64)>,
+}
+
+impl AbortWindow {
+    fn new(rule: AbortRule) -> AbortWindow {
+        AbortWindow { rule, seconds: Default::default() }
+    }
+
+    /// Adds a second; the window's error rate when it covers the rule's span and is over it.
+    fn push(&mut self, s: &results::Second) -> Option<f64> {
+        self.seconds.push_back((s.duration_s, s.requests, s.errors.total()));
+        let span = |q: &std::collections::VecDeque<(f64, u64, u64)>| q.iter().map(|x| x.0).sum::<f64>();
+        while self.seconds.len() > 1 && span(&self.seconds) - self.seconds[0].0 >= self.rule.for_s {
+            self.seconds.pop_front();
+        }
+        let (requests, errors) = self.seconds.iter().fold((0, 0), |(r, e), x| (r + x.1, e + x.2));
+        let rate = errors as f64 / requests.max(1) as f64;
+        (span(&self.seconds) >= self.rule.for_s - 1e-9 && requests > 0 && rate > self.rule.error_rate).then_some(rate)
     }
 }
 
@@ -236,6 +281,7 @@ impl Results {
                 generator_cpu_s: None,
             },
             interrupted: false,
+            signal: None,
             aborted: None,
             valid: true,
             invalid_reasons: Vec::new(),
@@ -287,4 +333,46 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
         spike: (profile.kind == "spike").then(|| analysis::spike(&results.steps)),
         soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak(s, w))),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::recorder::ErrorCounts;
+
+    fn second(requests: u64, errors: u64) -> results::Second {
+        results::Second {
+            t_s: 0.0,
+            duration_s: 1.0,
+            offered_rps: None,
+            requests,
+            achieved_rps: requests as f64,
+            in_flight: 0.0,
+            late_starts: 0,
+            p50_us: None,
+            p90_us: None,
+            p99_us: None,
+            max_us: None,
+            errors: ErrorCounts { http_5xx: errors, ..ErrorCounts::default() },
+            histogram: None,
+        }
+    }
+
+    #[test]
+    fn the_abort_window_slides_across_steps() {
+        let mut w = AbortWindow::new(AbortRule { error_rate: 0.5, for_s: 10.0 });
+        // Nine bad seconds (from steps of any length) are not yet ten.
+        for _ in 0..9 {
+            assert_eq!(w.push(&second(100, 100)), None);
+        }
+        assert_eq!(w.push(&second(100, 100)), Some(1.0));
+        // A window of 10 s at 40% errors holds; one at 60% aborts.
+        let mut w = AbortWindow::new(AbortRule { error_rate: 0.5, for_s: 10.0 });
+        for i in 0..20 {
+            assert_eq!(w.push(&second(100, if i % 5 < 2 { 100 } else { 0 })), None, "second {i}");
+        }
+        let mut w = AbortWindow::new(AbortRule { error_rate: 0.5, for_s: 10.0 });
+        let fired = (0..20).filter_map(|i| w.push(&second(100, if i % 5 < 3 { 100 } else { 0 }))).next();
+        assert_eq!(fired, Some(0.6));
+    }
 }

@@ -64,6 +64,11 @@ impl Phase {
         self.first[i + 1] - self.first[i]
     }
 
+    /// The moment every request of the phase is given up: its end plus one request timeout.
+    pub fn hard_end(&self, timeout: Duration) -> Instant {
+        *self.ends.last().expect("a phase has steps") + timeout
+    }
+
     /// The last moment a ticket may start.
     pub fn deadline(&self) -> Instant {
         *self.ends.last().expect("a phase has steps") + GRACE

@@ -8,12 +8,9 @@ use crate::units::{percent, readable, sig, thousands};
 
 /// The share of the offered rate a step must deliver to count as a test of that rate.
 pub const DELIVERED_SHARE: f64 = 0.95;
-/// Late starts with a connection free, as a share of all starts, beyond which the latencies
-/// measure the generator's lag more than the target.
+/// Starts more than 5 ms late with a connection free, as a share of all starts, beyond which
+/// the latencies measure the generator's lag more than the target.
 pub const LAGGED_SHARE: f64 = 0.05;
-/// Schedule lag p99 beyond which late starts with a connection free are the generator's, not
-/// the 1 ms granularity of its timer.
-pub const LAG_US: u64 = 5_000;
 /// The generator's CPU, as a share of its cores, at which it is the bottleneck.
 pub const CPU_BOUND: f64 = 0.90;
 
@@ -61,6 +58,8 @@ pub struct Figures<'a> {
     pub failed: u64,
     pub late: u64,
     pub late_at_limit: u64,
+    /// Starts more than 5 ms late with a worker free.
+    pub lagging: u64,
     pub unsent: u64,
     /// The in-flight limit (workers).
     pub limit: usize,
@@ -83,10 +82,7 @@ pub fn delivery(f: &Figures) -> Delivery {
     }
     let Some(offered) = f.offered else { return Delivery::Delivered };
     let n = |v: u64| thousands(v as f64);
-    let lagged = f.late - f.late_at_limit.min(f.late);
-    let lagging = lagged > 10
-        && lagged as f64 > LAGGED_SHARE * f.started.max(1) as f64
-        && f.lag_p99_us.is_some_and(|l| l > LAG_US);
+    let lagging = f.lagging > 10 && f.lagging as f64 > LAGGED_SHARE * f.started.max(1) as f64;
     let lag = f.lag_p99_us.map_or(String::new(), |l| format!(", schedule lag p99 {}", crate::units::micros(l as f64)));
     let short = f.delivered < DELIVERED_SHARE * offered;
     let of = format!("{} {} of {} offered", readable(f.delivered), f.unit, readable(offered));
@@ -98,10 +94,10 @@ pub fn delivery(f: &Figures) -> Delivery {
         );
         return Delivery::GeneratorBehind { reason };
     }
-    if lagging && (!short || lagged > f.late_at_limit) {
+    if lagging && (!short || f.lagging > f.late_at_limit) {
         let reason = format!(
-            "generator fell behind: delivered {of}; {} of {} started more than 2 ms late with a connection free{lag}",
-            n(lagged),
+            "generator fell behind: delivered {of}; {} of {} started more than 5 ms late with a connection free{lag}",
+            n(f.lagging),
             n(f.started)
         );
         return Delivery::GeneratorBehind { reason };
@@ -221,6 +217,7 @@ mod tests {
             failed: 0,
             late: 0,
             late_at_limit: 0,
+            lagging: 0,
             unsent: 0,
             limit: 256,
             cpu_share: Some(0.1),
@@ -244,7 +241,7 @@ mod tests {
         assert!(matches!(d, Delivery::Saturated { .. }), "{d:?}");
         assert!(r.starts_with("target saturated at 385 RPS of 800 offered; in-flight limit 256 reached"), "{r}");
         assert!(r.contains("1,744 were never sent"), "{r}");
-        let behind = Figures { delivered: 385.0, late: 3521, late_at_limit: 10, lag_p99_us: Some(80_000), ..figures() };
+        let behind = Figures { delivered: 385.0, late: 3521, late_at_limit: 10, lagging: 3500, ..figures() };
         assert!(matches!(delivery(&behind), Delivery::GeneratorBehind { .. }));
         // Sent on time, answered slower than they came: the target queues them itself.
         let queueing = Figures { delivered: 159.0, offered: Some(400.0), ..figures() };
@@ -254,10 +251,10 @@ mod tests {
         assert!(delivery(&busy).reason().unwrap().contains("97% of its 2 cores"));
         // On rate, but a tenth of the sends late with connections free: the latencies are the
         // generator's.
-        let lagging = Figures { late: 400, late_at_limit: 0, lag_p99_us: Some(30_000), ..figures() };
+        let lagging = Figures { late: 400, late_at_limit: 0, lagging: 400, ..figures() };
         assert!(matches!(delivery(&lagging), Delivery::GeneratorBehind { .. }));
-        // A few starts just past 2 ms are the timer's granularity.
-        let ticks = Figures { late: 400, late_at_limit: 0, lag_p99_us: Some(2_200), ..figures() };
+        // Starts just past 2 ms are the timer's granularity.
+        let ticks = Figures { late: 400, late_at_limit: 0, lagging: 0, ..figures() };
         assert_eq!(delivery(&ticks), Delivery::Delivered);
         let none = Figures { answered: 0, ..figures() };
         assert!(matches!(delivery(&none), Delivery::NoResponse { .. }));

@@ -132,6 +132,18 @@ fn slo_fact(run: &Run, what: &str, r: &mut Review) {
         .collect();
     let thresholds: Vec<&str> =
         run.steps.first().map(|s| s.slo.iter().map(|t| t.threshold.as_str()).collect()).unwrap_or_default();
+    let (requests, errors) =
+        run.steps.iter().fold((0.0, 0.0), |(n, e), s| (n + s.requests as f64, e + s.error_rate * s.requests as f64));
+    if thresholds.is_empty() && errors > 0.0 {
+        let share = percent(errors / requests.max(1.0), 3);
+        r.summary.push(
+            Fact::new(
+                &format!("{what}: errors"),
+                format!("{share} of requests failed; no SLO was given to judge them"),
+            )
+            .status(Status::Warn),
+        );
+    }
     if !thresholds.is_empty() {
         r.summary.push(if failed.is_empty() {
             Fact::new(&format!("{what}: SLO"), format!("passed: {}", thresholds.join(", "))).status(Status::Pass)

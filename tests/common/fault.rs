@@ -1,13 +1,13 @@
 //! A misbehaving HTTP server on 127.0.0.1 for tests: each mode is one way a target goes wrong.
 //! Threads, not a runtime, so that a test of the binary needs nothing else; it stops when
-//! dropped, and every connection it serves ends by itself.
+//! dropped, and every connection it serves ends by itself (within 30 s at most).
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the server misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,14 +16,43 @@ pub enum Mode {
     CloseEach,
     /// An HTTP/1.0 server: 200 without keep-alive, then closes.
     Http10,
+    /// Accepts, then closes without a byte.
+    AcceptThenClose,
+    /// Sends half a response head, then resets the connection.
+    ResetMidResponse,
+    /// Sends its response head a byte every 200 ms.
+    Slowloris,
+    /// Reads the request and never answers.
+    NeverRespond,
+    /// Answers with bytes that are not HTTP.
+    Garbage,
+    /// `HTTP/1.1 abc OK`.
+    InvalidStatusLine,
+    /// A 200 whose head holds a 1 MB header.
+    HugeHeader,
+    /// A 200 with a chunked body that never ends.
+    EndlessBody,
+    /// `Content-Length: 100`, then 10 bytes and a close.
+    ShortBody,
+    /// 500 to everything.
+    Always500,
+    /// 503 with `Retry-After: 1`.
+    Unavailable,
+    /// 429 to everything.
+    TooMany,
+    /// 301 to the same path on another port (of a server that would answer 200).
+    RedirectAway(u16),
+    /// 301 to `/ok` on itself, which answers 200.
+    RedirectHome,
 }
 
 /// A running fault server; dropping it stops it.
 pub struct Fault {
     pub url: String,
+    pub port: u16,
     pub connections: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
 }
 
 impl Fault {
@@ -40,10 +69,11 @@ impl Fault {
                 }
                 let Ok(conn) = conn else { continue };
                 c.fetch_add(1, Ordering::Relaxed);
-                thread::spawn(move || serve(conn, mode));
+                let s = s.clone();
+                thread::spawn(move || serve(conn, mode, &s));
             }
         });
-        Fault { url: format!("http://{addr}"), connections, stop, addr }
+        Fault { url: format!("http://{addr}"), port: addr.port(), connections, stop, addr }
     }
 }
 
@@ -55,31 +85,148 @@ impl Drop for Fault {
     }
 }
 
-/// Reads one request head (up to a blank line); `false` when the peer closed first.
-fn read_head(conn: &mut TcpStream) -> bool {
+/// A listener that never accepts: connections queue in the kernel's backlog, then are refused
+/// or left hanging.
+pub struct Deaf {
+    pub url: String,
+    _listener: TcpListener,
+}
+
+impl Deaf {
+    pub fn start() -> Deaf {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Deaf { url: format!("http://{}", listener.local_addr().unwrap()), _listener: listener }
+    }
+}
+
+/// A loopback URL where nothing listens.
+pub fn refused_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Reads one request head (up to a blank line): its first line, or `None` when the peer closed.
+fn read_head(conn: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
         match conn.read(&mut byte) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&byte[..n]),
         }
         if buf.len() > 64 * 1024 {
-            return false;
+            return None;
         }
     }
-    true
+    Some(String::from_utf8_lossy(&buf).lines().next().unwrap_or("").to_string())
 }
 
-fn serve(mut conn: TcpStream, mode: Mode) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    if !read_head(&mut conn) {
-        return;
+fn status(code: &str, extra: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {code}\r\nContent-Length: 2\r\n{extra}\r\nok").into_bytes()
+}
+
+fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
+    let started = Instant::now();
+    // Keep-alive modes answer every request on the connection.
+    while let Some(line) = if mode == Mode::AcceptThenClose { None } else { read_head(&mut conn) } {
+        let reply: Vec<u8> = match mode {
+            Mode::CloseEach => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec(),
+            Mode::Http10 => b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            Mode::ResetMidResponse => {
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Le");
+                // SO_LINGER 0: close sends a reset.
+                let _ = socket_linger_zero(&conn);
+                return;
+            }
+            Mode::Slowloris => {
+                for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" {
+                    if stop.load(Ordering::Relaxed) || conn.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(200));
+                }
+                continue;
+            }
+            Mode::NeverRespond => {
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(30) {
+                    thread::sleep(Duration::from_millis(50));
+                }
+                return;
+            }
+            Mode::Garbage => vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x13, 0x37, b'\r', b'\n', b'\r', b'\n'],
+            Mode::InvalidStatusLine => b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            Mode::HugeHeader => {
+                let mut r = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+                r.extend(std::iter::repeat_n(b'a', 1 << 20));
+                r.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
+                r
+            }
+            Mode::EndlessBody => {
+                if conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").is_err() {
+                    return;
+                }
+                let chunk = [b'x'; 65_536];
+                let head = format!("{:x}\r\n", chunk.len());
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(30) {
+                    let sent = conn
+                        .write_all(head.as_bytes())
+                        .and_then(|_| conn.write_all(&chunk))
+                        .and_then(|_| conn.write_all(b"\r\n"));
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            Mode::ShortBody => {
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Mode::Always500 => status("500 Internal Server Error", ""),
+            Mode::Unavailable => status("503 Service Unavailable", "Retry-After: 1\r\n"),
+            Mode::TooMany => status("429 Too Many Requests", "Retry-After: 1\r\n"),
+            Mode::RedirectAway(port) => {
+                status("301 Moved Permanently", &format!("Location: http://127.0.0.1:{port}/\r\n"))
+            }
+            Mode::RedirectHome => {
+                if line.contains(" /ok ") {
+                    status("200 OK", "")
+                } else {
+                    status("301 Moved Permanently", "Location: /ok\r\n")
+                }
+            }
+            Mode::AcceptThenClose => unreachable!("closes before reading"),
+        };
+        if conn.write_all(&reply).is_err() {
+            return;
+        }
+        if matches!(mode, Mode::CloseEach | Mode::Http10 | Mode::Garbage | Mode::InvalidStatusLine | Mode::HugeHeader) {
+            break;
+        }
     }
-    let response: &[u8] = match mode {
-        Mode::CloseEach => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-        Mode::Http10 => b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
-    };
-    let _ = conn.write_all(response);
     let _ = conn.shutdown(Shutdown::Both);
+}
+
+/// Sets SO_LINGER to 0, so that dropping the socket resets the connection.
+fn socket_linger_zero(conn: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    let r = unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -51,6 +51,9 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
     let plan = LoadPlan {
         target: Some(origin.clone()),
         timeout: args.timeout.map_or(format!("{DEFAULT_TIMEOUT_S}s"), secs),
+        connect_timeout: args.connect_timeout.map(secs),
+        max_body: args.max_body.map(|b| b.0.to_string()),
+        follow_redirects: args.follow_redirects,
         insecure: args.insecure,
         requests: vec![RequestSpec {
             name: format!("{} {path}", method.to_uppercase()),
@@ -110,6 +113,18 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
     if let Some(t) = args.timeout {
         plan.timeout = secs(t);
         given.push(format!("--timeout {}", secs(t)));
+    }
+    if let Some(c) = args.connect_timeout {
+        plan.connect_timeout = Some(secs(c));
+        given.push(format!("--connect-timeout {}", secs(c)));
+    }
+    if let Some(b) = args.max_body {
+        plan.max_body = Some(b.0.to_string());
+        given.push(format!("--max-body {}", b.0));
+    }
+    if args.follow_redirects {
+        plan.follow_redirects = true;
+        given.push("--follow-redirects".into());
     }
     if let Some(n) = args.max_in_flight {
         plan.safety.max_in_flight = n;

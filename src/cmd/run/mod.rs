@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use tokio::sync::watch;
 
 mod flags;
 mod render;
@@ -18,7 +17,11 @@ use crate::error::InputError;
 use crate::load::plan;
 use crate::load::runner::{self, Results, RunOptions};
 use crate::output::{self, Format};
-use crate::units::{Rate, Span};
+use crate::signals;
+use crate::units::{ByteSize, Rate, Span};
+
+/// The exit code of a run that its safety rule stopped to protect the target.
+pub const ABORTED: u8 = 4;
 
 /// Arguments of `headroom run`.
 #[derive(Debug, Args)]
@@ -61,6 +64,16 @@ pub struct RunArgs {
     /// plan, replaces its slo
     #[arg(long, value_name = "THRESHOLD")]
     pub slo: Vec<String>,
+    /// How long opening a connection may take (default 5s); with a plan, replaces its connect_timeout
+    #[arg(long, value_name = "DURATION")]
+    pub connect_timeout: Option<Span>,
+    /// Response bodies past this size are not read and count as body_too_large (default 4MiB);
+    /// with a plan, replaces its max_body
+    #[arg(long, value_name = "SIZE")]
+    pub max_body: Option<ByteSize>,
+    /// Follow redirects to the target's own origin (by default a redirect is the response)
+    #[arg(long)]
+    pub follow_redirects: bool,
     /// Requests in flight at most, also the number of connections (default 256); with a plan,
     /// replaces safety.max_in_flight
     #[arg(long, value_name = "N")]
@@ -87,6 +100,8 @@ fn default_out() -> PathBuf {
 
 /// Runs `headroom run`; the exit code says whether the SLO held and the run was valid.
 pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    // First of all, so that no signal is lost, however early it comes.
+    let stop_tx = signals::install();
     let (plan, target, file, overrides) = match &args.plan {
         Some(path) => {
             let mut plan = plan::load(path)?;
@@ -110,32 +125,15 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         overrides,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let results: Results = runtime.block_on(async {
-        let (stop_tx, _) = watch::channel(false);
-        // goose installs a Ctrl-C handler of its own when an attack starts, and SIGINT would then
-        // never reach tokio's; with ours installed first through the same crate, goose's stands
-        // aside and every engine stops on the same signal.
-        let on_ctrl_c = stop_tx.clone();
-        if ctrlc::set_handler(move || {
-            let _ = on_ctrl_c.send(true);
-        })
-        .is_err()
-        {
-            let on_ctrl_c = stop_tx.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    let _ = on_ctrl_c.send(true);
-                }
-            });
-        }
-        runner::execute(&plan, &file, &opts, stop_tx).await
-    })?;
+    let results: Results = runtime.block_on(runner::execute(&plan, &file, &opts, stop_tx))?;
     runtime.shutdown_background();
     output::emit(&results, args.format, out)?;
     out.flush()?;
     eprintln!("results: {}", opts.out.join("results.json").display());
     Ok(if results.interrupted {
-        ExitCode::from(130)
+        ExitCode::from(signals::received().map_or(130, |s| s.exit_code()))
+    } else if results.aborted.is_some() {
+        ExitCode::from(ABORTED)
     } else if !results.valid {
         ExitCode::from(3)
     } else if !results.slo_passed {

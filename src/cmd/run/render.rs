@@ -65,7 +65,17 @@ fn verdict(r: &Results) -> String {
             (None, _) => "failed at the first step".into(),
         },
         None if !r.slo_passed => capacity.map_or("SLO failed".into(), |c| format!("capacity{c}")),
-        None => "ok".into(),
+        None => {
+            // Without a threshold nothing judged the errors, but they are not "ok".
+            let (requests, errors) = r.steps.iter().fold((0, 0), |(n, e), s| (n + s.requests, e + s.errors.total()));
+            let judged = r.steps.iter().any(|s| !s.slo.is_empty());
+            if errors > 0 && !judged {
+                let share = crate::units::percent(errors as f64 / requests.max(1) as f64, 3);
+                format!("completed, but {share} of requests failed (no SLO was given to judge them)")
+            } else {
+                "ok".into()
+            }
+        }
     }
 }
 

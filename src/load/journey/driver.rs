@@ -19,10 +19,11 @@ use goose::prelude::*;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::request::{send, MuteStdout};
+use super::request::{mute_stdout, send, Bounds};
 use super::summary::Tally;
 use super::Journey;
 use crate::load::collector::{collect, Shared};
+use crate::load::departures;
 use crate::load::engine::{Engine, StepRun};
 use crate::load::profile::{Load, Step};
 use crate::load::recorder::{ErrorClass, Sample};
@@ -40,6 +41,10 @@ pub struct JourneyEngine {
     /// Index of each journey's first step among all steps.
     offsets: Vec<usize>,
     insecure: bool,
+    /// Follow redirects to the target's own origin (never elsewhere).
+    pub follow_redirects: bool,
+    /// Every value the journeys take from the environment, redacted from reasons.
+    secrets: Vec<String>,
 }
 
 impl JourneyEngine {
@@ -56,7 +61,47 @@ impl JourneyEngine {
                 Some(*n - j.steps.len())
             })
             .collect();
-        JourneyEngine { base, journeys, slots, cycle: cycle.len() as u64, offsets, insecure }
+        let secrets = journeys.iter().flat_map(Journey::secrets).collect();
+        JourneyEngine {
+            base,
+            journeys,
+            slots,
+            cycle: cycle.len() as u64,
+            offsets,
+            insecure,
+            follow_redirects: false,
+            secrets,
+        }
+    }
+
+    /// Each user's HTTP client: goose's (cookies, gzip) with headroom's timeouts, and redirects
+    /// followed only when the plan asks, and then only to the target's own origin.
+    fn client(&self) -> reqwest::ClientBuilder {
+        let t = &self.base.target;
+        let (host, port) = (t.host.clone(), t.port);
+        let policy = if self.follow_redirects {
+            reqwest::redirect::Policy::custom(move |attempt| {
+                let u = attempt.url();
+                let same = u.host_str() == Some(host.as_str()) && u.port_or_known_default() == Some(port);
+                if attempt.previous().len() >= 10 {
+                    attempt.error("more than 10 redirects")
+                } else if same {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            })
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        reqwest::Client::builder()
+            .user_agent(concat!("headroom/", env!("CARGO_PKG_VERSION")))
+            .cookie_store(true)
+            .gzip(true)
+            .timeout(self.base.timeout)
+            .connect_timeout(self.base.connect_timeout)
+            .danger_accept_invalid_certs(self.insecure)
+            .redirect(policy)
     }
 
     /// The names samples are recorded under: `journey/step`, for every step of every journey.
@@ -97,7 +142,7 @@ impl JourneyEngine {
         let run = Arc::new(PhaseRun {
             engine: self.clone(),
             phase: Arc::new(Phase::new(steps, start)),
-            shared: Shared::new(steps, users, stripes, flat),
+            shared: Shared::new(steps, users, stripes, flat, self.base.max_rps),
             tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
             counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
             user_ids: AtomicUsize::new(0),
@@ -105,7 +150,7 @@ impl JourneyEngine {
         });
         let attack = self.attack(&run, &per_journey, users, hatch).map_err(|e| format!("goose: {e}"))?;
         let drive = async {
-            let muted = MuteStdout::new();
+            let muted = mute_stdout();
             let outcome = attack.execute().await;
             drop(muted);
             // Users that goose never started, or that ended abnormally, are done too.
@@ -120,10 +165,13 @@ impl JourneyEngine {
             for s in &mut r.series {
                 s.offered_rps = None;
             }
-            let units = run.tallies[i].merged();
-            let window_s = super::super::results::departure_window(r, &units);
-            r.journeys = Some(run.tallies[i].summarise(&self.journeys, window_s, step.load.mean_rps(step.duration_s)));
-            r.units = Some(units);
+            let (units, done) = (run.tallies[i].merged(), run.tallies[i].departures());
+            let fastest = if units.latency.is_empty() { 0 } else { units.latency.min() };
+            let window = departures::window(step, &done, fastest, r);
+            // Per second of the window, counted as the responses in it were.
+            let per_s = window.rate() / done.len().max(1) as f64;
+            r.journeys = Some(run.tallies[i].summarise(&self.journeys, per_s, step.load.mean_rps(step.duration_s)));
+            r.units = Some((units, done));
         }
         Ok(runs)
     }
@@ -223,6 +271,10 @@ impl PhaseRun {
     /// One goose user's life: journey `j`, again and again, until the phase ends.
     async fn user(&self, j: usize, user: &mut GooseUser) {
         let w = self.user_ids.fetch_add(1, Ordering::Relaxed);
+        if user.set_client_builder(self.engine.client()).await.is_err() {
+            self.shared.done_workers.fetch_add(1, Ordering::Release);
+            return;
+        }
         let phase = &self.phase;
         let closed = matches!(phase.steps[0].load, Load::Closed { .. });
         let mut stop = self.stop.clone();
@@ -232,9 +284,10 @@ impl PhaseRun {
                 break;
             }
             let k = if closed { 0 } else { self.engine.ticket(j, self.counters[j].fetch_add(1, Ordering::Relaxed)) };
-            let (busy, claimed) = (self.shared.busy(), Instant::now());
+            let claimed = Instant::now();
             let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
-            let at_limit = self.shared.at_limit(busy, claimed, intended);
+            // Already due when its turn came: no user was free at its time.
+            let at_limit = intended < claimed;
             let counters = &self.shared.counters[step];
             counters.started.fetch_add(1, Ordering::Relaxed);
             let outcome = self.journey(user, w, j, (step, intended, at_limit), &mut stop).await;
@@ -264,7 +317,9 @@ impl PhaseRun {
         let first = self.engine.offsets[j];
         let (recorder, tally) = (&self.shared.recorders[step], &self.tallies[step]);
         let mut vars = vec![None; journey.vars.len()];
+        let mut intended = intended;
         let (mut at, mut first_sent, mut end) = (intended, None, intended);
+        let closed = matches!(self.phase.steps[0].load, Load::Closed { .. });
         for (s, st) in journey.steps.iter().enumerate() {
             if *stop.borrow() {
                 return None;
@@ -275,9 +330,23 @@ impl PhaseRun {
                     _ = stop.changed() => return None,
                 }
             }
+            if let Some(limit) = &self.shared.limiter {
+                if !limit.acquire(stop).await {
+                    return None;
+                }
+                // In a closed step the cap is the pace: a journey is due when its slot comes.
+                if closed && s == 0 {
+                    (intended, at) = (Instant::now(), Instant::now());
+                }
+            }
             let sent = Instant::now();
             first_sent.get_or_insert(sent);
-            let outcome = send(user, st, &mut vars, self.engine.base.timeout).await;
+            let bounds = Bounds {
+                timeout: self.engine.base.timeout,
+                max_body: self.engine.base.max_body,
+                secrets: &self.engine.secrets,
+            };
+            let (outcome, bytes) = send(user, st, &mut vars, &bounds).await;
             end = Instant::now();
             let lag_us = micros(sent, at);
             let measured = !matches!(outcome, Err((ErrorClass::Connect, _)));
@@ -290,17 +359,21 @@ impl PhaseRun {
                 // Only the first step waits for a turn; later ones follow the one before.
                 at_limit: at_limit && s == 0,
                 sojourn_us: micros(end, at),
+                bytes,
+                done_us: micros(end, self.phase.starts[step]),
                 error: outcome.as_ref().err().map(|e| e.0),
             };
             recorder.record(w, sample, end);
             if let Err((class, reason)) = outcome {
                 tally.failure(first + s, reason);
-                tally.journey(w, journey_sample(j, intended, first_sent, (end, false), Some(class)), end);
+                let done_us = micros(end, self.phase.starts[step]);
+                tally.journey(w, journey_sample(j, intended, first_sent, (end, false, done_us), Some(class)), end);
                 return Some(Some(class));
             }
             at = end + st.think.unwrap_or_default();
         }
-        tally.journey(w, journey_sample(j, intended, first_sent, (end, true), None), end);
+        let done_us = micros(end, self.phase.starts[step]);
+        tally.journey(w, journey_sample(j, intended, first_sent, (end, true, done_us), None), end);
         Some(None)
     }
 }
@@ -315,7 +388,7 @@ fn journey_sample(
     j: usize,
     intended: Instant,
     first_sent: Option<Instant>,
-    (end, completed): (Instant, bool),
+    (end, completed, done_us): (Instant, bool, u64),
     error: Option<ErrorClass>,
 ) -> Sample {
     let sent = first_sent.unwrap_or(intended);
@@ -328,6 +401,8 @@ fn journey_sample(
         late: lag_us > LATE_US,
         at_limit: false,
         sojourn_us: micros(end, intended),
+        bytes: 0,
+        done_us,
         error,
     }
 }

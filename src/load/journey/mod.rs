@@ -48,6 +48,8 @@ pub struct Template(Vec<Part>);
 enum Part {
     Text(String),
     Var(usize),
+    /// A value from the environment: sent as it is, never quoted in a report.
+    Env(String),
 }
 
 impl Template {
@@ -56,12 +58,36 @@ impl Template {
         let mut out = String::new();
         for p in &self.0 {
             match p {
-                Part::Text(t) => out.push_str(t),
+                Part::Text(t) | Part::Env(t) => out.push_str(t),
                 Part::Var(i) => out.push_str(vars.get(*i).and_then(|v| v.as_deref()).unwrap_or("")),
             }
         }
         out
     }
+
+    /// The values it takes from the environment.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|p| match p {
+            Part::Env(v) => Some(v.as_str()),
+            _ => None,
+        })
+    }
+}
+
+impl Journey {
+    /// Every value its steps take from the environment.
+    pub fn secrets(&self) -> Vec<String> {
+        let templates = self
+            .steps
+            .iter()
+            .flat_map(|s| std::iter::once(&s.path).chain(s.headers.iter().map(|(_, t)| t)).chain(s.body.as_ref()));
+        templates.flat_map(|t| t.secrets().map(str::to_string)).collect()
+    }
+}
+
+/// `text` with every occurrence of each secret replaced by `<redacted>`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
 /// Where a step takes a value from.
@@ -234,7 +260,7 @@ fn parse_template(
         if let Some(slot) = vars.iter().position(|v| v == name) {
             parts.push(Part::Var(slot));
         } else if let Ok(v) = std::env::var(name) {
-            parts.push(Part::Text(v));
+            parts.push(Part::Env(v));
         } else {
             let later = journey.steps.iter().find(|s| s.extract.contains_key(name));
             return Err(match later {

@@ -9,13 +9,37 @@ use super::driver::Failure;
 use super::JourneyStep;
 use crate::load::recorder::ErrorClass;
 
+/// What bounds a journey step's response and what its reasons must not quote.
+pub struct Bounds<'a> {
+    pub timeout: Duration,
+    /// Body bytes read at most: past it the step fails as `body_too_large`.
+    pub max_body: u64,
+    /// Values from the environment, redacted from every reason.
+    pub secrets: &'a [String],
+}
+
+/// How much of a body a step keeps when it extracts nothing from it: enough to quote.
+const QUOTED: usize = 256;
+
 /// Sends one step with the journey's values filled in, checks its status and extracts the
-/// values it names.
+/// values it names; the body bytes read come back whatever the outcome.
 pub async fn send(
     user: &mut GooseUser,
     st: &JourneyStep,
     vars: &mut [Option<String>],
-    timeout: Duration,
+    bounds: &Bounds<'_>,
+) -> (Result<(), Failure>, u64) {
+    let mut bytes = 0u64;
+    let outcome = exchange(user, st, vars, bounds, &mut bytes).await;
+    (outcome.map_err(|(class, why)| (class, super::redact(&why, bounds.secrets))), bytes)
+}
+
+async fn exchange(
+    user: &mut GooseUser,
+    st: &JourneyStep,
+    vars: &mut [Option<String>],
+    bounds: &Bounds<'_>,
+    bytes: &mut u64,
 ) -> Result<(), Failure> {
     let path = st.path.render(vars);
     let mut rb = user
@@ -27,8 +51,10 @@ pub async fn send(
     if let Some(b) = &st.body {
         rb = rb.body(b.render(vars));
     }
+    // The body is kept whole only when a value is taken from it, and never past max_body.
+    let keep = if st.extract.iter().any(|(_, _, how)| how.header().is_none()) { usize::MAX } else { QUOTED };
     let exchange = async {
-        let response = user
+        let mut response = user
             .request(GooseRequest::builder().set_request_builder(rb).build())
             .await
             .map_err(|e| (ErrorClass::Io, e.to_string()))?
@@ -41,12 +67,21 @@ pub async fn send(
             .filter_map(|(_, _, how)| how.header())
             .filter_map(|h| Some((h.to_string(), response.headers().get(h)?.to_str().ok()?.to_string())))
             .collect();
-        let body = response.bytes().await.map_err(|e| (class_of(&e), e.without_url().to_string()))?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| (class_of(&e), e.without_url().to_string()))? {
+            *bytes += chunk.len() as u64;
+            if *bytes > bounds.max_body {
+                let limit = crate::units::thousands(bounds.max_body as f64);
+                return Err((ErrorClass::BodyTooLarge, format!("{status}: the body passed max_body ({limit} bytes)")));
+            }
+            let room = keep.saturating_sub(body.len()).min(chunk.len());
+            body.extend_from_slice(&chunk[..room]);
+        }
         Ok::<_, Failure>((status, headers, body))
     };
-    let (status, headers, body) = tokio::time::timeout(timeout, exchange)
+    let (status, headers, body) = tokio::time::timeout(bounds.timeout, exchange)
         .await
-        .map_err(|_| (ErrorClass::Timeout, format!("no response within {:?}", timeout)))??;
+        .map_err(|_| (ErrorClass::Timeout, format!("no response within {:?}", bounds.timeout)))??;
     let ok = match st.expect {
         Some(e) => status == e,
         None => (200..300).contains(&status),
@@ -83,43 +118,11 @@ fn snippet(body: &[u8]) -> String {
 }
 
 /// goose 0.18 prints "N users hatched." to standard output whatever it is told (metrics.rs), and
-/// standard output carries headroom's results, so file descriptor 1 points at /dev/null while
-/// an attack runs. headroom itself writes only progress (to standard error) meanwhile.
-pub struct MuteStdout(Option<libc::c_int>);
-
-impl MuteStdout {
-    pub fn new() -> MuteStdout {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        // SAFETY: plain descriptor calls on descriptors this function owns or on fd 1, each
-        // result checked; nothing else is touched.
-        unsafe {
-            let saved = libc::dup(1);
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-            if saved >= 0 && null >= 0 && libc::dup2(null, 1) >= 0 {
-                libc::close(null);
-                return MuteStdout(Some(saved));
-            }
-            for fd in [saved, null] {
-                if fd >= 0 {
-                    libc::close(fd);
-                }
-            }
-        }
-        MuteStdout(None)
-    }
-}
-
-impl Drop for MuteStdout {
-    fn drop(&mut self) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        if let Some(saved) = self.0 {
-            // SAFETY: `saved` is the duplicate of fd 1 made in `new`, closed only here.
-            unsafe {
-                libc::dup2(saved, 1);
-                libc::close(saved);
-            }
-        }
-    }
+/// standard output carries headroom's results, so it points at /dev/null while an attack runs
+/// (headroom itself writes only progress, to standard error, meanwhile). `None` when standard
+/// output cannot be redirected; goose's line then shows.
+pub fn mute_stdout() -> Option<gag::Gag> {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    gag::Gag::stdout().ok()
 }

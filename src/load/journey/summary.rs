@@ -74,6 +74,11 @@ impl Tally {
         self.journeys.record(worker, sample, done);
     }
 
+    /// When each journey that got its answers finished, µs after the step's start.
+    pub fn departures(&self) -> hdrhistogram::Histogram<u64> {
+        self.journeys.departures()
+    }
+
     /// Every journey of the step in one record.
     pub fn merged(&self) -> Record {
         let mut all = Record::default();
@@ -91,11 +96,11 @@ impl Tally {
         *reasons.entry(key).or_default() += 1;
     }
 
-    /// Sums the step up; `window_s` is its measured window, `target_per_s` its scheduled rate.
-    pub fn summarise(&self, journeys: &[Journey], window_s: f64, target_per_s: Option<f64>) -> JourneysResult {
+    /// Sums the step up; `per_s` turns a count of answered journeys into a rate over the step's
+    /// window (see `departures`), `target_per_s` is its scheduled rate.
+    pub fn summarise(&self, journeys: &[Journey], per_s: f64, target_per_s: Option<f64>) -> JourneysResult {
         let records = self.journeys.totals();
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let d = window_s.max(1e-9);
         let mut flat = 0;
         let journeys: Vec<JourneyResult> = journeys
             .iter()
@@ -112,22 +117,22 @@ impl Tally {
                         StepFailures { name: s.name.clone(), failed: reasons.iter().map(|r| r.count).sum(), reasons }
                     })
                     .collect();
-                summarise_one(&j.name, r, d, steps)
+                summarise_one(&j.name, r, per_s, steps)
             })
             .collect();
         let started: u64 = journeys.iter().map(|j| j.started).sum();
-        JourneysResult { target_per_s, started_per_s: started as f64 / d, journeys }
+        JourneysResult { target_per_s, started_per_s: started as f64 * per_s, journeys }
     }
 }
 
-fn summarise_one(name: &str, r: &Record, d: f64, steps: Vec<StepFailures>) -> JourneyResult {
+fn summarise_one(name: &str, r: &Record, per_s: f64, steps: Vec<StepFailures>) -> JourneyResult {
     let failed = r.errors.total();
     JourneyResult {
         name: name.to_string(),
         started: r.requests,
         completed: r.requests - failed,
         failed,
-        completed_per_s: (r.requests - failed) as f64 / d,
+        completed_per_s: (r.requests - failed) as f64 * per_s,
         latency_us: Percentiles::of(&r.latency),
         duration_us: Percentiles::of(&r.service),
         errors: r.errors,

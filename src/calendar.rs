@@ -120,15 +120,43 @@ fn digits(b: &[u8]) -> Option<i64> {
     b.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as i64))
 }
 
+/// The earliest instant a history may hold: 1970-01-01T00:00:00Z.
+pub const EARLIEST_S: f64 = 0.0;
+/// The end of the latest year a history may hold: 2200-01-01T00:00:00Z. Later is a typo or a
+/// unit mistake, and would make per-day accumulators span centuries.
+pub const LATEST_S: f64 = 7_258_118_400.0;
+
+/// How a timestamp was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Rfc3339,
+    UnixSeconds,
+    /// Told from seconds by magnitude: 11 to 13 digits is 1973–2199 in milliseconds, and no
+    /// year before 2200 in seconds.
+    UnixMillis,
+}
+
 /// Parses an RFC 3339 timestamp (`1995-07-01T04:00:00Z`, `...+02:00`, fractional seconds,
-/// a space for `T`) or Unix seconds (`804571200`, `804571200.5`) into Unix seconds.
-pub fn parse_timestamp(text: &[u8]) -> Option<f64> {
+/// a space for `T`), Unix seconds (`804571200`, `804571200.5`) or Unix milliseconds
+/// (`804571200000`) into Unix seconds from 1970 to 2199, and says which it was.
+pub fn parse_timestamp_written(text: &[u8]) -> Option<(f64, Written)> {
     let t = text.trim_ascii();
-    if t.len() >= 19 && t[4] == b'-' {
-        return parse_rfc3339(t);
-    }
-    let s = std::str::from_utf8(t).ok()?;
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    let (secs, written) = if t.len() >= 19 && t[4] == b'-' {
+        (parse_rfc3339(t)?, Written::Rfc3339)
+    } else {
+        let v = std::str::from_utf8(t).ok()?.parse::<f64>().ok().filter(|v| v.is_finite())?;
+        if v >= 1e11 {
+            (v / 1000.0, Written::UnixMillis)
+        } else {
+            (v, Written::UnixSeconds)
+        }
+    };
+    (EARLIEST_S..LATEST_S).contains(&secs).then_some((secs, written))
+}
+
+/// [`parse_timestamp_written`] without saying how it was written.
+pub fn parse_timestamp(text: &[u8]) -> Option<f64> {
+    parse_timestamp_written(text).map(|(s, _)| s)
 }
 
 fn parse_rfc3339(t: &[u8]) -> Option<f64> {

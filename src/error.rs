@@ -16,3 +16,25 @@ pub enum InputError {
     #[error("{0}")]
     Usage(String),
 }
+
+/// The most characters of input an error quotes.
+pub const QUOTED: usize = 200;
+
+/// `text` cut to [`QUOTED`] characters, saying how much was left out: an error never repeats a
+/// megabyte of its input.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTED) {
+        Some((at, _)) => format!("{}… ({} more characters)", &text[..at], text[at..].chars().count()),
+        None => text.to_string(),
+    }
+}
+
+/// Each line of a message cut to [`QUOTED`] characters beyond a short lead: for messages that
+/// quote their input somewhere inside.
+pub fn clip(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| if line.chars().count() > QUOTED + 80 { quote(line) } else { line.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

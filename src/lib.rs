@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod history;
+pub mod input;
 pub mod load;
 pub mod model;
 pub mod output;

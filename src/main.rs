@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             if !headroom::is_broken_pipe(&err) {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", headroom::error::clip(&format!("{err:#}")));
             }
             headroom::exit_code(&err)
         }

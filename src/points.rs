@@ -1,11 +1,10 @@
 //! Reading (concurrency, throughput) points for `headroom fit` from a CSV file or stdin.
 
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::Read;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::error::InputError;
 use crate::load::verdict::Delivery;
@@ -20,10 +19,7 @@ pub struct Columns {
 
 /// How an input path is named in messages: `<stdin>` for `-`.
 pub fn display_name(path: &Path) -> String {
-    match path.to_str() {
-        Some("-") => "<stdin>".into(),
-        _ => path.display().to_string(),
-    }
+    crate::input::name(path)
 }
 
 /// The points to fit, and the steps of a results file left out, each with the reason.
@@ -36,14 +32,7 @@ pub struct Points {
 /// Reads points from `path` (`-` for stdin): a CSV, or a `results.json` from `headroom run`.
 pub fn read(path: &Path, cols: &Columns) -> Result<Points> {
     let name = display_name(path);
-    let mut text = String::new();
-    if name == "<stdin>" {
-        io::stdin().lock().read_to_string(&mut text).context("cannot read standard input")?;
-    } else {
-        File::open(path)
-            .and_then(|f| BufReader::new(f).read_to_string(&mut text))
-            .with_context(|| format!("cannot open {name}"))?;
-    }
+    let text = crate::input::read_text(path, "the measurements")?;
     if text.trim_start().starts_with('{') {
         return Ok(from_results(&text, &name)?);
     }
@@ -110,7 +99,7 @@ fn positive(record: &csv::StringRecord, idx: usize, column: &str, file: &str, li
             line,
             column: column.into(),
             expected: "a positive number".into(),
-            found: raw.into(),
+            found: crate::error::quote(raw),
         }),
     }
 }

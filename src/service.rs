@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::YearMonth;
@@ -161,9 +161,9 @@ impl ServiceModel {
 
 /// Reads and checks a model file.
 pub fn load(path: &Path) -> Result<ServiceModel> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the model file {file}"))?;
-    Ok(parse(&text, &file)?)
+    let file = crate::input::name(path);
+    let text = crate::input::read_text(path, "the model file")?;
+    parse(&text, &file).map_err(|e| crate::input::with_line(e.into(), &file, &text))
 }
 
 /// Parses and checks model text; `file` names it in errors.

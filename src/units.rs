@@ -14,7 +14,7 @@ use thiserror::Error;
 pub struct UnitError(String);
 
 fn err(msg: impl Into<String>) -> UnitError {
-    UnitError(msg.into())
+    UnitError(crate::error::clip(&msg.into()))
 }
 
 /// Parses a finite number with an optional SI suffix (`k` = 10³, `M` = 10⁶, `G` = 10⁹).
@@ -37,6 +37,9 @@ fn parse_si(text: &str) -> Result<f64, UnitError> {
 /// The highest rate a flag or plan may give: far past any generator, short of overflowing a
 /// step's request count.
 const MAX_RATE: f64 = 1e9;
+/// The largest count or amount: far past any fleet, concurrency or coefficient, short of
+/// numbers that print as 300 digits.
+const MAX_AMOUNT: f64 = 1e12;
 /// The longest span: 100 years.
 const MAX_SPAN_S: f64 = 100.0 * 365.25 * 86_400.0;
 
@@ -80,6 +83,9 @@ impl FromStr for Amount {
         let v = parse_si(s)?;
         if v < 0.0 {
             return Err(err(format!("must not be negative, found '{s}'")));
+        }
+        if v > MAX_AMOUNT {
+            return Err(err(format!("must be at most 1e12, found '{s}'")));
         }
         Ok(Amount(v))
     }
@@ -294,6 +300,14 @@ pub fn sig(v: f64, digits: i32) -> String {
         return format!("{v}");
     }
     let magnitude = v.abs().log10().floor() as i32;
+    // Past a quadrillion (or below a trillionth), digits say less than an exponent.
+    if !(-12..15).contains(&magnitude) {
+        let s = format!("{:.*e}", (digits - 1).max(0) as usize, v);
+        return match s.split_once('e') {
+            Some((m, e)) if m.contains('.') => format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.')),
+            _ => s,
+        };
+    }
     let decimals = (digits - 1 - magnitude).max(0) as usize;
     let s = format!("{v:.decimals$}");
     if s.contains('.') {

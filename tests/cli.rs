@@ -121,7 +121,7 @@ fn fit_bad_input_names_the_place_and_exits_2() {
         "need at least 3 distinct concurrency levels, got 1",
     );
     bad(&["fit", "-"], "", "empty file");
-    bad(&["fit", "no/such/file.csv"], "", "cannot open no/such/file.csv");
+    bad(&["fit", "no/such/file.csv"], "", "cannot read the measurements no/such/file.csv");
     bad(&["fit", SPEC, "--at", "lots"], "", "invalid value 'lots' for '--at <N>'");
 }
 
@@ -223,4 +223,86 @@ fn closed_pipe(args: &[&str]) {
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "{status:?} {err}");
     assert!(err.is_empty(), "{err}");
+}
+
+/// Runs the binary and returns (exit code, stderr).
+fn fails(args: &[&str], cwd: &std::path::Path) -> (i32, String) {
+    let out = headroom().args(args).current_dir(cwd).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_input_is_named_precisely_and_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = std::env::current_dir().unwrap();
+    // Not UTF-8: the byte, its offset, line and column.
+    fs::write(d.join("p.toml"), b"target = \"http://127.0.0.1:9\"\n# caf\xe9\n").unwrap();
+    let (code, e) = fails(&["run", "p.toml"], d);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("p.toml: not UTF-8 text: byte 0xe9 at offset 35 (line 2, column 6)"), "{e}");
+    // A key found wrong after parsing is named with its line.
+    let plan = "target = \"http://127.0.0.1:9\"\n[[requests]]\nname = \"a\"\npath = \"/\"\n[profile]\nkind = \"load\"\nrate = \"10\"\nduration = \"1\"\n";
+    fs::write(d.join("q.toml"), plan).unwrap();
+    let (code, e) = fails(&["run", "q.toml"], d);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("q.toml:8: profile.duration: '1' needs a unit"), "{e}");
+    // A JSON artefact names the key path and the line.
+    let mut v: Value =
+        serde_json::from_str(&fs::read_to_string(root.join("tests/fixtures/report/sweep-results.json")).unwrap())
+            .unwrap();
+    v["steps"][2]["latency_us"]["p99"] = "soon".into();
+    fs::write(d.join("r.json"), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let (code, e) = fails(&["report", "r.json", "--format", "md"], d);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("r.json: at steps[2].latency_us.p99: invalid type: string \"soon\""), "{e}");
+    assert!(e.contains(" at line "), "{e}");
+    // Numbers past their range are refused with it, never printed as 300 digits or inf.
+    for (args, says) in [
+        (vec!["calc", "usl", "--lambda", "100", "--sigma", "1.5", "--kappa", "0"], "between 0% and 100%"),
+        (vec!["calc", "littles", "--throughput", "1e300", "--latency", "1s"], "at most 1G per second"),
+        (vec!["calc", "usl", "--lambda", "100", "--sigma", "0.1", "--kappa", "1e13"], "at most 1e12"),
+        (vec!["calc", "littles", "--throughput", "10", "--latency", "40000000000s"], "at most 100 years"),
+    ] {
+        let (code, e) = fails(&args, d);
+        assert_eq!(code, 2, "{args:?}: {e}");
+        assert!(e.contains(says), "{args:?}: {e}");
+    }
+    // An error quotes at most about 200 characters of what it was given.
+    let long = format!("p99 < {}ms", "9".repeat(5_000));
+    let (code, e) = fails(&["run", "--target", "http://127.0.0.1:9", "--rate", "1", "--slo", &long], d);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.len() < 1_000 && e.contains("more characters)"), "{} bytes: {}", e.len(), &e[..e.len().min(400)]);
+    // --out that is a file is named.
+    fs::write(d.join("afile"), "").unwrap();
+    let (code, e) = fails(&["run", "--target", "http://127.0.0.1:9", "--rate", "1", "--out", "afile"], d);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("--out afile: is a file"), "{e}");
+}
+
+#[test]
+fn two_runs_started_together_never_share_a_default_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    drop(std::net::TcpListener::bind(refused));
+    let url = format!("http://{refused}");
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            Std::new(env!("CARGO_BIN_EXE_headroom"))
+                .args(["run", "--target", &url, "--rate", "1", "--duration", "1s"])
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in runs {
+        assert_eq!(r.wait().unwrap().code(), Some(3));
+    }
+    let folders: Vec<_> = fs::read_dir(dir.path().join("reports")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(folders.len(), 3, "{folders:?}");
+    for f in &folders {
+        assert!(f.join("results.json").exists(), "{}", f.display());
+    }
 }

@@ -239,3 +239,92 @@ fn periodic_stalls_and_close_per_response_servers_are_measured_not_failed() {
     let r = case("HTTP/1.0", &http10.url, &["--max-in-flight", "4"], 0);
     assert_eq!(r.results["steps"][0]["error_rate"], 0.0);
 }
+
+/// A journey plan of one GET of `/` with `header`, run for 2 s at 20 journeys/s.
+fn journey_plan(dir: &Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("journey.toml");
+    let text = format!(
+        "target = \"{url}\"\ntimeout = \"1s\"\n{extra}\n[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"home\"\n\
+         path = \"/\"\nheaders = {{ Authorization = \"Bearer ${{HEADROOM_FAULT_TOKEN}}\" }}\n\
+         [profile]\nkind = \"load\"\nrate = \"20\"\nduration = \"2s\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_plan(plan: &Path, extra: &[&str], dir: &Path) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .arg("run")
+        .arg(plan)
+        .args(extra)
+        .arg("--out")
+        .arg(dir)
+        .env("HEADROOM_FAULT_TOKEN", "s3cr3t-t0ken-value")
+        .output()
+        .unwrap();
+    let results = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    (out.status.code().unwrap_or(-1), results, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn journeys_follow_no_redirect_elsewhere_and_never_quote_a_secret() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // A target that echoes the token back in its 401 body: the reason keeps the status, not it.
+    let echo = Fault::start(Mode::EchoHead);
+    let (_, v, stdout) = run_plan(&journey_plan(dir.path(), &echo.url, ""), &[], dir.path());
+    let text = v.to_string();
+    assert!(!text.contains("s3cr3t-t0ken-value") && !stdout.contains("s3cr3t-t0ken-value"), "{stdout}");
+    assert!(text.contains("401: ") && text.contains("Bearer <redacted>"), "{text}");
+    // A 301 to another port is the answer, even with follow_redirects: another origin.
+    let other = Fault::start(Mode::CloseEach);
+    let away = Fault::start(Mode::RedirectAway(other.port));
+    for follow in ["", "follow_redirects = true"] {
+        let d = tempfile::tempdir().unwrap();
+        let (_, v, _) = run_plan(&journey_plan(d.path(), &away.url, follow), &[], d.path());
+        let s = &v["steps"][0];
+        assert_eq!(s["errors"]["unexpected_status"], s["requests"], "{follow}: {}", s["errors"]);
+    }
+    assert_eq!(other.connections.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // A 301 home is followed when asked.
+    let home = Fault::start(Mode::RedirectHome);
+    let d = tempfile::tempdir().unwrap();
+    let (_, v, _) = run_plan(&journey_plan(d.path(), &home.url, "follow_redirects = true"), &[], d.path());
+    assert_eq!(v["steps"][0]["error_rate"], 0.0, "{}", v["steps"][0]["errors"]);
+}
+
+#[test]
+fn max_rps_caps_closed_steps_and_journeys_too() {
+    let _serial = serial();
+    let sim = Sim::start(&[]);
+    let r = case("closed, capped", &sim.url, &["--users", "20", "--max-rps", "100"], 0);
+    let achieved = r.results["steps"][0]["achieved_rps"].as_f64().unwrap();
+    assert!(achieved <= 103.0 && achieved > 80.0, "20 users capped at 100 RPS achieved {achieved}");
+    // Journeys of one request at 200/s offered, capped at 50 requests/s.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = journey_plan(dir.path(), &sim.url, "").display().to_string();
+    let text = std::fs::read_to_string(&plan).unwrap().replace("rate = \"20\"", "rate = \"200\"");
+    std::fs::write(&plan, text).unwrap();
+    let (_, v, _) = run_plan(Path::new(&plan), &["--max-rps", "50"], dir.path());
+    let requests = v["steps"][0]["requests"].as_u64().unwrap();
+    assert!(requests <= 2 * 50 + 5, "{requests} requests in 2 s under --max-rps 50");
+}
+
+#[test]
+fn the_abort_rule_sees_across_steps_shorter_than_its_window() {
+    let _serial = serial();
+    let server = Fault::start(Mode::Always500);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("sweep.toml");
+    let text = format!(
+        "target = \"{}\"\n[[requests]]\nname = \"a\"\npath = \"/\"\n[safety]\nabort = \"error_rate > 50% for 2s\"\n\
+         [profile]\nkind = \"closed\"\nusers = [1, 2, 4, 8, 16, 32, 64, 128]\nduration = \"1s\"\n",
+        server.url
+    );
+    std::fs::write(&plan, text).unwrap();
+    let (code, v, stdout) = run_plan(&plan, &[], dir.path());
+    assert_eq!(code, 4, "{stdout}");
+    assert!(v["aborted"].as_str().unwrap().contains("(rule: over 50% for 2s)"), "{}", v["aborted"]);
+    let steps = v["steps"].as_array().unwrap().len();
+    assert!(steps < 8, "the rule stopped the sweep after {steps} of 8 one-second steps");
+}

@@ -84,3 +84,25 @@ fn counts_with_an_interval_offsets_and_unix_seconds() {
     assert_eq!(h.daily()[0].label, "2026-01-05");
     assert_eq!(h.daily()[0].mean_rps, Some(5.0));
 }
+
+#[test]
+fn timestamps_outside_1970_to_2199_are_refused_and_milliseconds_are_told_apart() {
+    // One far-future row once made the reader allocate 10^16 bytes.
+    let e = read("timestamp,rps\n2026-01-05T00:00:00Z,5\n1e15,5\n", &Options::default()).unwrap_err();
+    assert!(e.starts_with("h.csv:3: column 'timestamp'") && e.contains("from 1970 to 2199"), "{e}");
+    let e = read("timestamp,rps\n9999-01-01T00:00:00Z,5\n", &Options::default()).unwrap_err();
+    assert!(e.contains("from 1970 to 2199"), "{e}");
+    // Unix milliseconds (13 digits) are read as such and said to be, never as the year 55969.
+    let ms: String = (0..100u64).map(|k| format!("{},{}\n", 1_767_571_200_000 + k * 60_000, 10)).collect::<String>();
+    let h = read(&format!("timestamp,rps\n{ms}"), &Options::default()).unwrap();
+    assert_eq!(crate_rfc3339(h.first_s), "2026-01-05T00:00:00Z");
+    assert_eq!(h.interval_s, 60.0);
+    assert!(h.quality.treatments().iter().any(|t| t.contains("Unix milliseconds")));
+    // A file that mixes them is refused at the row that changes.
+    let e = read("timestamp,rps\n1767571200000,5\n1767571260,5\n", &Options::default()).unwrap_err();
+    assert!(e.starts_with("h.csv:3:") && e.contains("Unix milliseconds, as the rows before it are"), "{e}");
+}
+
+fn crate_rfc3339(s: f64) -> String {
+    headroom::calendar::rfc3339(s)
+}

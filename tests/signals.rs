@@ -104,3 +104,21 @@ fn every_sigint_and_sigterm_is_honoured_at_every_stage() {
     eprintln!("{honoured} of {} signals interrupted the run; the rest came after its end", outcomes.len());
     assert!(honoured >= outcomes.len() / 2, "{honoured} of {}", outcomes.len());
 }
+
+#[test]
+fn signals_stop_journey_runs_too() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("journeys.toml");
+    let text = std::fs::read_to_string("loadplans/journeys.toml").unwrap().replace("http://127.0.0.1:8080", &sim.url);
+    std::fs::write(&plan, text).unwrap();
+    for (sig, delay) in
+        [("-INT", 80), ("-TERM", 300), ("-INT", 700), ("-TERM", 1_200), ("-INT", 2_000), ("-TERM", 3_500)]
+    {
+        let (code, results) = interrupted(&plan, sig, delay);
+        let expected = if sig == "-INT" { 130 } else { 143 };
+        assert_eq!(code, expected, "{sig} at {delay} ms");
+        let r = results.unwrap_or_else(|| panic!("{sig} at {delay} ms: no results.json"));
+        assert_eq!(r["interrupted"], true, "{sig} at {delay} ms");
+    }
+}

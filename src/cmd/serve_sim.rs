@@ -35,7 +35,7 @@ pub struct ServeSimArgs {
     pub distribution: Distribution,
     /// σ: contention between requests in service
     #[arg(long, default_value = "0", value_name = "SIGMA")]
-    pub sigma: Amount,
+    pub sigma: Fraction,
     /// κ: coherency cost between requests in service
     #[arg(long, default_value = "0", value_name = "KAPPA")]
     pub kappa: Amount,

@@ -45,6 +45,8 @@ pub struct Quality {
     /// Rows that could not be read, with `--skip-bad-rows`; otherwise the first is an error.
     pub bad_rows: u64,
     pub bad_row_examples: Vec<String>,
+    /// The timestamps are Unix milliseconds (told by their magnitude).
+    pub unix_millis: bool,
 }
 
 impl Quality {
@@ -57,6 +59,9 @@ impl Quality {
     /// One sentence per finding, saying what was done about it.
     pub fn treatments(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.unix_millis {
+            out.push("timestamps are Unix milliseconds (told by their 11 to 13 digits): read as such".into());
+        }
         if self.gap_count > 0 {
             out.push(format!(
                 "{} gap(s), {} missing rows: periods that cover them are marked by their coverage and days under half covered are left out of the trend fit",

@@ -9,7 +9,7 @@ use csv::ByteRecord;
 
 use super::quality::{Gap, Outage, Quality};
 use super::rollup::{week_slot, History};
-use crate::calendar::{parse_timestamp, DAY_S};
+use crate::calendar::{parse_timestamp_written, Written, DAY_S};
 use crate::error::InputError;
 
 /// Which columns hold what. `count` switches from a rate column to a count per interval.
@@ -67,6 +67,8 @@ pub fn read(path: &Path, opts: &Options) -> Result<History> {
 
 struct Layout {
     time: usize,
+    /// How the file writes its numeric timestamps, once its first row has said.
+    unix: std::cell::Cell<Option<Written>>,
     value: usize,
     value_name: String,
     is_count: bool,
@@ -136,6 +138,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
         None => Accumulator::start(source, opts, &layout, pending)?,
     };
     let mut history = acc.finish();
+    history.quality.unix_millis = layout.unix.get() == Some(Written::UnixMillis);
     history.rows = rows;
     history.quality.bad_rows = bad.bad_rows;
     history.quality.bad_row_examples = bad.bad_row_examples;
@@ -179,6 +182,7 @@ fn layout(header: &ByteRecord, file: &str, cols: &Columns) -> Result<Layout, Inp
     };
     Ok(Layout {
         time,
+        unix: std::cell::Cell::new(None),
         value,
         value_name,
         is_count,
@@ -197,12 +201,23 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
         line,
         column: column.into(),
         expected: expected.into(),
-        found: String::from_utf8_lossy(rec.get(idx).unwrap_or(b"")).into_owned(),
+        found: crate::error::quote(&String::from_utf8_lossy(rec.get(idx).unwrap_or(b""))),
     };
-    let ts = rec
-        .get(l.time)
-        .and_then(parse_timestamp)
-        .ok_or_else(|| cell(l.time, "timestamp", "an RFC 3339 time such as 2026-01-31T12:00:00Z, or Unix seconds"))?;
+    let expected = "an RFC 3339 time such as 2026-01-31T12:00:00Z, or Unix seconds or milliseconds, from 1970 to 2199";
+    let (ts, written) =
+        rec.get(l.time).and_then(parse_timestamp_written).ok_or_else(|| cell(l.time, "timestamp", expected))?;
+    if written != Written::Rfc3339 {
+        match l.unix.get() {
+            None => l.unix.set(Some(written)),
+            Some(w) if w != written => {
+                let (was, now) =
+                    if w == Written::UnixMillis { ("milliseconds", "seconds") } else { ("seconds", "milliseconds") };
+                let why = format!("Unix {was}, as the rows before it are (this one reads as Unix {now})");
+                return Err(cell(l.time, "timestamp", &why));
+            }
+            Some(_) => {}
+        }
+    }
     let value = rec.get(l.value).and_then(number).filter(|v| *v >= 0.0).ok_or_else(|| {
         cell(l.value, &l.value_name, if l.is_count { "a non-negative count" } else { "a non-negative rate" })
     })?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
@@ -370,7 +370,7 @@ impl FromStr for AbortRule {
 /// Reads a plan file.
 pub fn load(path: &Path) -> Result<LoadPlan> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the load plan {file}"))?;
+    let text = crate::input::read_text(path, "the load plan")?;
     Ok(parse(&text, &file)?)
 }
 

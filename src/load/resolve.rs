@@ -213,3 +213,17 @@ fn expect(plan: &LoadPlan, file: &str, profile: &profile::Profile) -> Result<Opt
     }
     Ok(Some(v))
 }
+
+/// Checks everything a run would check of `plan` before sending a request (the fuzz tests and
+/// `--dry-run`-like uses); `Ok` when it could run.
+pub fn check(plan: &LoadPlan, file: &str) -> Result<()> {
+    let opts = RunOptions {
+        target: None,
+        max_rps: None,
+        out: std::path::PathBuf::new(),
+        progress: false,
+        insecure: false,
+        overrides: Vec::new(),
+    };
+    resolve(plan, file, &opts).map(|_| ())
+}

@@ -78,10 +78,15 @@ impl MMc {
     /// P(latency > t): for the wait, C·e^(−θt); for the response, (1 − C)e^(−μt) + C·P(Exp(θ) +
     /// Exp(μ) > t), where the sum of the two exponentials has tail (θe^(−μt) − μe^(−θt))/(θ − μ).
     pub fn exceedance(&self, which: Latency, t: f64) -> Option<f64> {
-        let c = self.wait_probability()?;
+        Some(self.exceedance_given(which, t, self.wait_probability()?))
+    }
+
+    /// [`exceedance`](Self::exceedance) with Erlang C already known: O(1), so that a search
+    /// over t costs O(c) once, not at every step.
+    fn exceedance_given(&self, which: Latency, t: f64, c: f64) -> f64 {
         let theta = self.drain_rate();
         let mu = self.mu();
-        Some(match which {
+        match which {
             Latency::Wait => c * (-theta * t).exp(),
             Latency::Response => {
                 let sum_tail = if (theta - mu).abs() < 1e-9 * mu {
@@ -91,24 +96,24 @@ impl MMc {
                 };
                 (1.0 - c) * (-mu * t).exp() + c * sum_tail
             }
-        })
+        }
     }
 
     /// The q-quantile of the latency in seconds (0 for the wait when most arrivals do not wait).
     pub fn percentile_s(&self, which: Latency, q: f64) -> Option<f64> {
         let tail = 1.0 - q;
+        let c = self.wait_probability()?;
         if which == Latency::Wait {
-            let c = self.wait_probability()?;
             return Some(if c <= tail { 0.0 } else { (c / tail).ln() / self.drain_rate() });
         }
         let mut hi = self.service_s.max(1e-12);
-        while self.exceedance(which, hi)? > tail {
+        while self.exceedance_given(which, hi, c) > tail {
             hi *= 2.0;
         }
         let mut lo = 0.0;
         for _ in 0..200 {
             let mid = 0.5 * (lo + hi);
-            if self.exceedance(which, mid)? > tail {
+            if self.exceedance_given(which, mid, c) > tail {
                 lo = mid;
             } else {
                 hi = mid;

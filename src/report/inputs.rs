@@ -24,24 +24,27 @@ pub enum Artefact {
     Plan(Box<Plan>),
 }
 
-/// Reads `path` and tells its kind from the keys it holds.
+/// Reads `path` (`-` for standard input) and tells its kind from the keys it holds.
 pub fn read(path: &Path) -> Result<(String, Artefact)> {
-    let file = path.display().to_string();
+    let file = crate::input::name(path);
     let bad = |message: String| InputError::BadFile { file: file.clone(), message };
-    let value: serde_json::Value = {
-        // Checks the schema version and names the file in every error.
-        crate::artefact::read(path, "a results.json, or the JSON of `headroom fit`, `forecast` or `plan`")?
-    };
+    let text = crate::input::read_text(path, "the file")?;
+    let any = "a results.json, or the JSON of `headroom fit`, `forecast` or `plan`";
+    // Checks the schema version and names the file in every error.
+    let value: serde_json::Value = crate::artefact::parse(&text, &file, any)?;
     let has = |key: &str| value.get(key).is_some();
-    let typed = |e: serde_json::Error| bad(format!("{e}"));
     let artefact = if has("steps") && has("environment") {
-        Artefact::Run(Box::new(serde_json::from_value(value).map_err(typed)?))
+        Artefact::Run(Box::new(crate::artefact::parse(&text, &file, "a results.json from `headroom run`")?))
     } else if has("usl") && has("input") {
-        Artefact::Fit(Box::new(serde_json::from_value(value).map_err(typed)?))
+        Artefact::Fit(Box::new(crate::artefact::parse(&text, &file, "a fit from `headroom fit --format json`")?))
     } else if has("periods") && has("backtest") {
-        Artefact::Forecast(Box::new(serde_json::from_value(value).map_err(typed)?))
+        Artefact::Forecast(Box::new(crate::artefact::parse(
+            &text,
+            &file,
+            "a forecast from `headroom forecast --format json`",
+        )?))
     } else if has("assumptions") && has("months") {
-        Artefact::Plan(Box::new(serde_json::from_value(value).map_err(typed)?))
+        Artefact::Plan(Box::new(crate::artefact::parse(&text, &file, "a plan from `headroom plan --format json`")?))
     } else {
         return Err(bad("not a headroom artefact: expected a results.json from `headroom run`, or the output of \
              `headroom fit|forecast|plan --format json`"

@@ -44,6 +44,8 @@ pub enum Mode {
     RedirectAway(u16),
     /// 301 to `/ok` on itself, which answers 200.
     RedirectHome,
+    /// 401 whose body repeats the request's head, as a careless server's error page does.
+    EchoHead,
 }
 
 /// A running fault server; dropping it stops it.
@@ -105,7 +107,7 @@ pub fn refused_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Reads one request head (up to a blank line): its first line, or `None` when the peer closed.
+/// Reads one request head (up to a blank line): its text, or `None` when the peer closed.
 fn read_head(conn: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1024];
@@ -118,7 +120,7 @@ fn read_head(conn: &mut TcpStream) -> Option<String> {
             return None;
         }
     }
-    Some(String::from_utf8_lossy(&buf).lines().next().unwrap_or("").to_string())
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn status(code: &str, extra: &str) -> Vec<u8> {
@@ -130,7 +132,8 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
     let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
     let started = Instant::now();
     // Keep-alive modes answer every request on the connection.
-    while let Some(line) = if mode == Mode::AcceptThenClose { None } else { read_head(&mut conn) } {
+    while let Some(head) = if mode == Mode::AcceptThenClose { None } else { read_head(&mut conn) } {
+        let line = head.lines().next().unwrap_or("").to_string();
         let reply: Vec<u8> = match mode {
             Mode::CloseEach => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec(),
             Mode::Http10 => b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
@@ -197,6 +200,10 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
                 } else {
                     status("301 Moved Permanently", "Location: /ok\r\n")
                 }
+            }
+            Mode::EchoHead => {
+                let body = head.replace("\r\n", " | ");
+                format!("HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
             }
             Mode::AcceptThenClose => unreachable!("closes before reading"),
         };

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::usl::{Peak, Usl};
 use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{count_needed, sig, Amount, Rate};
+use crate::units::{count_needed, sig, Amount, Fraction, Rate};
 
 /// Arguments of `calc usl`.
 #[derive(Debug, Args)]
@@ -19,9 +19,9 @@ pub struct UslArgs {
     /// λ: throughput of one unit at N = 1, requests per second
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub lambda: Rate,
-    /// σ: contention (≥ 0)
+    /// σ: contention, the share of the work that serialises, from 0 to 1 (0.05 or 5%)
     #[arg(long, allow_hyphen_values = true, value_name = "SIGMA")]
-    pub sigma: Amount,
+    pub sigma: Fraction,
     /// κ: coherency (≥ 0)
     #[arg(long, allow_hyphen_values = true, value_name = "KAPPA")]
     pub kappa: Amount,

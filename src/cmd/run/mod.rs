@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 mod flags;
@@ -92,10 +92,37 @@ pub struct RunArgs {
     pub format: Format,
 }
 
-fn default_out() -> PathBuf {
+/// A new folder under reports/ named for the time, created here so that two runs started in
+/// the same second never share one (the second gets `-2`).
+fn default_out() -> Result<PathBuf> {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let stamp: String = crate::calendar::rfc3339(secs).chars().filter(|c| c.is_ascii_digit()).collect();
-    PathBuf::from("reports").join(format!("run-{}-{}", &stamp[..8], &stamp[8..14]))
+    let base = PathBuf::from("reports").join(format!("run-{}-{}", &stamp[..8], &stamp[8..14]));
+    std::fs::create_dir_all("reports").context("cannot create the folder reports/ for results: pass --out DIR")?;
+    let name = base.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    for k in 1..1000 {
+        let dir = if k == 1 { base.clone() } else { base.with_file_name(format!("{name}-{k}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}: pass --out DIR", dir.display())),
+        }
+    }
+    anyhow::bail!("{} and 998 more folders like it exist: pass --out DIR", base.display())
+}
+
+/// The folder `--out` names, made ready: a file in its place is a usage error naming it.
+fn out_dir(out: &Option<PathBuf>) -> Result<PathBuf> {
+    let Some(dir) = out else { return default_out() };
+    if dir.exists() && !dir.is_dir() {
+        return Err(InputError::Usage(format!(
+            "--out {}: is a file; results.json goes in a folder: give a folder's path",
+            dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder {} for --out", dir.display()))?;
+    Ok(dir.clone())
 }
 
 /// Runs `headroom run`; the exit code says whether the SLO held and the run was valid.
@@ -119,13 +146,23 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let opts = RunOptions {
         target,
         max_rps: args.max_rps.map(|r| r.0),
-        out: args.out.clone().unwrap_or_else(default_out),
+        out: out_dir(&args.out)?,
         progress: true,
         insecure: args.insecure,
         overrides,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let results: Results = runtime.block_on(runner::execute(&plan, &file, &opts, stop_tx))?;
+    let results: Results = runtime.block_on(runner::execute(&plan, &file, &opts, stop_tx)).map_err(|e| {
+        // A default folder the run wrote nothing into goes again (remove_dir takes only empty ones).
+        if args.out.is_none() {
+            let _ = std::fs::remove_dir(&opts.out);
+        }
+        // A key the plan file holds is named with its line.
+        match args.plan.as_deref().map(|p| crate::input::read_text(p, "the load plan")) {
+            Some(Ok(text)) => crate::input::with_line(e, &file, &text),
+            _ => e,
+        }
+    })?;
     runtime.shutdown_background();
     output::emit(&results, args.format, out)?;
     out.flush()?;

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a load plan (or an ad-hoc one from flags) and record honest latency percentiles
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Fit Amdahl and USL curves to (concurrency, throughput) measurements
     Fit(FitArgs),
     /// Forecast monthly mean and peak RPS from a historical request-rate CSV

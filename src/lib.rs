@@ -13,6 +13,7 @@ pub mod input;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod points;
 pub mod report;
 pub mod service;
@@ -31,7 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // worker threads, and the run with it.
     let mut out = io::BufWriter::new(io::stdout());
     let code = match cli.command {
-        Command::Run(args) => cmd::run::run(args, &mut out)?,
+        Command::Run(args) => cmd::run::run(*args, &mut out)?,
         Command::Demo(args) => {
             cmd::demo::run(args, &mut out)?;
             ExitCode::SUCCESS

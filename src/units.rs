@@ -119,6 +119,18 @@ impl FromStr for Rate {
     }
 }
 
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", sig(self.0, 12))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A time span with a unit (`500us`, `120ms`, `30s`, `5m`, `1.5h`, `30d`, `2w`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Span(pub Duration);

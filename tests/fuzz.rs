@@ -321,7 +321,7 @@ fn history_csv_reader() {
 #[test]
 fn load_plans() {
     fuzz("plans", &dir("loadplans", "toml"), |input| {
-        let Ok(plan) = headroom::load::plan::parse(&text(input), "p.toml") else { return };
+        let Ok(plan) = headroom::plan::parse(&text(input), "p.toml") else { return };
         let _ = headroom::load::resolve::check(&plan, "p.toml");
     });
 }
@@ -394,8 +394,8 @@ fn unit_parsers() {
         let _ = t.parse::<Percentile>();
         let _ = t.parse::<Amount>();
         let _ = t.parse::<ByteSize>();
-        let _ = t.parse::<headroom::load::plan::Threshold>();
-        let _ = t.parse::<headroom::load::plan::AbortRule>();
+        let _ = t.parse::<headroom::plan::Threshold>();
+        let _ = t.parse::<headroom::plan::AbortRule>();
         let _ = t.parse::<headroom::calendar::YearMonth>();
         let _ = headroom::calendar::parse_timestamp(input);
         if let Ok(r) = t.parse::<Rate>() {

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use headroom::load::plan;
 use headroom::load::runner::{execute, Results, RunOptions};
 use headroom::model::usl_fit::{fit_usl, Point};
+use headroom::plan;
 use headroom::sim::{self, Distribution, SimConfig};
 use tokio::sync::watch;
 

@@ -13,8 +13,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser};
 use tokio::sync::watch;
 
-use crate::load::{plan, runner};
+use crate::load::runner;
 use crate::model::capacity::{Fleet, Needed, Scaling};
+use crate::plan;
 use crate::report::inputs::{self, Artefact};
 use crate::sim::{self, Distribution, SimConfig};
 

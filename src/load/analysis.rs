@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::plan::{Metric, Threshold};
-use super::profile::Role;
 use super::recorder::Record;
 use super::results::{answered, Second, StepResult, ThresholdResult};
+use crate::plan::profile::Role;
+use crate::plan::{Metric, Threshold};
 
 /// The value a threshold compares, in its metric's unit: µs for latency, a fraction for the
 /// error rate, responses per second for throughput, each answered request being worth

@@ -11,11 +11,11 @@ use tokio::time::Instant;
 use super::gauge::{cpu_seconds, Counters, Gauge, Occupancy};
 use super::journey::summary::JourneysResult;
 use super::limiter::Limiter;
-use super::profile::Step;
 use super::recorder::{Record, Recorder};
 use super::results::Second;
 use super::series::SeriesBuilder;
 use super::timeline::Phase;
+use crate::plan::profile::Step;
 
 /// What the workers of one phase update and the collector reads.
 pub(crate) struct Shared {

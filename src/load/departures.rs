@@ -14,7 +14,7 @@
 use hdrhistogram::Histogram;
 
 use super::collector::StepRun;
-use super::profile::{Load, Role, Step};
+use crate::plan::profile::{Load, Role, Step};
 
 /// Responses a step needs for its middle to be measured apart from its edges.
 const MIN_TRIMMED: u64 = 20;
@@ -69,8 +69,8 @@ pub fn window(step: &Step, departures: &Histogram<u64>, fastest_us: u64, run: &S
 mod tests {
     use super::*;
     use crate::load::gauge::Occupancy;
-    use crate::load::profile::Role;
     use crate::load::recorder::{histogram, Record};
+    use crate::plan::profile::Role;
 
     fn run(elapsed_s: f64) -> StepRun {
         StepRun {

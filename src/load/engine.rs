@@ -20,11 +20,11 @@ pub use super::collector::StepRun;
 use super::collector::{collect, Shared};
 use super::http::{connect, send, Conn, Link};
 pub use super::http::{Prepared, Target};
-use super::profile::{Load, Step};
 use super::recorder::{ErrorClass, Sample};
 use super::results::Second;
 pub use super::timeline::LATE_US;
 use super::timeline::{rotation, stripes, Phase};
+use crate::plan::profile::{Load, Step};
 
 /// The connect timeout unless a plan sets one (never above the request timeout).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

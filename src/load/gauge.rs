@@ -205,7 +205,7 @@ pub fn cpu_seconds() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::profile::{Load, Role, Step};
+    use crate::plan::profile::{Load, Role, Step};
 
     #[test]
     fn tickets_are_due_from_their_intended_time() {

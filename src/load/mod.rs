@@ -8,8 +8,6 @@ pub mod gauge;
 pub mod http;
 pub mod journey;
 pub mod limiter;
-pub mod plan;
-pub mod profile;
 pub mod recorder;
 pub mod resolve;
 pub mod results;

@@ -3,7 +3,6 @@
 //! error naming its key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -12,10 +11,11 @@ use hyper::Method;
 
 use super::engine::{Engine, Prepared, Target};
 use super::journey::{self, driver::JourneyEngine};
-use super::plan::{self, AbortRule, LoadPlan, Threshold};
-use super::profile;
 use super::runner::RunOptions;
 use crate::error::InputError;
+use crate::plan::profile;
+use crate::plan::template::Template;
+use crate::plan::{AbortRule, LoadPlan, Threshold};
 
 pub(crate) trait FilterReset {
     fn filter_reset(self) -> Self;
@@ -34,26 +34,12 @@ impl FilterReset for std::io::Result<()> {
     }
 }
 
-/// Expands `${VAR}` from the environment.
+/// `${VAR}` in a request's text: the environment's value.
 fn expand(value: &str, key: &str, file: &str) -> Result<String, InputError> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let end = rest[i..].find('}').ok_or_else(|| InputError::BadFile {
-            file: file.into(),
-            message: format!("{key}: unclosed ${{ in '{value}'"),
-        })?;
-        let var = &rest[i + 2..i + end];
-        let v = std::env::var(var).map_err(|_| InputError::BadFile {
-            file: file.into(),
-            message: format!("{key}: the environment variable {var} is not set: export it before the run"),
-        })?;
-        out.push_str(&v);
-        rest = &rest[i + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    let missing = |var: &str| format!("the environment variable {var} is not set: export it before the run");
+    let t = Template::parse(value, &[], &missing)
+        .map_err(|why| InputError::BadFile { file: file.into(), message: format!("{key}: {why}") })?;
+    Ok(t.render(&[]))
 }
 
 /// A threshold on one request of the mix: (request index, text, threshold).
@@ -82,8 +68,8 @@ fn prepare(plan: &LoadPlan, target: &Target, file: &str) -> Result<(Vec<Prepared
             let v = HeaderValue::from_str(&expand(value, &hk, file)?).map_err(|_| bad("not a valid header value"))?;
             headers.push((n, v));
         }
-        for text in &r.slo {
-            thresholds.push((i, text.clone(), plan::field::<Threshold>(file, &key("slo"), text)?));
+        for t in &r.slo {
+            thresholds.push((i, t.text().to_string(), *t.value()));
         }
         requests.push(Prepared {
             name: r.name.clone(),
@@ -129,52 +115,42 @@ pub(crate) struct Resolved {
 /// Checks every key of the plan (target, caps, thresholds, requests, profile) before a request
 /// is sent; each error names the key.
 pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<Resolved> {
+    let bad = |message: &str| InputError::BadFile { file: file.into(), message: message.into() };
     let url = opts.target.clone().or(plan.target.clone()).ok_or_else(|| {
         InputError::Usage(format!(
             "{file}: no target: pass --target http://HOST:PORT or set target = \"...\" in the plan"
         ))
     })?;
     let target = Target::parse(&url)?;
-    let timeout = plan::secs(file, "timeout", &plan.timeout)?;
-    if timeout <= 0.0 {
-        return Err(InputError::BadFile { file: file.into(), message: "timeout: must be above zero".into() }.into());
+    let timeout = plan.timeout.value().0;
+    if timeout.is_zero() {
+        return Err(bad("timeout: must be above zero").into());
     }
     if plan.safety.max_in_flight == 0 {
-        return Err(InputError::BadFile {
-            file: file.into(),
-            message: "safety.max_in_flight (--max-in-flight): must be at least 1".into(),
-        }
-        .into());
+        return Err(bad("safety.max_in_flight (--max-in-flight): must be at least 1").into());
     }
-    let plan_cap = plan.safety.max_rps.as_deref().map(|m| plan::rate(file, "safety.max_rps", m)).transpose()?;
-    let cap = match (plan_cap, opts.max_rps) {
+    let cap = match (plan.safety.max_rps.as_ref().map(|m| m.value().0), opts.max_rps) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let abort = plan.safety.abort.as_deref().map(|a| plan::field::<AbortRule>(file, "safety.abort", a)).transpose()?;
-    let overall: Vec<(String, Threshold)> = plan
-        .slo
-        .iter()
-        .map(|t| Ok((t.clone(), plan::field::<Threshold>(file, "slo", t)?)))
-        .collect::<Result<_, InputError>>()?;
+    if cap.is_some_and(|c| c <= 0.0) {
+        return Err(bad("safety.max_rps (--max-rps): must be above zero").into());
+    }
+    let abort = plan.safety.abort.as_ref().map(|a| *a.value());
+    let overall: Vec<(String, Threshold)> = plan.slo.iter().map(|t| (t.text().to_string(), *t.value())).collect();
     let (requests, per_request) = prepare(plan, &target, file)?;
     let journeys = journey::prepare(&plan.journeys, &target.base, file)?;
     let mut names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
-    let mut engine = Engine::new(target, requests, Duration::from_secs_f64(timeout), plan.safety.max_in_flight);
+    let mut engine = Engine::new(target, requests, timeout, plan.safety.max_in_flight);
     if let Some(c) = &plan.connect_timeout {
-        let c = plan::secs(file, "connect_timeout", c)?;
-        if c <= 0.0 {
-            return Err(InputError::BadFile {
-                file: file.into(),
-                message: "connect_timeout: must be above zero".into(),
-            }
-            .into());
+        if c.value().0.is_zero() {
+            return Err(bad("connect_timeout: must be above zero").into());
         }
-        engine.connect_timeout = Duration::from_secs_f64(c.min(timeout));
+        engine.connect_timeout = c.value().0.min(timeout);
     }
     if let Some(m) = &plan.max_body {
-        engine.max_body = plan::field::<crate::units::ByteSize>(file, "max_body", m)?.0;
+        engine.max_body = m.value().0;
     }
     engine.follow_redirects = plan.follow_redirects;
     engine.max_rps = cap;
@@ -197,19 +173,18 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
 
 /// `expect.min_rps`, which only a run that finds a capacity (stress, or a closed sweep) can meet.
 fn expect(plan: &LoadPlan, file: &str, profile: &profile::Profile) -> Result<Option<f64>, InputError> {
-    let Some(text) = &plan.expect.min_rps else { return Ok(None) };
-    if !matches!(profile.kind, "stress" | "closed") {
-        return Err(InputError::BadFile {
-            file: file.into(),
-            message: format!(
-                "expect.min_rps: a {} profile finds no capacity to compare; use it with kind = \"stress\" or \"closed\", or write slo = [\"rps > {text}\"]",
-                profile.kind
-            ),
-        });
+    let bad = |message: String| InputError::BadFile { file: file.into(), message };
+    let Some(min) = &plan.expect.min_rps else { return Ok(None) };
+    if !profile.kind.finds_capacity() {
+        return Err(bad(format!(
+            "expect.min_rps: a {} profile finds no capacity to compare; use it with kind = \"stress\" or \"closed\", or write slo = [\"rps > {}\"]",
+            profile.kind,
+            min.text()
+        )));
     }
-    let v = plan::rate(file, "expect.min_rps", text)?;
+    let v = min.value().0;
     if v <= 0.0 {
-        return Err(InputError::BadFile { file: file.into(), message: "expect.min_rps: must be above zero".into() });
+        return Err(bad("expect.min_rps: must be above zero".into()));
     }
     Ok(Some(v))
 }

@@ -13,10 +13,10 @@ use serde::Serialize;
 use super::collector::StepRun;
 use super::departures;
 use super::journey::summary::JourneysResult;
-use super::plan::{Op, Unit};
-use super::profile::{Load, Role, Step};
 use super::recorder::{ErrorCounts, Record};
 use super::verdict::{self, Delivery, Figures, LittlesCheck};
+use crate::plan::profile::{Load, Role, Step};
+use crate::plan::{Op, Unit};
 
 /// Latency percentiles in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

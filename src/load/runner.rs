@@ -10,11 +10,11 @@ use tokio::sync::watch;
 use super::analysis::{self, BreakingPoint, Expected, SoakAnalysis, SpikeAnalysis};
 use super::collector::StepRun;
 use super::gauge::cpu_seconds;
-use super::plan::{AbortRule, LoadPlan};
-use super::profile::{Role, Step};
 use super::resolve::{redacted, resolve, FilterReset, Resolved};
 use super::results::{self, StepResult};
 use super::verdict::Delivery;
+use crate::plan::profile::{ProfileKind, Role, Step};
+use crate::plan::{AbortRule, LoadPlan};
 use crate::signals;
 use crate::units::sig;
 
@@ -71,7 +71,7 @@ pub struct Results {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     pub target: String,
-    pub profile: &'static str,
+    pub profile: ProfileKind,
     pub environment: Environment,
     pub interrupted: bool,
     /// The signal that interrupted it: `SIGINT` or `SIGTERM`.
@@ -309,7 +309,7 @@ fn invalidates(s: &StepResult, stress: bool) -> bool {
 /// Fills in validity, SLO status, the end time and the profile's analysis.
 fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
     let profile = &r.profile;
-    let stress = profile.kind == "stress";
+    let stress = profile.kind == ProfileKind::Stress;
     results.invalid_reasons = results
         .steps
         .iter()
@@ -330,7 +330,7 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
     results.analysis = Analysis {
         breaking_point,
         expected,
-        spike: (profile.kind == "spike").then(|| analysis::spike(&results.steps)),
+        spike: (profile.kind == ProfileKind::Spike).then(|| analysis::spike(&results.steps)),
         soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak(s, w))),
     };
 }

@@ -6,9 +6,9 @@
 //! histograms losslessly, so each point's percentiles are still read from an HdrHistogram, and
 //! memory stays flat: at most MAX_POINTS points per step, plus one open bucket.
 
-use super::profile::Step;
 use super::recorder::Record;
 use super::results::Second;
+use crate::plan::profile::Step;
 
 /// Most points kept per step.
 pub const MAX_POINTS: f64 = 1_800.0;
@@ -67,8 +67,8 @@ impl SeriesBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::profile::{Load, Role};
     use crate::load::recorder::Sample;
+    use crate::plan::profile::{Load, Role};
 
     fn step(duration_s: f64) -> Step {
         Step { name: "soak".into(), role: Role::Measure, load: Load::Open { from_rps: 10.0, to_rps: 10.0 }, duration_s }

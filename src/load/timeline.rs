@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::profile::{Load, Step};
+use crate::plan::profile::{Load, Step};
 
 /// Requests that start this long after their intended time count as late starts (tokio's timer
 /// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).

@@ -11,9 +11,9 @@ pub use crate::cmd::fit::FitReport as Fit;
 pub use crate::cmd::plan::PlanReport as Plan;
 use crate::error::InputError;
 pub use crate::load::analysis::{BreakingPoint, Expected, SoakAnalysis as Soak, SpikeAnalysis as Spike};
-use crate::load::plan::Unit;
 pub use crate::load::verdict::Delivery;
 pub use crate::model::growth::PeriodForecast;
+use crate::plan::Unit;
 
 /// One input file, by what it holds.
 #[derive(Debug)]

@@ -2,18 +2,19 @@
 //! with one, the flags that replace its values (each recorded) or that it refuses.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::RunArgs;
 use crate::error::InputError;
-use crate::load::plan::{Expect, LoadPlan, ProfileSpec, RequestSpec, Safety};
+use crate::plan::{Expect, Given, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold};
 use crate::units::Span;
 
-const DEFAULT_DURATION_S: f64 = 30.0;
-const DEFAULT_TIMEOUT_S: f64 = 10.0;
+const DEFAULT_DURATION: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_IN_FLIGHT: usize = 256;
 
-fn secs(s: Span) -> String {
-    format!("{}s", s.secs())
+fn slo(args: &RunArgs) -> Result<Vec<Given<Threshold>>, InputError> {
+    args.slo.iter().map(|t| t.parse().map_err(|e| InputError::Usage(format!("--slo: {e}")))).collect()
 }
 
 fn headers(args: &RunArgs) -> Result<BTreeMap<String, String>, InputError> {
@@ -36,9 +37,9 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         Some(p) => (url[..p].to_string(), url[p..].to_string()),
         None => (url.clone(), "/".to_string()),
     };
-    let duration = args.duration.map_or(format!("{DEFAULT_DURATION_S}s"), secs);
-    let profile = match (args.rate, args.users) {
-        (Some(r), None) => ProfileSpec::Load { rate: r.0.to_string(), duration, warmup: args.warmup.map(secs) },
+    let duration = args.duration.clone().unwrap_or_else(|| Given::of(Span(DEFAULT_DURATION)));
+    let profile = match (&args.rate, args.users) {
+        (Some(r), None) => ProfileSpec::Load { rate: r.clone(), duration, warmup: args.warmup.clone() },
         (None, Some(u)) => {
             if args.warmup.is_some() {
                 return Err(InputError::Usage("--warmup goes with --rate: a closed step has no warm-up".into()));
@@ -50,9 +51,9 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
     let method = args.method.clone().unwrap_or_else(|| "GET".into());
     let plan = LoadPlan {
         target: Some(origin.clone()),
-        timeout: args.timeout.map_or(format!("{DEFAULT_TIMEOUT_S}s"), secs),
-        connect_timeout: args.connect_timeout.map(secs),
-        max_body: args.max_body.map(|b| b.0.to_string()),
+        timeout: args.timeout.clone().unwrap_or_else(|| Given::of(Span(DEFAULT_TIMEOUT))),
+        connect_timeout: args.connect_timeout.clone(),
+        max_body: args.max_body.clone(),
         follow_redirects: args.follow_redirects,
         insecure: args.insecure,
         requests: vec![RequestSpec {
@@ -66,7 +67,7 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
             slo: Vec::new(),
         }],
         journeys: Vec::new(),
-        slo: args.slo.clone(),
+        slo: slo(args)?,
         safety: Safety { max_rps: None, max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_IN_FLIGHT), abort: None },
         expect: Expect::default(),
         profile,
@@ -88,8 +89,7 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         return Err(refused("--body", "set body in each [[requests]] of the plan"));
     }
     let mut given = Vec::new();
-    if let Some(d) = args.duration {
-        let d = secs(d);
+    if let Some(d) = args.duration.clone() {
         match &mut plan.profile {
             ProfileSpec::Load { duration, .. } | ProfileSpec::Soak { duration, .. } | ProfileSpec::Closed { duration, .. } => {
                 *duration = d.clone()
@@ -101,26 +101,26 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
                 ))
             }
         }
-        given.push(format!("--duration {d}"));
+        given.push(format!("--duration {}", d.text()));
     }
-    if let Some(w) = args.warmup {
+    if let Some(w) = &args.warmup {
         let ProfileSpec::Load { warmup, .. } = &mut plan.profile else {
             return Err(refused("--warmup", "only a load profile has a warm-up (profile.warmup)"));
         };
-        *warmup = Some(secs(w));
-        given.push(format!("--warmup {}", secs(w)));
+        *warmup = Some(w.clone());
+        given.push(format!("--warmup {}", w.text()));
     }
-    if let Some(t) = args.timeout {
-        plan.timeout = secs(t);
-        given.push(format!("--timeout {}", secs(t)));
+    if let Some(t) = &args.timeout {
+        plan.timeout = t.clone();
+        given.push(format!("--timeout {}", t.text()));
     }
-    if let Some(c) = args.connect_timeout {
-        plan.connect_timeout = Some(secs(c));
-        given.push(format!("--connect-timeout {}", secs(c)));
+    if let Some(c) = &args.connect_timeout {
+        plan.connect_timeout = Some(c.clone());
+        given.push(format!("--connect-timeout {}", c.text()));
     }
-    if let Some(b) = args.max_body {
-        plan.max_body = Some(b.0.to_string());
-        given.push(format!("--max-body {}", b.0));
+    if let Some(b) = &args.max_body {
+        plan.max_body = Some(b.clone());
+        given.push(format!("--max-body {}", b.text()));
     }
     if args.follow_redirects {
         plan.follow_redirects = true;
@@ -131,7 +131,7 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         given.push(format!("--max-in-flight {n}"));
     }
     if !args.slo.is_empty() {
-        plan.slo = args.slo.clone();
+        plan.slo = slo(args)?;
         given.extend(args.slo.iter().map(|t| format!("--slo '{t}'")));
     }
     let extra = headers(args)?;

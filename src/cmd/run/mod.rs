@@ -14,9 +14,9 @@ mod flags;
 mod render;
 
 use crate::error::InputError;
-use crate::load::plan;
 use crate::load::runner::{self, Results, RunOptions};
 use crate::output::{self, Format};
+use crate::plan::{self, Given};
 use crate::signals;
 use crate::units::{ByteSize, Rate, Span};
 
@@ -38,16 +38,16 @@ pub struct RunArgs {
     pub target: Option<String>,
     /// Ad hoc: a constant arrival rate (open model)
     #[arg(long, allow_hyphen_values = true, value_name = "RATE", conflicts_with_all = ["users", "plan"])]
-    pub rate: Option<Rate>,
+    pub rate: Option<Given<Rate>>,
     /// Ad hoc: this many users sending back to back (closed model)
     #[arg(long, value_name = "N", conflicts_with = "plan")]
     pub users: Option<usize>,
     /// How long to run (default 30s); with a plan, replaces a load, soak or closed profile's duration
     #[arg(long, value_name = "DURATION")]
-    pub duration: Option<Span>,
+    pub duration: Option<Given<Span>>,
     /// Run this long first without recording; with a plan, replaces a load profile's warmup
     #[arg(long, value_name = "DURATION")]
-    pub warmup: Option<Span>,
+    pub warmup: Option<Given<Span>>,
     /// Ad hoc: the HTTP method (default GET)
     #[arg(long)]
     pub method: Option<String>,
@@ -59,18 +59,18 @@ pub struct RunArgs {
     pub body: Option<String>,
     /// Per-request timeout (default 10s); with a plan, replaces its timeout
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<Span>,
+    pub timeout: Option<Given<Span>>,
     /// An SLO threshold such as 'p99 < 300ms', 'error_rate < 1%' or 'rps > 300' (repeatable); with a
     /// plan, replaces its slo
     #[arg(long, value_name = "THRESHOLD")]
     pub slo: Vec<String>,
     /// How long opening a connection may take (default 5s); with a plan, replaces its connect_timeout
     #[arg(long, value_name = "DURATION")]
-    pub connect_timeout: Option<Span>,
+    pub connect_timeout: Option<Given<Span>>,
     /// Response bodies past this size are not read and count as body_too_large (default 4MiB);
     /// with a plan, replaces its max_body
     #[arg(long, value_name = "SIZE")]
-    pub max_body: Option<ByteSize>,
+    pub max_body: Option<Given<ByteSize>>,
     /// Follow redirects to the target's own origin (by default a redirect is the response)
     #[arg(long)]
     pub follow_redirects: bool,

@@ -1,10 +1,10 @@
 //! The summary `headroom run` prints: one row per step, with what each step's verdicts mean
 //! as notes under it. It only words what the run decided.
 
-use crate::load::profile::Role;
 use crate::load::runner::Results;
 use crate::load::verdict::Delivery;
 use crate::output::{Doc, Render, Section};
+use crate::plan::profile::{ProfileKind, Role};
 use crate::units::{human_duration, readable, sig, thousands};
 
 fn us(v: Option<u64>) -> String {
@@ -81,7 +81,7 @@ fn verdict(r: &Results) -> String {
 
 /// What each step's verdicts mean, as notes.
 fn notes(r: &Results, steps: &mut Section) {
-    let stress = r.profile == "stress";
+    let stress = r.profile == ProfileKind::Stress;
     for s in &r.steps {
         let transient = matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
         match &s.delivery {

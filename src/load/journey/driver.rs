@@ -25,10 +25,10 @@ use super::Journey;
 use crate::load::collector::{collect, Shared};
 use crate::load::departures;
 use crate::load::engine::{Engine, StepRun};
-use crate::load::profile::{Load, Step};
 use crate::load::recorder::{ErrorClass, Sample};
 use crate::load::results::Second;
 use crate::load::timeline::{rotation, stripes, Phase, LATE_US};
+use crate::plan::profile::{Load, Step};
 
 /// The journeys of a plan and the target they run against.
 pub struct JourneyEngine {

@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use goose::prelude::GooseMethod;
 
-use super::plan::{ExtractSpec, JourneySpec, JourneyStepSpec};
 use crate::error::InputError;
-use crate::units::Span;
+use crate::plan::{ExtractSpec, JourneySpec, JourneyStepSpec};
 
 /// A journey ready to run.
 #[derive(Debug, Clone)]
@@ -40,40 +39,6 @@ pub struct JourneyStep {
     pub extract: Vec<(usize, String, Extract)>,
 }
 
-/// Text with `${name}` holes filled from a journey's extracted values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Template(Vec<Part>);
-
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Text(String),
-    Var(usize),
-    /// A value from the environment: sent as it is, never quoted in a report.
-    Env(String),
-}
-
-impl Template {
-    /// The text with every hole filled (a hole whose value is missing stays empty).
-    pub fn render(&self, vars: &[Option<String>]) -> String {
-        let mut out = String::new();
-        for p in &self.0 {
-            match p {
-                Part::Text(t) | Part::Env(t) => out.push_str(t),
-                Part::Var(i) => out.push_str(vars.get(*i).and_then(|v| v.as_deref()).unwrap_or("")),
-            }
-        }
-        out
-    }
-
-    /// The values it takes from the environment.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().filter_map(|p| match p {
-            Part::Env(v) => Some(v.as_str()),
-            _ => None,
-        })
-    }
-}
-
 impl Journey {
     /// Every value its steps take from the environment.
     pub fn secrets(&self) -> Vec<String> {
@@ -85,10 +50,7 @@ impl Journey {
     }
 }
 
-/// `text` with every occurrence of each secret replaced by `<redacted>`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
-}
+pub use crate::plan::template::{redact, Template};
 
 /// Where a step takes a value from.
 #[derive(Debug, Clone)]
@@ -199,11 +161,7 @@ fn step(
         })
         .collect::<Result<Vec<_>, InputError>>()?;
     let body = s.body.as_deref().map(|b| template("body", b)).transpose()?;
-    let think = s
-        .think
-        .as_deref()
-        .map(|t| t.parse::<Span>().map(|d| Duration::from_secs_f64(d.secs())).map_err(|e| bad("think", e.to_string())))
-        .transpose()?;
+    let think = s.think.as_ref().map(|t| t.value().0);
     let mut extract = Vec::new();
     for (var, spec) in &s.extract {
         let key = format!("extract.{var}");
@@ -249,41 +207,23 @@ fn parse_template(
     journey: &JourneySpec,
     step: &JourneyStepSpec,
 ) -> Result<Template, String> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        if i > 0 {
-            parts.push(Part::Text(rest[..i].to_string()));
+    Template::parse(text, vars, &|name| {
+        let later = journey.steps.iter().find(|s| s.extract.contains_key(name));
+        match later {
+            Some(s) if s.name == step.name => format!(
+                "${{{name}}} is extracted by this same step, so it is not known yet when the request is sent: \
+                 use it from the next step on"
+            ),
+            Some(s) => format!(
+                "${{{name}}} is extracted by step \"{}\", which comes later: move the extraction earlier",
+                s.name
+            ),
+            None => format!(
+                "${{{name}}} is neither extracted by an earlier step nor set in the environment: add \
+                 extract.{name} = {{ json = \"/…\" }} to an earlier step, or export {name}"
+            ),
         }
-        let end = rest[i..].find('}').ok_or_else(|| format!("unclosed ${{ in '{text}'"))?;
-        let name = &rest[i + 2..i + end];
-        if let Some(slot) = vars.iter().position(|v| v == name) {
-            parts.push(Part::Var(slot));
-        } else if let Ok(v) = std::env::var(name) {
-            parts.push(Part::Env(v));
-        } else {
-            let later = journey.steps.iter().find(|s| s.extract.contains_key(name));
-            return Err(match later {
-                Some(s) if s.name == step.name => format!(
-                    "${{{name}}} is extracted by this same step, so it is not known yet when the request is sent: \
-                     use it from the next step on"
-                ),
-                Some(s) => format!(
-                    "${{{name}}} is extracted by step \"{}\", which comes later: move the extraction earlier",
-                    s.name
-                ),
-                None => format!(
-                    "${{{name}}} is neither extracted by an earlier step nor set in the environment: add \
-                     extract.{name} = {{ json = \"/…\" }} to an earlier step, or export {name}"
-                ),
-            });
-        }
-        rest = &rest[i + end + 1..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Text(rest.to_string()));
-    }
-    Ok(Template(parts))
+    })
 }
 
 #[cfg(test)]

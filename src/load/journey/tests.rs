@@ -4,7 +4,7 @@ use std::time::Duration;
 use super::driver::{apportion, JourneyEngine};
 use super::*;
 use crate::load::engine::{Engine, Target};
-use crate::load::plan::parse;
+use crate::plan::parse;
 
 const PLAN: &str = r#"
 [[journeys]]

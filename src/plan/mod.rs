@@ -1,0 +1,339 @@
+//! The load-plan language (`loadplans/*.toml`): the target, a weighted request mix or weighted
+//! journeys, SLO thresholds, safety limits and one profile, which becomes steps and schedules.
+//! Parsed strictly; every error names the file, the key and the fix, and inside a journey the
+//! journey and the step as well.
+
+pub mod profile;
+mod spec;
+pub mod template;
+mod threshold;
+
+pub use threshold::{AbortRule, Metric, Op, Threshold, Unit};
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::units::{ByteSize, Rate, Span};
+
+/// A value as the plan wrote it, parsed at the edge: the text is kept for results.json, the
+/// value is what everything else uses. A bad value fails the plan's parse, naming its key and
+/// line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given<T> {
+    text: String,
+    value: T,
+}
+
+impl<T> Given<T> {
+    /// The parsed value.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The text as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<T: std::fmt::Display> Given<T> {
+    /// A value given in code (an ad-hoc run's flags), written as its type displays it.
+    pub fn of(value: T) -> Given<T> {
+        Given { text: value.to_string(), value }
+    }
+}
+
+impl<T: FromStr> FromStr for Given<T>
+where
+    T::Err: std::fmt::Display,
+{
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let value = text.parse::<T>().map_err(|e| e.to_string())?;
+        Ok(Given { text: text.to_string(), value })
+    }
+}
+
+impl<T> Serialize for Given<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de, T: FromStr> Deserialize<'de> for Given<T>
+where
+    T::Err: std::fmt::Display,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A load plan as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPlan {
+    /// Base URL: `http://127.0.0.1:8080`. `--target` overrides it.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Per-request timeout, e.g. `5s`.
+    #[serde(default = "default_timeout")]
+    pub timeout: Given<Span>,
+    /// How long opening a connection may take, e.g. `2s` (default 5s, never above `timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Given<Span>>,
+    /// Response bodies past this size are not read and count as `body_too_large` (default 4MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<Given<ByteSize>>,
+    /// Follow redirects to the target's own origin; by default a redirect is the response.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_redirects: bool,
+    /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestSpec>,
+    /// Stateful user flows, run on goose; a plan has either requests or journeys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journeys: Vec<JourneySpec>,
+    #[serde(default)]
+    pub slo: Vec<Given<Threshold>>,
+    #[serde(default)]
+    pub safety: Safety,
+    /// What the run must show: the capacity a stress run or a sweep must reach.
+    #[serde(default, skip_serializing_if = "Expect::is_empty")]
+    pub expect: Expect,
+    pub profile: ProfileSpec,
+}
+
+/// What a capacity-finding run (stress, or a closed sweep) must show.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The throughput the service must hold within its SLOs, e.g. `"300"`: a stress run's
+    /// breaking point, or a sweep's best step, below it fails the run (exit 1).
+    #[serde(default)]
+    pub min_rps: Option<Given<Rate>>,
+}
+
+impl Expect {
+    fn is_empty(&self) -> bool {
+        self.min_rps.is_none()
+    }
+}
+
+fn default_timeout() -> Given<Span> {
+    "10s".parse().expect("a valid span")
+}
+
+/// One request of the mix.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Header values may use `${VAR}` from the environment; values are never written to reports.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The status that counts as success; any 2xx when absent.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// Thresholds for this request alone, e.g. `["p99 < 200ms"]`.
+    #[serde(default)]
+    pub slo: Vec<Given<Threshold>>,
+}
+
+/// A journey: steps one user takes in order, each able to pass values to the next.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneySpec {
+    pub name: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    pub steps: Vec<JourneyStepSpec>,
+}
+
+/// One request of a journey. `path`, header values and `body` may use `${name}`: a value an
+/// earlier step extracted, or else an environment variable.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyStepSpec {
+    pub name: String,
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The status that counts as success; any 2xx when absent.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// A pause after the step, before the next one, e.g. `"500ms"`.
+    #[serde(default)]
+    pub think: Option<Given<Span>>,
+    /// Values to take from the response: `{ token = { json = "/token" } }`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, ExtractSpec>,
+}
+
+/// Where a value comes from: exactly one of a JSON pointer into the body, a response header,
+/// or a regex over the body (its first group, or the whole match).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Limits that protect the target.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// No request is sent faster than this, whatever the profile says.
+    #[serde(default)]
+    pub max_rps: Option<Given<Rate>>,
+    /// Requests in flight at most (also the number of connections).
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: usize,
+    /// e.g. `"error_rate > 50% for 10s"`: stop the run to protect the target.
+    #[serde(default)]
+    pub abort: Option<Given<AbortRule>>,
+}
+
+fn default_in_flight() -> usize {
+    256
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Safety { max_rps: None, max_in_flight: default_in_flight(), abort: None }
+    }
+}
+
+pub use spec::{Increment, ProfileSpec, StageSpec};
+
+/// Reads a plan file.
+pub fn load(path: &Path) -> Result<LoadPlan> {
+    let file = path.display().to_string();
+    let text = crate::input::read_text(path, "the load plan")?;
+    Ok(parse(&text, &file)?)
+}
+
+/// Parses plan text; `file` names it in errors, which give the line and the key of a bad value.
+pub fn parse(text: &str, file: &str) -> Result<LoadPlan, InputError> {
+    let bad = |message: String| InputError::BadFile { file: file.into(), message };
+    let plan: LoadPlan = serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        let Some(span) = e.span() else { return bad(e.message().to_string()) };
+        let within = enclosing_journey(text, span.start);
+        let said = e.message().starts_with(&format!("{path}."));
+        let key = if !within.is_empty() || path == "." || said { String::new() } else { format!("{path}: ") };
+        let line = text[..span.start.min(text.len())].matches('\n').count() as u64 + 1;
+        InputError::BadRow { file: file.into(), line, message: format!("{within}{key}{}", e.message()) }
+    })?;
+    match (plan.requests.is_empty(), plan.journeys.is_empty()) {
+        (true, true) => Err(bad("no [[requests]] and no [[journeys]]: add a request with name and path (e.g. \
+             name = \"home\", path = \"/\"), or a journey with name and [[journeys.steps]]"
+            .into())),
+        (false, false) => Err(bad("both [[requests]] and [[journeys]]: a plan runs one or the other; \
+             move the single requests into a journey of one step, or into a plan of their own"
+            .into())),
+        _ => Ok(plan),
+    }
+}
+
+/// `journey "checkout", step "login": ` when byte `at` of the plan lies inside a journey, so
+/// that a parse error names the journey and the step as well as the key and line.
+fn enclosing_journey(text: &str, at: usize) -> String {
+    let (mut journey, mut step) = (None::<String>, None::<String>);
+    let mut section = "";
+    for line in text[..at.min(text.len())].lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = match line {
+                "[[journeys]]" => "journey",
+                "[[journeys.steps]]" => "step",
+                _ if line.starts_with("[journeys.steps") || line.starts_with("[[journeys.steps.") => "step-sub",
+                _ => "",
+            };
+            match section {
+                "journey" => (journey, step) = (Some("?".into()), None),
+                "step" => step = Some("?".into()),
+                "" => (journey, step) = (None, None),
+                _ => {}
+            }
+        } else if let Some(v) = line.strip_prefix("name").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+            let v = v.trim().trim_matches('"').to_string();
+            match section {
+                "journey" => journey = Some(v),
+                "step" => step = Some(v),
+                _ => {}
+            }
+        }
+    }
+    match (journey, step) {
+        (Some(j), Some(s)) => format!("journey \"{j}\", step \"{s}\": "),
+        (Some(j), None) => format!("journey \"{j}\": "),
+        _ => String::new(),
+    }
+}
+
+/// Parses a field with its type's parser, naming the key on failure.
+pub fn field<T: FromStr>(file: &str, key: &str, value: &str) -> Result<T, InputError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse::<T>().map_err(|e| InputError::BadFile { file: file.into(), message: format!("{key}: {e}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+target = "http://127.0.0.1:8080"
+[[requests]]
+name = "home"
+path = "/"
+[profile]
+kind = "load"
+rate = "1k"
+duration = "30s"
+"#;
+
+    #[test]
+    fn parses_and_names_unknown_keys() {
+        let p = parse(PLAN, "p.toml").unwrap();
+        assert_eq!(p.requests[0].method, "GET");
+        assert_eq!(p.safety.max_in_flight, 256);
+        let e = parse(&PLAN.replace("rate = \"1k\"", "rat = \"1k\""), "p.toml").unwrap_err().to_string();
+        assert!(e.starts_with("p.toml:8: profile.rat: unknown field `rat`"), "{e}");
+        let e = parse(&PLAN.replace("kind = \"load\"", "kind = \"blast\""), "p.toml").unwrap_err().to_string();
+        assert!(e.contains("blast") && e.contains("stress"), "{e}");
+    }
+}

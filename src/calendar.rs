@@ -72,6 +72,15 @@ impl YearMonth {
     }
 }
 
+impl schemars::JsonSchema for YearMonth {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "YearMonth".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" })
+    }
+}
+
 impl fmt::Display for YearMonth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::artefact::results::Results;
 use crate::error::InputError;
-use crate::load::verdict::Delivery;
 use crate::model::usl_fit::Point;
 
 /// Which CSV columns hold N and X.
@@ -39,37 +39,19 @@ pub fn read(path: &Path, cols: &Columns) -> Result<Points> {
     Ok(Points { points: parse_csv(text.as_bytes(), &name, cols)?, dropped: Vec::new() })
 }
 
-#[derive(serde::Deserialize)]
-struct RunFile {
-    steps: Vec<RunStep>,
-}
-
-#[derive(serde::Deserialize)]
-struct RunStep {
-    name: String,
-    users: Option<f64>,
-    mean_in_flight: f64,
-    achieved_rps: f64,
-    #[serde(default)]
-    delivery: Option<Delivery>,
-}
-
 /// Points from a run's steps: N is the users of a closed step, or the measured mean in flight of
 /// an open one (stress), and X the achieved throughput. An open step that did not deliver its
 /// offered load is left out: saturated, its in-flight count is the generator's limit, not a
 /// concurrency the target chose; with the generator behind, the throughput is the generator's.
 pub fn from_results(text: &str, file: &str) -> Result<Points, InputError> {
-    let run: RunFile = serde_json::from_str(text).map_err(|e| InputError::BadFile {
-        file: file.into(),
-        message: format!("{e}: expected a CSV or a results.json from `headroom run`"),
-    })?;
+    let run: Results = crate::artefact::parse(text, file)?;
     let mut out = Points::default();
     for s in run.steps.iter().filter(|s| s.achieved_rps > 0.0) {
-        if let (None, Some(why)) = (s.users, s.delivery.as_ref().and_then(Delivery::reason)) {
+        if let (None, Some(why)) = (s.users, s.delivery.reason()) {
             out.dropped.push(format!("step '{}' left out: {why}", s.name));
             continue;
         }
-        let n = s.users.unwrap_or(s.mean_in_flight);
+        let n = s.users.map_or(s.mean_in_flight, |u| u as f64);
         if n <= 0.0 {
             return Err(InputError::BadFile {
                 file: file.into(),

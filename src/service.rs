@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::YearMonth;
+pub use crate::artefact::plan::{Event, EventMonth};
 use crate::error::InputError;
 
 /// A share written as `40%` or `0.4`.
@@ -34,14 +34,6 @@ impl Share {
             }
         }
     }
-}
-
-/// An event's month: a calendar month (`"2026-11"`) or a plan row (`5`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum EventMonth {
-    Row(u32),
-    Calendar(YearMonth),
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,23 +105,6 @@ struct RawEvent {
     name: String,
     month: EventMonth,
     multiplier: f64,
-}
-
-impl std::fmt::Display for EventMonth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EventMonth::Row(k) => write!(f, "row {k}"),
-            EventMonth::Calendar(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-/// A named event that multiplies one month's peak.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub name: String,
-    pub month: EventMonth,
-    pub multiplier: f64,
 }
 
 /// A checked service model.

@@ -26,7 +26,7 @@ fn f(v: &Value, key: &str) -> f64 {
 #[test]
 fn nasa_reports_the_gap_the_outage_and_a_backtested_forecast() {
     let v = forecast(&[NASA, "--horizon", "3"]);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["quality"]["gap_count"], 1);
     assert_eq!(v["quality"]["gaps"][0]["missing_rows"], 4948);
     let outages = v["quality"]["outages"].as_array().unwrap();

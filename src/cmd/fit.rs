@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
+pub use crate::artefact::fit::{AmdahlJson, CurvePoint, FitReport, Input, PredictionJson, TargetJson, UslJson};
 use crate::error::InputError;
 use crate::model::usl_fit::{self, AmdahlFit, Estimate, Point, UslFit};
 use crate::output::chart;
@@ -42,88 +42,6 @@ pub struct FitArgs {
     /// Output format
     #[arg(long, short, value_enum, default_value_t)]
     pub format: Format,
-}
-
-/// The `fit` answer; its JSON is a contract (`usl.sigma`, `usl.sigma_ci`, `amdahl.sigma`, ...).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct FitReport {
-    pub input: Input,
-    pub usl: UslJson,
-    pub amdahl: AmdahlJson,
-    pub predictions: Vec<PredictionJson>,
-    pub target: Option<TargetJson>,
-    /// Both curves sampled from N = 0 to past the peak, with the USL's 95% confidence band
-    /// (absent from fits written before it was added).
-    #[serde(default)]
-    pub curve: Vec<CurvePoint>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, Clone, Copy)]
-pub struct CurvePoint {
-    pub n: f64,
-    pub usl: f64,
-    /// The 95% confidence band of the USL curve (delta method); `null` when undetermined.
-    pub usl_lo95: Option<f64>,
-    pub usl_hi95: Option<f64>,
-    pub amdahl: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Input {
-    pub file: String,
-    pub points: Vec<Point>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct UslJson {
-    pub sigma: f64,
-    pub sigma_se: Option<f64>,
-    pub sigma_ci: Option<[f64; 2]>,
-    pub kappa: f64,
-    pub kappa_se: Option<f64>,
-    pub kappa_ci: Option<[f64; 2]>,
-    pub lambda: f64,
-    pub lambda_se: Option<f64>,
-    pub lambda_ci: Option<[f64; 2]>,
-    /// Unrounded N*; `null` when κ = 0.
-    pub peak_concurrency: Option<f64>,
-    pub peak_concurrency_whole: Option<u64>,
-    pub peak_throughput: Option<f64>,
-    pub r_squared: f64,
-    pub residual_std_error: f64,
-    pub degrees_of_freedom: usize,
-    pub residuals: Vec<f64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AmdahlJson {
-    pub sigma: f64,
-    pub sigma_se: Option<f64>,
-    pub sigma_ci: Option<[f64; 2]>,
-    pub lambda: f64,
-    pub lambda_se: Option<f64>,
-    pub lambda_ci: Option<[f64; 2]>,
-    pub ceiling_throughput: Option<f64>,
-    pub r_squared: f64,
-    pub residual_std_error: f64,
-    pub degrees_of_freedom: usize,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PredictionJson {
-    pub concurrency: f64,
-    pub usl_throughput: f64,
-    pub amdahl_throughput: f64,
-    pub extrapolated: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TargetJson {
-    pub throughput: f64,
-    /// Smallest N reaching the target on the USL curve; `null` when past its peak.
-    pub usl_concurrency: Option<f64>,
-    pub amdahl_concurrency: Option<f64>,
 }
 
 /// Runs `headroom fit`.
@@ -229,6 +147,10 @@ fn opt(v: Option<f64>, none: &str) -> String {
 }
 
 impl Render for FitReport {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        crate::artefact::to_writer(self, out)
+    }
+
     fn doc(&self) -> Doc {
         let u = &self.usl;
         let a = &self.amdahl;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use crate::artefact;
+pub use crate::artefact::plan::{Assumptions, PlanReport};
 use crate::calendar::{YearMonth, DAY_S};
 use crate::error::InputError;
-use crate::model::capacity::{self, Fleet, MonthDemand, MonthPlan, Scaling};
+use crate::model::capacity::{self, Fleet, MonthDemand, Scaling};
 use crate::model::usl::Usl;
 use crate::output::{self, Doc, Format, Render, Section};
 use crate::service::{self, Event, EventMonth, Growth, ServiceModel};
@@ -43,61 +43,15 @@ pub struct PlanArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Deserialize)]
-struct ForecastFile {
-    periods: Vec<ForecastPeriod>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ForecastPeriod {
-    month: YearMonth,
-    peak_rps: f64,
-    peak_rps_hi95: f64,
-    #[serde(default)]
-    peak_rps_worst: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FitFile {
-    usl: Usl,
-}
-
-/// What the plan assumed, stated so that a reviewer can check it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Assumptions {
-    pub service: String,
-    pub current_instances: u32,
-    pub current_peak_rps: f64,
-    pub current_utilization: f64,
-    pub target_utilization: f64,
-    /// Where per-instance capacity came from.
-    pub capacity_source: String,
-    /// RPS one instance carries at the target utilization; `null` with a USL fit.
-    pub rps_per_instance_at_target: Option<f64>,
-    pub usl: Option<Usl>,
-    /// Where each month's peak came from.
-    pub demand_source: String,
-    pub monthly_growth: Option<f64>,
-    pub worst_monthly_growth: Option<f64>,
-    pub failure_domains: u32,
-    pub spare_instances: u32,
-    pub events: Vec<Event>,
-}
-
-/// The plan: assumptions, one row a month, and warnings.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PlanReport {
-    pub assumptions: Assumptions,
-    pub months: Vec<MonthPlan>,
-    pub warnings: Vec<String>,
-}
-
 /// Runs `headroom plan`.
 pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
     let model = service::load(&args.model)?;
     let file = args.model.display().to_string();
     let usl = match &args.fit {
-        Some(path) => Some(artefact::read::<FitFile>(path, "a fit from `headroom fit --format json`")?.usl),
+        Some(path) => {
+            let u = artefact::read::<artefact::fit::FitReport>(path)?.usl;
+            Some(Usl { lambda: u.lambda, sigma: u.sigma, kappa: u.kappa })
+        }
         None => None,
     };
     let (months, demand_source, worst) = demand(&args, &model, &file)?;
@@ -145,15 +99,16 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
 /// Each month's nominal and worst peak, where they came from, and the worst growth used.
 fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<MonthDemand>, String, Option<f64>)> {
     if let Some(path) = &args.forecast {
-        let f: ForecastFile = artefact::read(path, "a forecast from `headroom forecast --format json`")?;
+        let f: artefact::forecast::ForecastReport = artefact::read(path)?;
         let months: Vec<MonthDemand> = f
+            .forecast
             .periods
             .iter()
             .take(args.months as usize)
             .map(|p| MonthDemand {
                 month: p.month.to_string(),
                 peak_rps: p.peak_rps,
-                peak_rps_worst: p.peak_rps_worst.unwrap_or(p.peak_rps_hi95),
+                peak_rps_worst: p.peak_rps_worst,
                 event: None,
             })
             .collect();
@@ -233,6 +188,10 @@ fn count(v: Option<u32>) -> String {
 }
 
 impl Render for PlanReport {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        crate::artefact::to_writer(self, out)
+    }
+
     fn doc(&self) -> Doc {
         let a = &self.assumptions;
         let mut assumptions = Section::new("Assumptions", &["", "value"])

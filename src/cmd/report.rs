@@ -25,7 +25,7 @@ pub struct ReportArgs {
     /// Output format
     #[arg(long, short, value_enum, default_value_t)]
     pub format: ReviewFormat,
-    /// Write the review to this file (default: standard output)
+    /// Write the review to this file (default, and `-`: standard output)
     #[arg(long, short, value_name = "OUT")]
     pub output: Option<PathBuf>,
 }
@@ -36,8 +36,12 @@ pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     let review = report::build(&artefacts);
     match &args.output {
         Some(path) => {
-            crate::output::write_atomic(path, |w| review::writer(args.format).write(&review, w, Some(path)))?;
-            eprintln!("report: {}", path.display());
+            let to_file = path.to_str() != Some("-");
+            let dest = to_file.then_some(path.as_path());
+            crate::output::write_atomic(path, |w| review::writer(args.format).write(&review, w, dest))?;
+            if to_file {
+                eprintln!("report: {}", path.display());
+            }
         }
         None => review::writer(args.format).write(&review, out, None)?,
     }

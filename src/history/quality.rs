@@ -1,53 +1,9 @@
 //! Data-quality findings and how each was treated.
 
-use serde::Serialize;
+pub use crate::artefact::forecast::{Gap, Outage, Quality};
 
 /// How many examples of each finding are kept (the counts are always complete).
 pub const EXAMPLES: usize = 5;
-
-/// A stretch with no rows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Gap {
-    /// Unix seconds of the first missing row and of the row that ends the gap.
-    pub from_s: f64,
-    pub to_s: f64,
-    pub missing_rows: u64,
-    /// File line of the row after the gap.
-    pub line: u64,
-}
-
-/// A run of zero rates long enough to be an outage rather than a quiet spell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outage {
-    pub from_s: f64,
-    /// Unix seconds of the last zero row plus one interval.
-    pub to_s: f64,
-    pub rows: u64,
-    pub line: u64,
-}
-
-/// Everything found in the data, with examples (file lines) and counts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Quality {
-    pub gaps: Vec<Gap>,
-    pub gap_count: u64,
-    pub missing_rows: u64,
-    /// Rows with the same timestamp as the row before; the first is kept.
-    pub duplicates: u64,
-    pub duplicate_lines: Vec<u64>,
-    /// Rows earlier than a row before them; aggregated into their own periods.
-    pub out_of_order: u64,
-    pub out_of_order_lines: Vec<u64>,
-    pub outages: Vec<Outage>,
-    pub outage_rows: u64,
-    /// Zero-rate rows in runs too short to be outages; kept as measured.
-    pub isolated_zero_rows: u64,
-    /// Rows that could not be read, with `--skip-bad-rows`; otherwise the first is an error.
-    pub bad_rows: u64,
-    pub bad_row_examples: Vec<String>,
-    /// The timestamps are Unix milliseconds (told by their magnitude).
-    pub unix_millis: bool,
-}
 
 impl Quality {
     pub(crate) fn push_line(lines: &mut Vec<u64>, line: u64) {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::Quality;
+pub use crate::artefact::forecast::Period;
 use crate::calendar::{YearMonth, DAY_S};
 
 /// Hours in a week: the slots of the weekly profile, Monday 00:00 UTC first.
@@ -20,23 +21,6 @@ pub struct Day {
     pub cpu_sum: f64,
     pub cpu_rows: u32,
     pub instances_max: f64,
-}
-
-/// A rolled-up period: a day or a month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Period {
-    pub label: String,
-    pub start_s: f64,
-    /// Mean rate over the rows that count; `None` with no such row.
-    pub mean_rps: Option<f64>,
-    /// The largest native-interval rate in the period.
-    pub peak_rps: Option<f64>,
-    pub peak_to_mean: Option<f64>,
-    /// Rows that count / rows the whole period would hold at the native interval.
-    pub coverage: f64,
-    pub outage_rows: u64,
-    pub cpu_mean: Option<f64>,
-    pub instances_max: Option<f64>,
 }
 
 /// A history read from a CSV: its days, its weekly profile and its data quality.

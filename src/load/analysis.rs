@@ -1,11 +1,11 @@
 //! What a run's steps mean: SLO thresholds, the stress breaking point, spike recovery and soak
 //! drift. Pure functions over recorded results.
 
-use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::recorder::Record;
 use super::results::{answered, Second, StepResult, ThresholdResult};
+pub use crate::artefact::results::{BreakingPoint, Expected, SoakAnalysis, SpikeAnalysis, Trend};
 use crate::plan::profile::Role;
 use crate::plan::{Metric, Threshold};
 
@@ -49,30 +49,6 @@ pub fn check(thresholds: &[(String, Threshold)], scope: &str, r: &Record, per_an
         .collect()
 }
 
-/// The last step that met every threshold and delivered its load, and the first that did not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreakingPoint {
-    pub last_passing: Option<String>,
-    /// The last passing step's measured throughput.
-    pub last_passing_rps: Option<f64>,
-    pub first_failing: Option<String>,
-    /// The first failing step's offered rate...
-    pub first_failing_rps: Option<f64>,
-    /// ...and its measured throughput.
-    #[serde(default)]
-    pub first_failing_achieved_rps: Option<f64>,
-    pub reason: Option<String>,
-}
-
-/// A plan's `expect.min_rps` against the capacity the run showed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Expected {
-    pub min_rps: f64,
-    /// A stress run's last passing throughput, or a sweep's best step that met every SLO.
-    pub measured_rps: Option<f64>,
-    pub passed: bool,
-}
-
 /// Checks the capacity a run showed against `min_rps`: the breaking point's last passing step
 /// when there is one (stress), else the best step that met every threshold.
 pub fn expected(min_rps: f64, steps: &[StepResult], breaking: Option<&BreakingPoint>) -> Expected {
@@ -112,29 +88,17 @@ pub fn breaking_point(steps: &[StepResult]) -> BreakingPoint {
     }
 }
 
-/// A spike's effect and the recovery after it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpikeAnalysis {
-    pub baseline_p99_us: Option<u64>,
-    pub burst_p99_us: Option<u64>,
-    pub burst_errors: u64,
-    pub burst_error_rate: f64,
-    /// Seconds into the recovery step from which the p99 of the rest of the step is within 10%
-    /// of the baseline's; `null` when no such second comes within the step.
-    pub recovery_s: Option<f64>,
-}
-
 /// Analyses the baseline, burst (ramp included) and recovery steps.
 pub fn spike(steps: &[StepResult]) -> SpikeAnalysis {
     let by = |role: Role| steps.iter().filter(move |s| s.role == role);
     let baseline = by(Role::Baseline).next().and_then(|s| s.latency_us.map(|p| p.p99));
     let burst: Vec<&StepResult> = by(Role::Ramp).chain(by(Role::Burst)).collect();
-    let mut merged = Record::default();
-    for s in &burst {
-        if let Some(r) = &s.merged {
-            merged.merge(r);
-        }
+    let mut latency = super::recorder::histogram();
+    for h in burst.iter().filter_map(|s| s.latency()) {
+        latency.add(&h).expect("auto-resizing histograms always merge");
     }
+    let errors: u64 = burst.iter().map(|s| s.errors.total()).sum();
+    let requests: u64 = burst.iter().map(|s| s.requests).sum();
     let recovery = by(Role::Recovery).next();
     let recovery_s = match (baseline, recovery) {
         (Some(b), Some(r)) => recovered_after(&r.series, b as f64 * 1.1),
@@ -142,9 +106,9 @@ pub fn spike(steps: &[StepResult]) -> SpikeAnalysis {
     };
     SpikeAnalysis {
         baseline_p99_us: baseline,
-        burst_p99_us: (!merged.latency.is_empty()).then(|| merged.latency.value_at_quantile(0.99)),
-        burst_errors: merged.errors.total(),
-        burst_error_rate: if merged.requests > 0 { merged.errors.total() as f64 / merged.requests as f64 } else { 0.0 },
+        burst_p99_us: (!latency.is_empty()).then(|| latency.value_at_quantile(0.99)),
+        burst_errors: errors,
+        burst_error_rate: if requests > 0 { errors as f64 / requests as f64 } else { 0.0 },
         recovery_s,
     }
 }
@@ -156,37 +120,14 @@ fn recovered_after(series: &[Second], limit_us: f64) -> Option<f64> {
     let mut rest = super::recorder::histogram();
     let mut earliest = None;
     for s in series.iter().rev() {
-        if let Some(h) = &s.histogram {
-            rest.add(h).expect("auto-resizing histograms always merge");
+        if let Some(h) = s.histogram() {
+            rest.add(&h).expect("auto-resizing histograms always merge");
         }
         if !rest.is_empty() && rest.value_at_quantile(0.99) as f64 <= limit_us {
             earliest = Some(s.t_s);
         }
     }
     earliest
-}
-
-/// A least-squares trend with its significance.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Trend {
-    /// Change per hour.
-    pub slope_per_hour: f64,
-    /// Two-sided p-value of slope = 0 (Student's t, n − 2 degrees of freedom).
-    pub p_value: Option<f64>,
-}
-
-/// Drift over a soak.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SoakAnalysis {
-    pub window_s: f64,
-    pub p99_first_window_us: Option<f64>,
-    pub p99_last_window_us: Option<f64>,
-    pub p99_trend_us: Option<Trend>,
-    pub error_rate_first_window: Option<f64>,
-    pub error_rate_last_window: Option<f64>,
-    pub error_rate_trend: Option<Trend>,
-    pub connection_errors: u64,
-    pub reconnects: u64,
 }
 
 fn trend(points: &[(f64, f64)]) -> Option<Trend> {
@@ -264,7 +205,7 @@ mod tests {
             p99_us: Some(h.value_at_quantile(0.99)),
             max_us: Some(h.max()),
             errors: Default::default(),
-            histogram: Some(h),
+            latency: crate::artefact::results::encode(&h),
         }
     }
 

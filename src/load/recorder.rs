@@ -6,8 +6,8 @@
 
 use std::sync::Mutex;
 
+pub use crate::artefact::results::{ErrorClass, ErrorCounts};
 use hdrhistogram::Histogram;
-use serde::Serialize;
 use tokio::time::Instant;
 
 /// Lag past this, with a worker free, is the generator's own, not the 1 ms granularity of its
@@ -17,114 +17,6 @@ pub const LAGGING_US: u64 = 5_000;
 /// A histogram of microseconds that grows its range as needed.
 pub fn histogram() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits is valid")
-}
-
-/// How a request went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    Connect,
-    Timeout,
-    Http4xx,
-    Http429,
-    Http5xx,
-    /// A status other than the one the plan expects.
-    UnexpectedStatus,
-    /// The connection failed mid-request (reset, closed).
-    Io,
-    /// The target's bytes were not HTTP: a bad status line, garbage, a head past hyper's limit.
-    Protocol,
-    /// The response body passed `max_body`; the rest was not read.
-    BodyTooLarge,
-    /// A journey step got its response but not the value it extracts from it.
-    Extract,
-}
-
-impl ErrorClass {
-    /// The class of an HTTP status that is not the expected one.
-    pub fn of_status(status: u16) -> ErrorClass {
-        match status {
-            429 => ErrorClass::Http429,
-            400..=499 => ErrorClass::Http4xx,
-            500..=599 => ErrorClass::Http5xx,
-            _ => ErrorClass::UnexpectedStatus,
-        }
-    }
-}
-
-/// Errors by class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct ErrorCounts {
-    pub connect: u64,
-    pub timeout: u64,
-    pub http_4xx: u64,
-    pub http_429: u64,
-    pub http_5xx: u64,
-    pub unexpected_status: u64,
-    pub io: u64,
-    #[serde(default)]
-    pub protocol: u64,
-    #[serde(default)]
-    pub body_too_large: u64,
-    pub extract: u64,
-}
-
-impl ErrorCounts {
-    fn slot(&mut self, class: ErrorClass) -> &mut u64 {
-        match class {
-            ErrorClass::Connect => &mut self.connect,
-            ErrorClass::Timeout => &mut self.timeout,
-            ErrorClass::Http4xx => &mut self.http_4xx,
-            ErrorClass::Http429 => &mut self.http_429,
-            ErrorClass::Http5xx => &mut self.http_5xx,
-            ErrorClass::UnexpectedStatus => &mut self.unexpected_status,
-            ErrorClass::Io => &mut self.io,
-            ErrorClass::Protocol => &mut self.protocol,
-            ErrorClass::BodyTooLarge => &mut self.body_too_large,
-            ErrorClass::Extract => &mut self.extract,
-        }
-    }
-
-    /// Counts one error.
-    pub fn count(&mut self, class: ErrorClass) {
-        *self.slot(class) += 1;
-    }
-
-    /// All errors.
-    pub fn total(&self) -> u64 {
-        self.connect
-            + self.timeout
-            + self.http_4xx
-            + self.http_429
-            + self.http_5xx
-            + self.unexpected_status
-            + self.io
-            + self.protocol
-            + self.body_too_large
-            + self.extract
-    }
-
-    /// Requests that got no HTTP response at all: refused, timed out, reset, or not HTTP.
-    pub fn unanswered(&self) -> u64 {
-        self.connect + self.timeout + self.io + self.protocol
-    }
-
-    /// Adds another count in.
-    pub fn add(&mut self, o: &ErrorCounts) {
-        for (a, b) in [
-            (&mut self.connect, o.connect),
-            (&mut self.timeout, o.timeout),
-            (&mut self.http_4xx, o.http_4xx),
-            (&mut self.http_429, o.http_429),
-            (&mut self.http_5xx, o.http_5xx),
-            (&mut self.unexpected_status, o.unexpected_status),
-            (&mut self.io, o.io),
-            (&mut self.protocol, o.protocol),
-            (&mut self.body_too_large, o.body_too_large),
-            (&mut self.extract, o.extract),
-        ] {
-            *a += b;
-        }
-    }
 }
 
 /// One finished (or failed) request.

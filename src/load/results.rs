@@ -2,82 +2,17 @@
 //! from the HdrHistograms (microseconds); the histograms themselves travel as base64 V2 so that
 //! runs and shards merge losslessly.
 
-use std::io;
 use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
-use hdrhistogram::serialization::{Serializer, V2Serializer};
-use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use super::collector::StepRun;
 use super::departures;
-use super::journey::summary::JourneysResult;
-use super::recorder::{ErrorCounts, Record};
-use super::verdict::{self, Delivery, Figures, LittlesCheck};
-use crate::plan::profile::{Load, Role, Step};
-use crate::plan::{Op, Unit};
-
-/// Latency percentiles in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    pub count: u64,
-    pub mean: f64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
-impl Percentiles {
-    /// From a histogram; `None` when it is empty.
-    pub fn of(h: &Histogram<u64>) -> Option<Percentiles> {
-        (!h.is_empty()).then(|| Percentiles {
-            count: h.len(),
-            mean: h.mean(),
-            p50: h.value_at_quantile(0.50),
-            p90: h.value_at_quantile(0.90),
-            p95: h.value_at_quantile(0.95),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-        })
-    }
-
-    /// The value at quantile `q` of `h`, or the mean for `None`.
-    pub fn at(h: &Histogram<u64>, q: Option<f64>) -> f64 {
-        match q {
-            Some(q) => h.value_at_quantile(q) as f64,
-            None => h.mean(),
-        }
-    }
-}
-
-/// One second of a step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Second {
-    /// Seconds from the start of the step to the start of this interval.
-    pub t_s: f64,
-    pub duration_s: f64,
-    /// Arrivals due per second by the schedule; `null` for a closed step.
-    pub offered_rps: Option<f64>,
-    /// Requests finished in the interval, whatever their outcome.
-    pub requests: u64,
-    /// Responses received per second.
-    pub achieved_rps: f64,
-    pub in_flight: f64,
-    pub late_starts: u64,
-    pub p50_us: Option<u64>,
-    pub p90_us: Option<u64>,
-    pub p99_us: Option<u64>,
-    pub max_us: Option<u64>,
-    pub errors: ErrorCounts,
-    /// The second's latency histogram, kept only where an analysis needs it (spike recovery).
-    #[serde(skip)]
-    pub histogram: Option<Histogram<u64>>,
-}
+use super::recorder::Record;
+use super::verdict::{self, Delivery, Figures};
+use crate::artefact::results::LatencyHistograms;
+pub use crate::artefact::results::{
+    decode, encode, Encoded, Percentiles, RequestResult, Second, StepResult, ThresholdResult,
+};
+use crate::plan::profile::{Load, Step};
 
 impl Second {
     /// Summarises one interval from `t0` to `t1` seconds into `step`.
@@ -104,7 +39,7 @@ impl Second {
             p99_us: q(0.99),
             max_us: (!r.latency.is_empty()).then(|| r.latency.max()),
             errors: r.errors,
-            histogram: (step.role == Role::Recovery).then(|| r.latency.clone()),
+            latency: encode(&r.latency),
         }
     }
 }
@@ -114,128 +49,18 @@ pub fn answered(r: &Record) -> u64 {
     r.requests - r.errors.unanswered().min(r.requests)
 }
 
-/// The histograms of a step, base64 HdrHistogram V2.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Encoded {
-    pub latency: String,
-    pub service_time: String,
-    pub schedule_lag: String,
+/// A step's results, and the records they were summarised from (for its thresholds).
+pub struct Measured {
+    pub result: StepResult,
+    /// Every request of the step in one record.
+    pub merged: Record,
+    /// One record per request name.
+    pub records: Vec<Record>,
 }
 
-/// One request name within a step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RequestResult {
-    pub name: String,
-    pub requests: u64,
-    /// Its responses per second of the step's window.
-    pub achieved_rps: f64,
-    pub latency_us: Option<Percentiles>,
-    pub service_time_us: Option<Percentiles>,
-    pub errors: ErrorCounts,
-}
-
-/// An SLO threshold checked against a step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ThresholdResult {
-    /// As written in the plan.
-    pub threshold: String,
-    /// `overall` or a request name.
-    pub scope: String,
-    /// `p99`, `mean`, `max`, `error_rate` or `rps`.
-    pub metric: String,
-    pub op: Op,
-    /// The unit of `value` and `limit`.
-    pub unit: Unit,
-    pub value: f64,
-    pub limit: f64,
-    pub passed: bool,
-}
-
-/// One step's results.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    pub name: String,
-    pub role: Role,
-    /// The arrival rate at the step's end (a ramp's last rate); `null` for closed and journey steps.
-    pub target_rps: Option<f64>,
-    /// The schedule's mean arrival rate over the step: the load offered.
-    pub offered_rps: Option<f64>,
-    pub users: Option<usize>,
-    /// Seconds the step scheduled arrivals: its duration, or less when a stop cut it short.
-    pub duration_s: f64,
-    /// The window `achieved_rps` is measured over: for a constant-rate or closed step, from the
-    /// moment 10% of its responses had arrived to the moment 90% had; for a ramp or a step of
-    /// fewer than 20 responses, from its first response to its last or to its end, whichever is
-    /// later.
-    pub window_s: f64,
-    /// Requests the schedule asked for; `null` for a closed step.
-    pub scheduled: Option<u64>,
-    pub requests: u64,
-    /// Requests due before the run's end that were never sent: every connection was busy.
-    pub unsent: u64,
-    /// Responses (any status) that arrived within `window_s`, per second of it: the throughput
-    /// measured.
-    pub achieved_rps: f64,
-    pub error_rate: f64,
-    /// Requests in flight at most (the workers; users in a closed step).
-    pub in_flight_limit: usize,
-    /// Sampled means over the step: requests in flight, and in flight plus queued for a
-    /// connection (journeys, for a journey step).
-    pub mean_in_flight: f64,
-    pub mean_in_system: f64,
-    /// The generator's CPU over the step, as a share of all its cores.
-    pub generator_cpu: Option<f64>,
-    /// Whether the step delivered the load it offered, and if not, why.
-    pub delivery: Delivery,
-    /// Little's Law on the step; `null` when it cannot be applied (nothing departed, or a stop).
-    pub littles_law: Option<LittlesCheck>,
-    /// Why Little's Law disagrees, when it does beyond sampling error.
-    pub littles_law_note: Option<String>,
-    /// From each request's intended send time (corrected for coordinated omission).
-    pub latency_us: Option<Percentiles>,
-    /// From the actual send time (raw).
-    pub service_time_us: Option<Percentiles>,
-    pub schedule_lag_us: Option<Percentiles>,
-    pub errors: ErrorCounts,
-    /// Response body bytes read (each capped at `max_body`).
-    pub bytes_received: u64,
-    /// Requests that started more than 2 ms after their intended time...
-    pub late_starts: u64,
-    /// ...of which every connection was busy when their time came.
-    pub late_at_limit: u64,
-    /// Requests that started more than 5 ms late with a connection free: the generator's lag.
-    pub lagging_starts: u64,
-    pub reconnects: u64,
-    pub per_request: Vec<RequestResult>,
-    pub slo: Vec<ThresholdResult>,
-    /// `false` when the step did not deliver its offered load (see `delivery`).
-    pub valid: bool,
-    pub invalid_reason: Option<String>,
-    pub histograms: Encoded,
-    pub series: Vec<Second>,
-    /// Journey runs: what each journey did. The fields above count their requests.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub journeys: Option<JourneysResult>,
-    #[serde(skip)]
-    pub merged: Option<Record>,
-}
-
-/// base64 of the V2 serialization.
-pub fn encode(h: &Histogram<u64>) -> String {
-    let mut bytes = Vec::new();
-    V2Serializer::new().serialize(h, &mut bytes).expect("serializing to memory cannot fail");
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Decodes a histogram written by [`encode`].
-pub fn decode(text: &str) -> Option<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
-    hdrhistogram::serialization::Deserializer::new().deserialize(&mut io::Cursor::new(bytes)).ok()
-}
-
-impl StepResult {
+impl Measured {
     /// Summarises a step from what its phase produced, on a machine of `cores` cores.
-    pub fn new(step: &Step, names: &[String], run: StepRun, cores: usize) -> StepResult {
+    pub fn new(step: &Step, names: &[String], run: StepRun, cores: usize) -> Measured {
         let mut merged = Record::default();
         for r in &run.records {
             merged.merge(r);
@@ -291,9 +116,10 @@ impl StepResult {
                 latency_us: Percentiles::of(&r.latency),
                 service_time_us: Percentiles::of(&r.service),
                 errors: r.errors,
+                histograms: LatencyHistograms { latency: encode(&r.latency), service_time: encode(&r.service) },
             })
             .collect();
-        StepResult {
+        let result = StepResult {
             name: step.name.clone(),
             role: step.role,
             target_rps: step.load.target_rps().filter(|_| !journeys),
@@ -336,17 +162,17 @@ impl StepResult {
             },
             series: run.series,
             journeys: run.journeys,
-            merged: Some(merged),
-        }
+        };
+        Measured { result, merged, records: run.records }
     }
 }
 
-/// Writes `value` as `dir/results.json` through a temporary file and a rename, so that a reader
-/// never sees half a file, even when the run is interrupted.
-pub fn write_atomic<T: Serialize>(dir: &Path, value: &T) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+/// Writes `results` as `dir/results.json` through a temporary file and a rename, so that a
+/// reader never sees half a file, even when the run is interrupted.
+pub fn write_atomic(dir: &Path, results: &crate::artefact::results::Results) -> anyhow::Result<PathBuf> {
+    crate::artefact::ready(dir, "results.json")?;
     let path = dir.join("results.json");
-    crate::output::write_atomic(&path, |w| Ok(crate::output::write_json(value, w)?))?;
+    crate::artefact::write(results, &path)?;
     Ok(path)
 }
 

@@ -4,15 +4,15 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use tokio::sync::watch;
 
-use super::analysis::{self, BreakingPoint, Expected, SoakAnalysis, SpikeAnalysis};
+use super::analysis::{self};
 use super::collector::StepRun;
 use super::gauge::cpu_seconds;
 use super::resolve::{redacted, resolve, FilterReset, Resolved};
-use super::results::{self, StepResult};
+use super::results::{self, Measured, StepResult};
 use super::verdict::Delivery;
+pub use crate::artefact::results::{Analysis, Environment, Results};
 use crate::plan::profile::{ProfileKind, Role, Step};
 use crate::plan::{AbortRule, LoadPlan};
 use crate::signals;
@@ -37,53 +37,6 @@ pub struct RunOptions {
     pub insecure: bool,
     /// The command-line flags that replaced the plan's values, as given; recorded in results.
     pub overrides: Vec<String>,
-}
-
-/// What the machine and the run were.
-#[derive(Debug, Clone, Serialize)]
-pub struct Environment {
-    pub headroom_version: &'static str,
-    pub cores: usize,
-    pub start: String,
-    pub end: String,
-    /// CPU seconds the generator used (user + system).
-    pub generator_cpu_s: Option<f64>,
-}
-
-/// The profile-specific findings.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Analysis {
-    pub breaking_point: Option<BreakingPoint>,
-    /// `expect.min_rps` against what the run showed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<Expected>,
-    pub spike: Option<SpikeAnalysis>,
-    pub soak: Option<SoakAnalysis>,
-}
-
-/// `results.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Results {
-    /// The plan as run (with the command line's overrides), header values other than `${VAR}`
-    /// references redacted.
-    pub plan: LoadPlan,
-    /// The command-line flags that replaced the plan's values.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub overrides: Vec<String>,
-    pub target: String,
-    pub profile: ProfileKind,
-    pub environment: Environment,
-    pub interrupted: bool,
-    /// The signal that interrupted it: `SIGINT` or `SIGTERM`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signal: Option<&'static str>,
-    /// Why the abort rule stopped the run, when it did.
-    pub aborted: Option<String>,
-    pub valid: bool,
-    pub invalid_reasons: Vec<String>,
-    pub slo_passed: bool,
-    pub steps: Vec<StepResult>,
-    pub analysis: Analysis,
 }
 
 fn now_rfc3339() -> String {
@@ -150,7 +103,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
     watch.bar.finish_and_clear();
     results.aborted = watch.abort_reason.clone();
     results.interrupted = *watch.stop_tx.borrow() && results.aborted.is_none();
-    results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name());
+    results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name().to_string());
     finish(&mut results, &r, cpu0);
     results::write_atomic(&opts.out, &results)?;
     Ok(results)
@@ -176,9 +129,7 @@ async fn probe(r: &Resolved) -> Result<()> {
 /// A step's results, its SLO thresholds checked.
 fn judge(r: &Resolved, step: &Step, run: StepRun) -> StepResult {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let records = run.records.clone();
-    let mut s = StepResult::new(step, &r.names, run, cores);
-    let merged = s.merged.clone().unwrap_or_default();
+    let Measured { result: mut s, merged, records } = Measured::new(step, &r.names, run, cores);
     let per_answer = s.achieved_rps / results::answered(&merged).max(1) as f64;
     s.slo = analysis::check(&r.overall, "overall", &merged, per_answer);
     for (i, text, t) in &r.per_request {
@@ -274,7 +225,7 @@ impl Results {
             target: r.url.clone(),
             profile: r.profile.kind,
             environment: Environment {
-                headroom_version: env!("CARGO_PKG_VERSION"),
+                headroom_version: env!("CARGO_PKG_VERSION").into(),
                 cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 start: now_rfc3339(),
                 end: String::new(),
@@ -354,7 +305,7 @@ mod tests {
             p99_us: None,
             max_us: None,
             errors: ErrorCounts { http_5xx: errors, ..ErrorCounts::default() },
-            histogram: None,
+            latency: String::new(),
         }
     }
 

@@ -2,8 +2,7 @@
 //! target or the generator set the pace), and whether Little's Law holds on what was measured.
 //! Pure functions over plain figures.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::artefact::results::{Delivery, LittlesCheck};
 use crate::units::{percent, readable, sig, thousands};
 
 /// The share of the offered rate a step must deliver to count as a test of that rate.
@@ -13,34 +12,6 @@ pub const DELIVERED_SHARE: f64 = 0.95;
 pub const LAGGED_SHARE: f64 = 0.05;
 /// The generator's CPU, as a share of its cores, at which it is the bottleneck.
 pub const CPU_BOUND: f64 = 0.90;
-
-/// How a step's delivered load compares with what it offered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Delivery {
-    /// At least 95% of the offered rate completed (or a closed step got answers).
-    Delivered,
-    /// Every connection was busy and requests queued for one: the target's throughput is the
-    /// one measured. In a stress run this is the breaking point; elsewhere the step is not a
-    /// valid test of its rate.
-    Saturated { reason: String },
-    /// Connections were free but sends were late: the generator set the pace, not the target.
-    GeneratorBehind { reason: String },
-    /// Nothing was answered.
-    NoResponse { reason: String },
-}
-
-impl Delivery {
-    /// The reason, unless the step delivered.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Delivery::Delivered => None,
-            Delivery::Saturated { reason } | Delivery::GeneratorBehind { reason } | Delivery::NoResponse { reason } => {
-                Some(reason)
-            }
-        }
-    }
-}
 
 /// What the delivery verdict is judged on. Units are those of the schedule: requests, or
 /// journeys.
@@ -123,26 +94,6 @@ pub fn delivery(f: &Figures) -> Delivery {
         format!("in-flight limit {} reached ({})", f.limit, why.join(", "))
     };
     Delivery::Saturated { reason: format!("target saturated at {of}; {how}") }
-}
-
-/// Little's Law on one step, L = X·W, over the step's window: L the mean number of its units in
-/// the generator's system (queued for a connection or in flight, sampled), X the rate at which
-/// they left it (answered, failed, or due and never sent), W their mean time in it from the
-/// intended send time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LittlesCheck {
-    pub throughput_rps: f64,
-    pub mean_time_in_system_s: f64,
-    /// X·W.
-    pub predicted_in_system: f64,
-    /// The sampled mean.
-    pub measured_in_system: f64,
-    /// Standard error of the sampled mean (batch means); `null` for a short step.
-    pub measured_se: Option<f64>,
-    /// (measured − predicted) / predicted; `null` when nothing was predicted.
-    pub relative_disagreement: Option<f64>,
-    /// The disagreement is beyond what sampling explains.
-    pub alarm: bool,
 }
 
 /// The inputs of the Little's Law check.

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::usl::Usl;
+use schemars::JsonSchema;
 
 /// How fleet throughput grows with instances.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -56,7 +57,7 @@ pub struct MonthDemand {
 }
 
 /// One row of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MonthPlan {
     pub month: String,
     pub peak_rps: f64,

@@ -4,10 +4,11 @@
 //! second, λ the throughput of one unit without contention, σ the contention (serial) fraction
 //! and κ the coherency (crosstalk) cost. With κ = 0 it is Amdahl's law scaled by λ.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A USL curve with known coefficients.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Usl {
     /// λ: throughput of one unit at N = 1, requests per second.
     pub lambda: f64,

@@ -12,9 +12,10 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::nls::{self, Problem, MAX_P};
 use super::usl::{Peak, Usl};
+use schemars::JsonSchema;
 
 /// One measurement: throughput X (requests per second) at concurrency N.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Point {
     pub n: f64,
     pub x: f64,

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-/// The version of every JSON document headroom writes; bump it when a key changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of every JSON document headroom writes: the artefacts' version.
+pub const SCHEMA_VERSION: u32 = crate::artefact::SCHEMA_VERSION;
 
 /// How a command prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -80,6 +80,11 @@ pub trait Render: Serialize {
     fn csv(&self) -> Option<Section> {
         None
     }
+
+    /// Its JSON: versioned; an artefact writes its own, its kind beside the version.
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        json::write(self, out)
+    }
 }
 
 /// Writes a [`Doc`] in one text format.
@@ -93,9 +98,15 @@ pub fn write_json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()
 }
 
 /// Writes `path` through a temporary file beside it, synced and then renamed, so that a reader,
-/// a crash or Ctrl-C never sees half a file.
+/// a crash or Ctrl-C never sees half a file; `-` writes standard output.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     use anyhow::Context;
+    // `-`: standard output.
+    if path.to_str() == Some("-") {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        write(&mut out)?;
+        return Ok(out.flush()?);
+    }
     let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -109,7 +120,7 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::R
 /// Prints `value` in `format` to `out`.
 pub fn emit<T: Render>(value: &T, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Json => json::write(value, out),
+        Format::Json => value.write_json(out),
         Format::Table => table::Table.write(&value.doc(), out),
         Format::Md => markdown::Markdown.write(&value.doc(), out),
         Format::Csv => match value.csv() {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::units::{ByteSize, Rate, Span};
+use schemars::JsonSchema;
 
 /// A value as the plan wrote it, parsed at the edge: the text is kept for results.json, the
 /// value is what everything else uses. A bad value fails the plan's parse, naming its key and
@@ -59,6 +60,18 @@ where
     }
 }
 
+impl<T> JsonSchema for Given<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Given".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "as written in the plan" })
+    }
+}
+
 impl<T> Serialize for Given<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
@@ -75,7 +88,7 @@ where
 }
 
 /// A load plan as written.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadPlan {
     /// Base URL: `http://127.0.0.1:8080`. `--target` overrides it.
@@ -112,7 +125,7 @@ pub struct LoadPlan {
 }
 
 /// What a capacity-finding run (stress, or a closed sweep) must show.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The throughput the service must hold within its SLOs, e.g. `"300"`: a stress run's
@@ -132,7 +145,7 @@ fn default_timeout() -> Given<Span> {
 }
 
 /// One request of the mix.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     pub name: String,
@@ -155,7 +168,7 @@ pub struct RequestSpec {
 }
 
 /// A journey: steps one user takes in order, each able to pass values to the next.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JourneySpec {
     pub name: String,
@@ -166,7 +179,7 @@ pub struct JourneySpec {
 
 /// One request of a journey. `path`, header values and `body` may use `${name}`: a value an
 /// earlier step extracted, or else an environment variable.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JourneyStepSpec {
     pub name: String,
@@ -190,7 +203,7 @@ pub struct JourneyStepSpec {
 
 /// Where a value comes from: exactly one of a JSON pointer into the body, a response header,
 /// or a regex over the body (its first group, or the whole match).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,7 +223,7 @@ fn one() -> u32 {
 }
 
 /// Limits that protect the target.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Safety {
     /// No request is sent faster than this, whatever the profile says.

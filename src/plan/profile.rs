@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{Given, Increment, ProfileSpec, StageSpec};
 use crate::error::InputError;
 use crate::units::{Rate, Span};
+use schemars::JsonSchema;
 
 /// What drives a step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum Load {
     /// Arrivals at a rate ramping linearly from `from_rps` to `to_rps` (equal: constant).
@@ -19,7 +20,7 @@ pub enum Load {
 }
 
 /// What a step is for, which decides how it is analysed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Warmup,
@@ -40,7 +41,7 @@ pub struct Step {
 }
 
 /// Which profile a plan runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileKind {
     Load,

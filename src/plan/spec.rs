@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::ProfileKind;
 use super::Given;
 use crate::units::{Rate, Span};
+use schemars::JsonSchema;
 
 /// How a stress run goes from one step's rate to the next: `+500` adds, `x1.5` multiplies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,7 +63,7 @@ impl std::fmt::Display for Increment {
 }
 
 /// One free stage.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     pub rate: Given<Rate>,
@@ -72,8 +73,9 @@ pub struct StageSpec {
 }
 
 /// The load shape, checked against its kind.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(try_from = "ProfileTable", into = "ProfileTable")]
+#[schemars(with = "ProfileTable")]
 pub enum ProfileSpec {
     /// A constant rate after a warm-up that is not recorded.
     Load { rate: Given<Rate>, duration: Given<Span>, warmup: Option<Given<Span>> },
@@ -97,7 +99,7 @@ pub enum ProfileSpec {
 }
 
 /// `[profile]` as a table: its kind and every key any kind takes.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileTable {
     pub kind: Option<ProfileKind>,

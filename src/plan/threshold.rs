@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::units::{Fraction, Percentile, Rate, Span};
+use schemars::JsonSchema;
 
 /// What an SLO threshold compares: a statistic of the latency from the intended send time, the
 /// error rate, or the measured throughput.
@@ -20,7 +21,7 @@ pub enum Metric {
 }
 
 /// The unit a threshold's limit and value are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Microseconds.
@@ -65,7 +66,7 @@ impl Metric {
 }
 
 /// How a threshold compares: the value must be below, at most, above or at least the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Op {
     #[serde(rename = "<")]
     Lt,

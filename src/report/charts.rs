@@ -4,8 +4,9 @@ use crate::calendar::YearMonth;
 use crate::output::chart::{Chart, Layer, XAxis};
 use crate::units::sig;
 
-use super::inputs::{Fit, Forecast, PeriodForecast, Plan, Run};
+use super::inputs::{Fit, Forecast, Plan, Run};
 use crate::model::capacity::MonthPlan;
+use crate::model::growth::PeriodForecast;
 
 const MS: f64 = 1_000.0;
 
@@ -17,7 +18,7 @@ const MIN_INTERVAL_S: f64 = 0.5;
 /// whether the interval lies inside its own step's window, the interval). Steps run back to back;
 /// a step's requests that are still answered after its window (a burst's queue draining) keep
 /// their own intervals, which share the clock with the next step's.
-fn timeline(run: &Run) -> Vec<(f64, bool, &super::inputs::Second)> {
+fn timeline(run: &Run) -> Vec<(f64, bool, &crate::artefact::results::Second)> {
     let mut at = 0.0;
     let mut out = Vec::new();
     for s in &run.steps {
@@ -50,7 +51,7 @@ fn chart(id: &str, title: String, x: &str, y: &str, x_axis: XAxis, layers: Vec<L
 pub fn latency(run: &Run) -> Chart {
     // Each instant shows the requests of the step whose window it is in.
     let steps = timeline(run);
-    let line = |label: &str, pick: fn(&super::inputs::Second) -> Option<f64>| Layer::Line {
+    let line = |label: &str, pick: fn(&crate::artefact::results::Second) -> Option<f64>| Layer::Line {
         label: label.into(),
         points: steps
             .iter()
@@ -58,7 +59,11 @@ pub fn latency(run: &Run) -> Chart {
             .filter_map(|(t, _, p)| Some((*t, pick(p)? / MS)))
             .collect(),
     };
-    let mut layers = vec![line("p50", |p| p.p50_us), line("p90", |p| p.p90_us), line("p99", |p| p.p99_us)];
+    let mut layers = vec![
+        line("p50", |p| p.p50_us.map(|v| v as f64)),
+        line("p90", |p| p.p90_us.map(|v| v as f64)),
+        line("p99", |p| p.p99_us.map(|v| v as f64)),
+    ];
     let mut seen = Vec::new();
     for t in run.steps.iter().flat_map(|s| &s.slo) {
         if t.threshold.starts_with('p') && !seen.contains(&t.threshold) {
@@ -75,8 +80,8 @@ pub fn latency(run: &Run) -> Chart {
         layers,
     );
     // A burst can put p99 two decades above the baseline: a log axis keeps both readable.
-    let lo = steps.iter().filter_map(|(_, _, p)| p.p50_us).fold(f64::INFINITY, f64::min);
-    let hi = steps.iter().filter_map(|(_, _, p)| p.p99_us).fold(0.0f64, f64::max);
+    let lo = steps.iter().filter_map(|(_, _, p)| p.p50_us).map(|v| v as f64).fold(f64::INFINITY, f64::min);
+    let hi = steps.iter().filter_map(|(_, _, p)| p.p99_us).map(|v| v as f64).fold(0.0f64, f64::max);
     c.log_y = lo > 0.0 && hi / lo > 30.0;
     c
 }
@@ -105,15 +110,15 @@ pub fn rate(run: &Run) -> Chart {
 /// bends is the knee. Drawn for runs that step the load up (stress, sweeps, stages).
 pub fn knee(run: &Run) -> Option<Chart> {
     let mut steps: Vec<_> = run.steps.iter().filter(|s| s.latency_us.is_some() && s.achieved_rps > 0.0).collect();
-    if steps.len() < 2 || !matches!(run.profile.as_str(), "stress" | "closed" | "stages") {
+    if steps.len() < 2 || !matches!(run.profile.name(), "stress" | "closed" | "stages") {
         return None;
     }
     steps.sort_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps));
-    let at = |f: fn(&super::inputs::Percentiles) -> f64| -> Vec<(f64, f64)> {
+    let at = |f: fn(&crate::artefact::results::Percentiles) -> f64| -> Vec<(f64, f64)> {
         steps.iter().filter_map(|s| Some((s.achieved_rps, f(s.latency_us.as_ref()?) / MS))).collect()
     };
-    let p99 = at(|p| p.p99);
-    let p50 = at(|p| p.p50);
+    let p99 = at(|p| p.p99 as f64);
+    let p50 = at(|p| p.p50 as f64);
     Some(chart(
         "knee",
         "Latency against throughput, one point per step".into(),
@@ -170,15 +175,15 @@ pub fn forecast(f: &Forecast) -> Chart {
         .days
         .iter()
         .map(|d| d.peak_rps)
-        .chain(f.periods.iter().flat_map(|p| [p.peak_rps, p.peak_rps_worst]))
+        .chain(f.forecast.periods.iter().flat_map(|p| [p.peak_rps, p.peak_rps_worst]))
         .fold(0.0f64, f64::max);
     let cap = 3.0 * largest;
-    let cut = f.periods.iter().any(|p| p.peak_rps_hi95 > cap);
+    let cut = f.forecast.periods.iter().any(|p| p.peak_rps_hi95 > cap);
     let band = |label: &str, lo: fn(&PeriodForecast) -> f64, hi: fn(&PeriodForecast) -> f64| {
-        let clipped = f.periods.iter().any(|p| hi(p) > cap);
+        let clipped = f.forecast.periods.iter().any(|p| hi(p) > cap);
         Layer::Band {
             label: if clipped { format!("{label} (cut at {})", sig(cap, 3)) } else { label.into() },
-            points: f.periods.iter().map(|p| (mid(&p.month), lo(p), hi(p).min(cap))).collect(),
+            points: f.forecast.periods.iter().map(|p| (mid(&p.month), lo(p), hi(p).min(cap))).collect(),
         }
     };
     let mut layers = vec![
@@ -190,19 +195,19 @@ pub fn forecast(f: &Forecast) -> Chart {
         },
         Layer::Line {
             label: "forecast monthly peak".into(),
-            points: f.periods.iter().map(|p| (mid(&p.month), p.peak_rps)).collect(),
+            points: f.forecast.periods.iter().map(|p| (mid(&p.month), p.peak_rps)).collect(),
         },
     ];
-    if f.periods.iter().any(|p| (p.peak_rps_worst / p.peak_rps_hi95 - 1.0).abs() > 1e-6) {
+    if f.forecast.periods.iter().any(|p| (p.peak_rps_worst / p.peak_rps_hi95 - 1.0).abs() > 1e-6) {
         layers.push(Layer::Line {
             label: "worst case".into(),
-            points: f.periods.iter().map(|p| (mid(&p.month), p.peak_rps_worst)).collect(),
+            points: f.forecast.periods.iter().map(|p| (mid(&p.month), p.peak_rps_worst)).collect(),
         });
     }
-    if let Some(first) = f.periods.first() {
+    if let Some(first) = f.forecast.periods.first() {
         layers.push(Layer::Marker { label: "forecast starts".into(), x: first.month.first_day() as f64 });
     }
-    let title = format!("Peak request rate: history and forecast ({})", f.model.name);
+    let title = format!("Peak request rate: history and forecast ({})", f.forecast.model.name);
     let mut c = chart("forecast", title, "date", "peak requests per second", XAxis::Day, layers);
     if cut {
         c.title.push_str(", bands cut");

@@ -12,7 +12,7 @@ fn rps(v: f64) -> String {
 
 pub fn run(run: &Run, r: &mut Review) {
     let requests: u64 = run.steps.iter().map(|s| s.requests).sum();
-    let what = match run.profile.as_str() {
+    let what = match run.profile.name() {
         "closed" => "Concurrency sweep".to_string(),
         p => format!("{}{} test", p[..1].to_uppercase(), &p[1..]),
     };
@@ -97,7 +97,7 @@ fn validity(run: &Run, label: &str) -> Fact {
     if !run.valid {
         return Fact::new(label, format!("invalid: {}", run.invalid_reasons.join("; "))).status(Status::Fail);
     }
-    let open = run.steps.iter().any(|s| s.offered().is_some());
+    let open = run.steps.iter().any(|s| s.offered_rps.is_some());
     let mut value = if open {
         "valid: the generator kept to its schedule".to_string()
     } else {
@@ -108,13 +108,11 @@ fn validity(run: &Run, label: &str) -> Fact {
         .steps
         .iter()
         .filter_map(|s| match &s.delivery {
-            Some(Delivery::Saturated { reason }) => Some(format!("{}: {reason}", s.name)),
+            Delivery::Saturated { reason } => Some(format!("{}: {reason}", s.name)),
             _ => None,
         })
         .collect();
-    // Files written before the verdict was recorded say nothing about it.
-    let judged = run.steps.iter().all(|s| s.delivery.is_some());
-    if saturated.is_empty() && open && judged {
+    if saturated.is_empty() && open {
         value.push_str(", and every step delivered at least 95% of its offered load");
     } else if !saturated.is_empty() {
         value.push_str(&format!("; {}", saturated.join("; ")));
@@ -128,7 +126,7 @@ fn slo_fact(run: &Run, what: &str, r: &mut Review) {
         .steps
         .iter()
         .flat_map(|s| s.slo.iter().filter(|t| !t.passed).map(move |t| (s, t)))
-        .map(|(s, t)| format!("{} ({}) in {}: {}", t.threshold, t.scope, s.name, t.shown()))
+        .map(|(s, t)| format!("{} ({}) in {}: {}", t.threshold, t.scope, s.name, t.unit.show(t.value)))
         .collect();
     let thresholds: Vec<&str> =
         run.steps.first().map(|s| s.slo.iter().map(|t| t.threshold.as_str()).collect()).unwrap_or_default();
@@ -188,7 +186,7 @@ pub fn fit(fit: &Fit, r: &mut Review) {
 }
 
 pub fn forecast(f: &Forecast, r: &mut Review) {
-    if let (Some(first), Some(last)) = (f.periods.first(), f.periods.last()) {
+    if let (Some(first), Some(last)) = (f.forecast.periods.first(), f.forecast.periods.last()) {
         r.summary.push(Fact::new(
             "Forecast",
             format!(
@@ -208,21 +206,24 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
         "Growth model",
         format!(
             "{} ({}), from {} ({} → {}): {}",
-            f.model.name, f.model.described, f.source.file, f.source.first, f.source.last, f.model.reason
+            f.forecast.model.name,
+            f.forecast.model.described,
+            f.source.file,
+            f.source.first,
+            f.source.last,
+            f.forecast.model.reason
         ),
     ));
     r.assumptions.push(Fact::new(
         "Forecast error",
         format!(
             "backtest peak MAPE {} over {} rolling origins of {} days; bands are Student's t on those errors",
-            percent(f.backtest.peak_mape / 100.0, 3),
-            f.backtest.origins,
-            f.backtest.window_days
+            percent(f.forecast.backtest.peak_mape / 100.0, 3),
+            f.forecast.backtest.origins,
+            f.forecast.backtest.window_days
         ),
     ));
-    if let Some(w) = &f.worst_case {
-        r.assumptions.push(Fact::new("Worst-case demand", format!("the forecast's worst case is {w}")));
-    }
+    r.assumptions.push(Fact::new("Worst-case demand", format!("the forecast's worst case is {}", f.worst_case)));
     r.warnings.extend(f.treatments.iter().map(|t| format!("history: {t}")));
 }
 
@@ -334,17 +335,19 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
             "late_starts",
         ],
     );
-    let us = |v: Option<f64>| v.map_or("—".into(), micros);
-    let raw = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    let us = |v: Option<u64>| v.map_or("—".into(), |v| micros(v as f64));
+    fn raw<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or(String::new(), |v| format!("{v}"))
+    }
     for s in &run.steps {
         let l = s.latency_us;
-        let target = match (s.offered(), s.users) {
+        let target = match (s.offered_rps, s.users) {
             (Some(t), _) => rps(t),
             (None, Some(u)) => format!("{u} users"),
             _ => "—".into(),
         };
         let name = match (&s.delivery, s.valid) {
-            (Some(Delivery::Saturated { .. }), _) => format!("{} (saturated)", s.name),
+            (Delivery::Saturated { .. }, _) => format!("{} (saturated)", s.name),
             (_, false) => format!("{} (invalid)", s.name),
             _ => s.name.clone(),
         };
@@ -363,7 +366,7 @@ pub fn steps_table(run: &Run) -> (Section, Section) {
         ]);
         plain = plain.row([
             s.name.clone(),
-            raw(s.offered()),
+            raw(s.offered_rps),
             raw(s.users),
             format!("{}", s.achieved_rps),
             s.requests.to_string(),

@@ -82,7 +82,7 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
     let mut step_csv = None;
     for (file, a) in artefacts {
         let kind = match a {
-            Artefact::Run(run) => {
+            Artefact::Results(run) => {
                 facts::run(run, &mut r);
                 r.charts.push(charts::latency(run));
                 r.charts.push(charts::rate(run));

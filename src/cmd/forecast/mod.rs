@@ -6,13 +6,13 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
+pub use crate::artefact::forecast::{DayJson, ForecastReport, HoldoutReport, Source};
 use crate::calendar::{rfc3339, YearMonth, DAY_S};
 use crate::cmd::history::HistoryInput;
 use crate::error::InputError;
-use crate::history::{History, Period, Quality};
-use crate::model::growth::{self, DayObs, Forecast, Holdout};
+use crate::history::History;
+use crate::model::growth::{self, DayObs};
 use crate::output::{self, Format};
 use crate::service::Growth;
 use crate::units::percent;
@@ -39,58 +39,6 @@ pub struct ForecastArgs {
     /// Output format
     #[arg(long, short, value_enum, default_value_t)]
     pub format: Format,
-}
-
-/// Where the history came from and what span it covers.
-#[derive(Debug, Serialize)]
-pub struct Source {
-    pub file: String,
-    pub rows: u64,
-    pub interval_s: f64,
-    pub first: String,
-    pub last: String,
-    /// The last month with at least half its intervals: forecasts start after it.
-    pub last_month: YearMonth,
-}
-
-/// Held-out months and the error of both forecasters on them.
-#[derive(Debug, Serialize)]
-pub struct HoldoutReport {
-    pub months: Vec<Holdout>,
-    /// Peak MAPE of headroom's forecast over the held-out months, percent.
-    pub peak_mape: Option<f64>,
-    pub holt_winters_peak_mape: Option<f64>,
-    /// Held-out months whose actual peak fell inside the 95% band.
-    pub inside_95: usize,
-}
-
-/// The `forecast` answer; `periods` is a contract that `headroom plan --forecast` reads.
-#[derive(Debug, Serialize)]
-pub struct ForecastReport {
-    pub source: Source,
-    pub history: Vec<Period>,
-    /// Each day of history as the forecaster saw it (the report's chart draws these).
-    pub days: Vec<DayJson>,
-    pub quality: Quality,
-    /// What was done about each finding.
-    pub treatments: Vec<String>,
-    #[serde(flatten)]
-    pub forecast: Forecast,
-    pub holdout: Option<HoldoutReport>,
-    /// What `peak_rps_worst` is: the upper 95% bound, or compound growth at `--worst-growth`.
-    pub worst_case: String,
-}
-
-/// One day of history.
-#[derive(Debug, Serialize)]
-pub struct DayJson {
-    /// Days since 1970-01-01 (UTC).
-    pub day: i64,
-    pub date: String,
-    pub mean_rps: f64,
-    pub peak_rps: f64,
-    /// Share of the day's intervals present in the file.
-    pub coverage: f64,
 }
 
 /// Runs `headroom forecast`.

@@ -11,6 +11,10 @@ fn band(lo: f64, hi: f64) -> String {
 }
 
 impl Render for ForecastReport {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        crate::artefact::to_writer(self, out)
+    }
+
     fn doc(&self) -> Doc {
         let mut history = periods_section("History", &self.history, self.source.interval_s);
         history.notes.push(format!(

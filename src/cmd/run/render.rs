@@ -164,6 +164,10 @@ fn notes(r: &Results, steps: &mut Section) {
 }
 
 impl Render for Results {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        crate::artefact::to_writer(self, out)
+    }
+
     fn doc(&self) -> Doc {
         let unsent = self.steps.iter().any(|s| s.unsent > 0);
         let mut header = vec![

@@ -4,58 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
-
 use super::Journey;
-use crate::load::recorder::{ErrorCounts, Record, Recorder, Sample};
-use crate::load::results::Percentiles;
+use crate::artefact::results::{encode, LatencyHistograms, Percentiles};
+pub use crate::artefact::results::{JourneyResult, JourneysResult, Reason, StepFailures};
+use crate::load::recorder::{Record, Recorder, Sample};
 
 /// Distinct failure messages kept per journey step; the rest are counted under "other".
 const MESSAGES: usize = 8;
-
-/// Journeys in one step of the profile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JourneysResult {
-    /// Journey arrivals per second the schedule asked for (mean over the step); `null` when closed.
-    pub target_per_s: Option<f64>,
-    /// Journeys begun per second (those whose intended start fell in the step).
-    pub started_per_s: f64,
-    pub journeys: Vec<JourneyResult>,
-}
-
-/// One journey in one step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JourneyResult {
-    pub name: String,
-    pub started: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub completed_per_s: f64,
-    /// End to end, think times included, from the intended start of the first step (corrected).
-    pub latency_us: Option<Percentiles>,
-    /// End to end from the actual start of the first step (raw).
-    pub duration_us: Option<Percentiles>,
-    /// Failed journeys by the class of the error that stopped them.
-    pub errors: ErrorCounts,
-    pub steps: Vec<StepFailures>,
-}
-
-/// How many journeys stopped at a step, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepFailures {
-    /// `journey/step`, as in `per_request`.
-    pub name: String,
-    pub failed: u64,
-    /// Distinct reasons, most frequent first: the status with the start of the body, or what an
-    /// extraction missed.
-    pub reasons: Vec<Reason>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reason {
-    pub reason: String,
-    pub count: u64,
-}
 
 /// What the workers of a phase record about journeys in one step.
 pub struct Tally {
@@ -137,5 +92,6 @@ fn summarise_one(name: &str, r: &Record, per_s: f64, steps: Vec<StepFailures>) -
         duration_us: Percentiles::of(&r.service),
         errors: r.errors,
         steps,
+        histograms: LatencyHistograms { latency: encode(&r.latency), service_time: encode(&r.service) },
     }
 }

@@ -1,9 +1,10 @@
 //! Rolling-origin backtest: fit on the days before an origin, forecast the window after it,
 //! and compare with what happened.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{self, Candidate, DayObs};
+use schemars::JsonSchema;
 
 /// Days of training a backtest origin needs at least.
 pub const MIN_TRAIN_DAYS: usize = 14;
@@ -27,7 +28,7 @@ pub fn actual(window: &[DayObs]) -> Option<(f64, f64)> {
 }
 
 /// One candidate's backtest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Scored {
     pub candidate: Candidate,
     pub name: String,

@@ -18,6 +18,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::calendar::{civil_from_days, YearMonth};
 use backtest::Scored;
 pub use model::{Candidate, DayObs, Fitted, Model, PeakModel, Spec, Training};
+use schemars::JsonSchema;
 pub use trend::Trend;
 
 /// What the forecaster was asked for.
@@ -33,7 +34,7 @@ pub struct Options {
 
 /// The chosen forecaster, in terms a reviewer can check. For the median of all models, the
 /// figures below are those of the model whose peak forecast for the first month is the median.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModelSummary {
     pub name: String,
     pub candidate: Candidate,
@@ -57,7 +58,7 @@ pub struct ModelSummary {
 }
 
 /// How the model was chosen and how wrong it was in the past.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestSummary {
     pub origins: usize,
     pub window_days: usize,
@@ -70,7 +71,7 @@ pub struct BacktestSummary {
 }
 
 /// One forecast month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodForecast {
     pub month: YearMonth,
     pub mean_rps: f64,
@@ -84,16 +85,16 @@ pub struct PeriodForecast {
 }
 
 /// A day the robust fit gave under half weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DownWeighted {
     pub date: String,
-    pub series: &'static str,
+    pub series: String,
     /// Actual over fitted.
     pub ratio: f64,
 }
 
 /// A forecast.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Forecast {
     pub model: ModelSummary,
     pub backtest: BacktestSummary,
@@ -176,7 +177,7 @@ pub fn forecast(days: &[DayObs], opts: Options) -> Result<Forecast, ForecastErro
     let mut down: Vec<DownWeighted> = model
         .down_weighted()
         .into_iter()
-        .map(|(series, day, ratio)| DownWeighted { date: date(day), series, ratio })
+        .map(|(series, day, ratio)| DownWeighted { date: date(day), series: series.to_string(), ratio })
         .collect();
     down.sort_by(|a, b| b.ratio.ln().abs().total_cmp(&a.ratio.ln().abs()));
     Ok(Forecast {
@@ -216,7 +217,7 @@ fn described<'a>(fitted: &'a Fitted, first_month: &[i64]) -> &'a Model {
 }
 
 /// A held-out month: what happened, what headroom forecast, what the Holt-Winters baseline did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Holdout {
     pub month: YearMonth,
     pub actual_peak_rps: f64,

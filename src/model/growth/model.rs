@@ -5,10 +5,11 @@
 //! peak series) times a lognormal excess whose centre and spread are robust (median, MAD), so
 //! one flash crowd in the history does not become every month's peak.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::trend::{self, robust_location_scale, Fit, Obs, Trend};
+use schemars::JsonSchema;
 
 /// One day of history as the forecaster sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -29,7 +30,7 @@ impl DayObs {
 }
 
 /// How a month's peak is derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeakModel {
     /// Peak = fitted mean × the peak-to-mean ratio.
@@ -43,7 +44,7 @@ impl PeakModel {
 }
 
 /// Which days a model is fitted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Training {
     /// The whole history.
@@ -59,7 +60,7 @@ impl Training {
 }
 
 /// One point of the model space: trend family, peak model and training window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Spec {
     pub trend: Trend,
     pub peak_model: PeakModel,
@@ -104,7 +105,7 @@ impl Spec {
 }
 
 /// What the backtest chooses between: one model, or the median of all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Candidate {
     /// The median of every single model's forecast: robust to any one model's failure.

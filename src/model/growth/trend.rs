@@ -5,12 +5,13 @@
 //! scaled by the MAD, so that spikes (a launch day, a news day) and dips pull the trend little;
 //! the weights that end under ½ are reported as down-weighted days.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::civil_from_days;
+use schemars::JsonSchema;
 
 /// The trend family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trend {
     Flat,

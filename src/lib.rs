@@ -3,6 +3,7 @@
 //! The pipeline reads here: [`run`] takes a parsed [`Cli`], dispatches to one command in
 //! [`cmd`], and returns the process exit code; [`exit_code`] classifies an error.
 
+pub mod analysis;
 pub mod artefact;
 pub mod calendar;
 pub mod cli;
@@ -15,11 +16,12 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod points;
-pub mod report;
+pub mod present;
 pub mod service;
 pub mod signals;
 pub mod sim;
 pub mod units;
+pub mod view;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

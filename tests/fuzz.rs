@@ -354,7 +354,7 @@ fn json_artefacts() {
     fuzz("artefacts", &corpus, |input| {
         let t = text(input);
         if let Ok(any) = headroom::artefact::parse_any(&t, "a.json") {
-            let _ = headroom::report::build(&[("a.json".into(), any)]);
+            let _ = headroom::present::review::build(&[("a.json".into(), any)]);
         }
     });
 }

@@ -110,7 +110,10 @@ fn html_is_one_self_contained_file() {
 fn csv_is_the_plan_with_plain_numbers() {
     let csv = report("csv");
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "month,peak_rps,peak_rps_worst,instances,instances_worst,add,utilization,note");
+    assert_eq!(
+        lines.next().unwrap(),
+        "month,peak_rps,peak_rps_worst,instances,instances_worst,add,utilization,utilization_after_domain_loss,note"
+    );
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert!(first[1].parse::<f64>().is_ok() && first[3].parse::<u32>().is_ok(), "{first:?}");
     assert_eq!(csv.lines().count(), 13);

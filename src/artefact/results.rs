@@ -303,6 +303,16 @@ pub enum Delivery {
 }
 
 impl Delivery {
+    /// Its tag, as results.json writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Saturated { .. } => "saturated",
+            Delivery::GeneratorBehind { .. } => "generator_behind",
+            Delivery::NoResponse { .. } => "no_response",
+        }
+    }
+
     /// The reason, unless the step delivered.
     pub fn reason(&self) -> Option<&str> {
         match self {

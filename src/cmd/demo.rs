@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::load::runner;
 use crate::model::capacity::{Fleet, Needed, Scaling};
 use crate::plan;
-use crate::report::inputs::{self, Artefact};
+use crate::present::review::inputs::{self, Artefact};
 use crate::sim::{self, Distribution, SimConfig};
 
 const SWEEP: &str = include_str!("../../loadplans/sweep.toml");

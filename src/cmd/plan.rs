@@ -12,9 +12,9 @@ use crate::calendar::{YearMonth, DAY_S};
 use crate::error::InputError;
 use crate::model::capacity::{self, Fleet, MonthDemand, Scaling};
 use crate::model::usl::Usl;
-use crate::output::{self, Doc, Format, Render, Section};
+use crate::output::Format;
 use crate::service::{self, Event, EventMonth, Growth, ServiceModel};
-use crate::units::{percent, sig, thousands};
+use crate::units::sig;
 
 /// Arguments of `headroom plan`.
 #[derive(Debug, Args)]
@@ -92,7 +92,7 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
         months: capacity::plan(&fleet, &months),
         warnings,
     };
-    output::emit(&report, args.format, out)?;
+    super::emit(&report, args.format, out, None)?;
     Ok(())
 }
 
@@ -177,122 +177,4 @@ fn attach_events(mut months: Vec<MonthDemand>, events: &[Event], warnings: &mut 
         }
     }
     months
-}
-
-fn maybe_percent(v: Option<f64>) -> String {
-    v.map_or("—".into(), |u| percent(u, 3))
-}
-
-fn count(v: Option<u32>) -> String {
-    v.map_or("unreachable".into(), |n| n.to_string())
-}
-
-impl Render for PlanReport {
-    fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        crate::artefact::to_writer(self, out)
-    }
-
-    fn doc(&self) -> Doc {
-        let a = &self.assumptions;
-        let mut assumptions = Section::new("Assumptions", &["", "value"])
-            .row([
-                "current fleet".into(),
-                format!(
-                    "{} instances at {} RPS peak, {} utilization",
-                    a.current_instances,
-                    thousands(a.current_peak_rps),
-                    maybe_percent(Some(a.current_utilization))
-                ),
-            ])
-            .row(["target utilization".into(), maybe_percent(Some(a.target_utilization))]);
-        assumptions = match (a.rps_per_instance_at_target, a.usl) {
-            (Some(r), _) => assumptions
-                .row(["capacity per instance".into(), format!("{} RPS at target ({})", sig(r, 5), a.capacity_source)]),
-            (None, Some(u)) => assumptions.row([
-                "scale-out".into(),
-                format!(
-                    "X(N) = {}N / (1 + {}(N−1) + {}N(N−1)); {}",
-                    sig(u.lambda, 5),
-                    sig(u.sigma, 4),
-                    sig(u.kappa, 4),
-                    a.capacity_source
-                ),
-            ]),
-            _ => assumptions,
-        };
-        assumptions = assumptions
-            .row(["demand".into(), a.demand_source.clone()])
-            .row([
-                "failure domains".into(),
-                if a.failure_domains > 1 {
-                    format!("{}: survives losing one at the target utilization", a.failure_domains)
-                } else {
-                    "1 (none planned for)".into()
-                },
-            ])
-            .row(["spare instances".into(), a.spare_instances.to_string()]);
-        for e in &a.events {
-            assumptions =
-                assumptions.row([format!("event: {}", e.name), format!("×{} in {}", sig(e.multiplier, 4), e.month)]);
-        }
-        let mut months = Section::new(
-            "Plan",
-            &[
-                "month",
-                "peak RPS",
-                "worst RPS",
-                "instances",
-                "worst",
-                "add",
-                "utilization",
-                "after domain loss",
-                "note",
-            ],
-        );
-        for m in &self.months {
-            months = months.row([
-                m.month.clone(),
-                thousands(m.peak_rps),
-                thousands(m.peak_rps_worst),
-                count(m.instances),
-                count(m.instances_worst),
-                m.add.map_or("—".into(), |d| if d > 0 { format!("+{d}") } else { d.to_string() }),
-                maybe_percent(m.utilization),
-                maybe_percent(m.utilization_after_domain_loss),
-                m.note.clone(),
-            ]);
-        }
-        months.notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
-        Doc { title: format!("Instance plan: {}", a.service), sections: vec![assumptions, months] }
-    }
-
-    fn csv(&self) -> Option<Section> {
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
-        let header = [
-            "month",
-            "peak_rps",
-            "peak_rps_worst",
-            "instances",
-            "instances_worst",
-            "add",
-            "utilization",
-            "utilization_after_domain_loss",
-            "note",
-        ];
-        let mut s = Section::new("", &header);
-        for m in &self.months {
-            s = s.row([
-                m.month.clone(),
-                format!("{:.1}", m.peak_rps),
-                format!("{:.1}", m.peak_rps_worst),
-                m.instances.map_or(String::new(), |n| n.to_string()),
-                m.instances_worst.map_or(String::new(), |n| n.to_string()),
-                m.add.map_or(String::new(), |n| n.to_string()),
-                opt(m.utilization),
-                opt(m.utilization_after_domain_loss),
-                m.note.clone(),
-            ]);
-        }
-        Some(s)
-    }
 }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::output::review::{self, ReviewFormat};
-use crate::report::{self, inputs};
+use crate::output::Format;
+use crate::present::review::{self, inputs};
 
 /// Arguments of `headroom report`.
 #[derive(Debug, Args)]
@@ -22,9 +22,11 @@ pub struct ReportArgs {
     /// (`--format json`), in the order the review should show them
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Output format
-    #[arg(long, short, value_enum, default_value_t)]
-    pub format: ReviewFormat,
+    /// Output format: html (one self-contained file), md (charts as SVG files beside it, with
+    /// -o), json (the review's content, chart data included), csv (the plan's, or the steps',
+    /// plain numbers), or table (the terminal)
+    #[arg(long, short, value_enum, default_value = "html")]
+    pub format: Format,
     /// Write the review to this file (default, and `-`: standard output)
     #[arg(long, short, value_name = "OUT")]
     pub output: Option<PathBuf>,
@@ -33,17 +35,17 @@ pub struct ReportArgs {
 /// Runs `headroom report`.
 pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     let artefacts = args.files.iter().map(|f| inputs::read(f)).collect::<Result<Vec<_>>>()?;
-    let review = report::build(&artefacts);
+    let review = review::build(&artefacts);
     match &args.output {
         Some(path) => {
             let to_file = path.to_str() != Some("-");
             let dest = to_file.then_some(path.as_path());
-            crate::output::write_atomic(path, |w| review::writer(args.format).write(&review, w, dest))?;
+            crate::output::write_atomic(path, |w| super::emit(&review, args.format, w, dest))?;
             if to_file {
                 eprintln!("report: {}", path.display());
             }
         }
-        None => review::writer(args.format).write(&review, out, None)?,
+        None => super::emit(&review, args.format, out, None)?,
     }
     Ok(())
 }

@@ -11,3 +11,12 @@ mod rollup;
 pub use quality::{Gap, Outage, Quality};
 pub use reader::{read, read_from, Columns, Options};
 pub use rollup::{Day, History, Period};
+
+/// The period of a roll-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    Hour,
+    Day,
+    Month,
+}

@@ -1,6 +1,5 @@
 //! The load generator: plans, profiles, the pacer and engine, recording, results and analysis.
 
-pub mod analysis;
 pub mod collector;
 pub mod departures;
 pub mod engine;
@@ -14,4 +13,3 @@ pub mod results;
 pub mod runner;
 pub mod series;
 pub mod timeline;
-pub mod verdict;

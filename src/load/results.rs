@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use super::collector::StepRun;
 use super::departures;
 use super::recorder::Record;
-use super::verdict::{self, Delivery, Figures};
+use crate::analysis::delivery::{self, Figures};
+use crate::analysis::littles::{self, Occupied};
+use crate::artefact::results::Delivery;
 use crate::artefact::results::LatencyHistograms;
 pub use crate::artefact::results::{
     decode, encode, Encoded, Percentiles, RequestResult, Second, StepResult, ThresholdResult,
@@ -74,7 +76,7 @@ impl Measured {
         let per_answer = achieved_rps / answered(&merged).max(1) as f64;
         let cpu_share = run.generator_cpu.map(|(cpu, wall)| cpu / (wall.max(1e-9) * cores.max(1) as f64));
         let offered = step.load.mean_rps(step.duration_s);
-        let delivery = verdict::delivery(&Figures {
+        let delivery = delivery::delivery(&Figures {
             unit: if journeys { "journeys/s" } else { "RPS" },
             offered,
             delivered: departures::window(step, &unit_departures, fastest(&units), &run).rate(),
@@ -93,7 +95,7 @@ impl Measured {
         let littles_law =
             run.unsent_wait_s.or((run.unsent == 0).then_some(0.0)).filter(|_| !run.stopped_early).and_then(
                 |unsent_wait_s| {
-                    verdict::littles(&verdict::Occupied {
+                    littles::littles(&Occupied {
                         window_s: run.occupied_s,
                         departures: units.requests + run.unsent,
                         time_in_system_s: units.sojourn_us as f64 / 1e6 + unsent_wait_s,
@@ -104,7 +106,7 @@ impl Measured {
                 },
             );
         let littles_law_note =
-            littles_law.filter(|c| c.alarm).map(|c| verdict::littles_cause(&c, run.occupied_s, cpu_share));
+            littles_law.filter(|c| c.alarm).map(|c| littles::littles_cause(&c, run.occupied_s, cpu_share));
         let per_request = run
             .records
             .iter()

@@ -6,12 +6,13 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
-use super::analysis::{self};
 use super::collector::StepRun;
 use super::gauge::cpu_seconds;
+use super::recorder::Record;
 use super::resolve::{redacted, resolve, FilterReset, Resolved};
 use super::results::{self, Measured, StepResult};
-use super::verdict::Delivery;
+use crate::analysis::{self, slo};
+use crate::artefact::results::Delivery;
 pub use crate::artefact::results::{Analysis, Environment, Results};
 use crate::plan::profile::{ProfileKind, Role, Step};
 use crate::plan::{AbortRule, LoadPlan};
@@ -86,7 +87,7 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
             }
             let stopped = run.stopped_early;
             let s = judge(&r, step, run);
-            let failed = analysis::step_failure(&s).is_some();
+            let failed = analysis::stress::step_failure(&s).is_some();
             results.steps.push(s);
             results.interrupted = stopped && watch.abort_reason.is_none();
             results.aborted = watch.abort_reason.clone();
@@ -130,10 +131,19 @@ async fn probe(r: &Resolved) -> Result<()> {
 fn judge(r: &Resolved, step: &Step, run: StepRun) -> StepResult {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Measured { result: mut s, merged, records } = Measured::new(step, &r.names, run, cores);
+    // Each answered request's share of the measured rate, for a request's own rate.
     let per_answer = s.achieved_rps / results::answered(&merged).max(1) as f64;
-    s.slo = analysis::check(&r.overall, "overall", &merged, per_answer);
+    fn measure(r: &Record, per_answer: f64) -> slo::Measure<'_> {
+        slo::Measure {
+            latency: &r.latency,
+            requests: r.requests,
+            errors: r.errors,
+            rps: results::answered(r) as f64 * per_answer,
+        }
+    }
+    s.slo = slo::check(&r.overall, "overall", &measure(&merged, per_answer));
     for (i, text, t) in &r.per_request {
-        s.slo.extend(analysis::check(&[(text.clone(), *t)], &r.names[*i], &records[*i], per_answer));
+        s.slo.extend(slo::check(&[(text.clone(), *t)], &r.names[*i], &measure(&records[*i], per_answer)));
     }
     s
 }
@@ -270,8 +280,8 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
     results.valid = results.invalid_reasons.is_empty();
     results.environment.end = now_rfc3339();
     results.environment.generator_cpu_s = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
-    let breaking_point = stress.then(|| analysis::breaking_point(&results.steps));
-    let expected = r.min_rps.map(|m| analysis::expected(m, &results.steps, breaking_point.as_ref()));
+    let breaking_point = stress.then(|| analysis::stress::breaking_point(&results.steps));
+    let expected = r.min_rps.map(|m| analysis::stress::expected(m, &results.steps, breaking_point.as_ref()));
     // A stress run passes when some step held (its failing step is its result); any other run
     // when every threshold held. Either fails when it fell short of its expected capacity.
     results.slo_passed = match &breaking_point {
@@ -281,8 +291,8 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
     results.analysis = Analysis {
         breaking_point,
         expected,
-        spike: (profile.kind == ProfileKind::Spike).then(|| analysis::spike(&results.steps)),
-        soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak(s, w))),
+        spike: (profile.kind == ProfileKind::Spike).then(|| analysis::spike::spike(&results.steps)),
+        soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak::soak(s, w))),
     };
 }
 

@@ -1,8 +1,12 @@
-//! CSV: one table of plain values for spreadsheets and scripts.
+//! CSV: the document's one table of plain values (or, without one, every table; or its facts).
 
 use std::io::{self, Write};
+use std::path::Path;
 
-use super::{Doc, Exporter, Section};
+use anyhow::Result;
+
+use super::Renderer;
+use crate::view::{Block, Document, Table};
 
 /// The CSV format.
 pub struct Csv;
@@ -15,8 +19,8 @@ fn io_error(e: csv::Error) -> io::Error {
     }
 }
 
-/// Writes one section as a CSV table.
-pub fn write_section(s: &Section, out: &mut dyn Write) -> io::Result<()> {
+/// Writes one table as CSV: its header, then its rows.
+pub fn write_table(s: &Table, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(&s.header).map_err(io_error)?;
     for row in &s.rows {
@@ -25,13 +29,28 @@ pub fn write_section(s: &Section, out: &mut dyn Write) -> io::Result<()> {
     w.flush()
 }
 
-impl Exporter for Csv {
-    fn write(&self, doc: &Doc, out: &mut dyn Write) -> io::Result<()> {
-        for (i, s) in doc.sections.iter().enumerate() {
+impl Renderer for Csv {
+    fn write(&self, doc: &Document, out: &mut dyn Write, _: Option<&Path>) -> Result<()> {
+        if let Some(t) = &doc.csv {
+            return Ok(write_table(t, out)?);
+        }
+        let tables: Vec<&Table> = doc.all_tables().collect();
+        if tables.is_empty() {
+            let mut facts = Table::new("", &["section", "label", "value"]);
+            for block in &doc.blocks {
+                if let Block::Facts { heading, facts: list } = block {
+                    for f in list {
+                        facts = facts.row([heading.to_lowercase(), f.label.clone(), f.value.clone()]);
+                    }
+                }
+            }
+            return Ok(write_table(&facts, out)?);
+        }
+        for (i, t) in tables.into_iter().enumerate() {
             if i > 0 {
                 writeln!(out)?;
             }
-            write_section(s, out)?;
+            write_table(t, out)?;
         }
         Ok(())
     }

@@ -1,19 +1,19 @@
-//! Rendering: commands build plain structs; each format is one small file that writes them.
-//!
-//! Text formats (table, Markdown) share a neutral [`Doc`] of titled sections, so a result type
-//! says once what its rows are. JSON serializes the result struct itself, with a schema version.
+//! Rendering: one renderer per format over a [`Document`] of the view, each laying it out and
+//! computing nothing. JSON is not a layout of the document but the plain struct itself, written
+//! by its presenter.
 
-pub mod chart;
-pub(crate) mod csv;
-mod json;
-pub(crate) mod markdown;
-pub mod review;
-mod table;
+pub mod csv;
+mod html;
+mod markdown;
+pub mod svg;
+mod terminal;
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde::Serialize;
+use anyhow::Result;
+
+use crate::view::Document;
 
 /// The version of every JSON document headroom writes: the artefacts' version.
 pub const SCHEMA_VERSION: u32 = crate::artefact::SCHEMA_VERSION;
@@ -21,80 +21,36 @@ pub const SCHEMA_VERSION: u32 = crate::artefact::SCHEMA_VERSION;
 /// How a command prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
-    /// A terminal table.
+    /// Terminal tables.
     #[default]
     Table,
-    /// One JSON object with a `schema_version`.
+    /// One JSON object with a `schema_version` (an artefact's with its `kind`).
     Json,
-    /// Markdown tables, for pasting into a review.
+    /// Markdown, for pasting into a review (charts as SVG files beside it, with -o).
     Md,
     /// Comma-separated values with plain numbers, for spreadsheets.
     Csv,
+    /// One self-contained HTML file: inline SVG charts and CSS, no network access.
+    Html,
 }
 
-/// A titled document of sections, the common ground of the text formats.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Doc {
-    pub title: String,
-    pub sections: Vec<Section>,
+/// Lays a document out in one format.
+trait Renderer {
+    /// Writes `doc` to `out`. `dest` is the file `out` writes to, when there is one: a format
+    /// whose charts live in files of their own writes them beside it.
+    fn write(&self, doc: &Document, out: &mut dyn Write, dest: Option<&Path>) -> Result<()>;
 }
 
-/// One table with an optional heading and notes printed under it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Section {
-    pub heading: String,
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub notes: Vec<String>,
-}
-
-impl Section {
-    /// A section with a heading and column names.
-    pub fn new(heading: &str, header: &[&str]) -> Self {
-        Section {
-            heading: heading.into(),
-            header: header.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Appends a row.
-    pub fn row<S: Into<String>>(mut self, cells: impl IntoIterator<Item = S>) -> Self {
-        self.rows.push(cells.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Appends a note line.
-    pub fn note(mut self, text: impl Into<String>) -> Self {
-        self.notes.push(text.into());
-        self
-    }
-}
-
-/// A result that can be printed in every format.
-pub trait Render: Serialize {
-    /// The rows the text formats print.
-    fn doc(&self) -> Doc;
-
-    /// The one table CSV writes, with unformatted numbers; by default every section of [`doc`](Render::doc).
-    fn csv(&self) -> Option<Section> {
-        None
-    }
-
-    /// Its JSON: versioned; an artefact writes its own, its kind beside the version.
-    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        json::write(self, out)
-    }
-}
-
-/// Writes a [`Doc`] in one text format.
-trait Exporter {
-    fn write(&self, doc: &Doc, out: &mut dyn Write) -> io::Result<()>;
-}
-
-/// Writes `value` as versioned JSON (`schema_version` first).
-pub fn write_json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    json::write(value, out)
+/// Renders `doc` in `format` (any but JSON, which the presenter writes).
+pub fn render(doc: &Document, format: Format, out: &mut dyn Write, dest: Option<&Path>) -> Result<()> {
+    let renderer: &dyn Renderer = match format {
+        Format::Table => &terminal::Terminal,
+        Format::Md => &markdown::Markdown,
+        Format::Csv => &csv::Csv,
+        Format::Html => &html::Html,
+        Format::Json => anyhow::bail!("JSON is written by the presenter, not laid out from a document"),
+    };
+    renderer.write(doc, out, dest)
 }
 
 /// Writes `path` through a temporary file beside it, synced and then renamed, so that a reader,
@@ -115,17 +71,4 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::R
     w.flush().and_then(|_| w.get_ref().sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
     drop(w);
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Prints `value` in `format` to `out`.
-pub fn emit<T: Render>(value: &T, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        Format::Json => value.write_json(out),
-        Format::Table => table::Table.write(&value.doc(), out),
-        Format::Md => markdown::Markdown.write(&value.doc(), out),
-        Format::Csv => match value.csv() {
-            Some(section) => csv::write_section(&section, out),
-            None => csv::Csv.write(&value.doc(), out),
-        },
-    }
 }

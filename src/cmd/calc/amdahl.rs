@@ -4,11 +4,11 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use crate::model::amdahl::Amdahl;
-use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{count_needed, percent, sig, Amount, Fraction};
+use crate::output::Format;
+use crate::present::calc::amdahl::*;
+use crate::units::{Amount, Fraction};
 
 /// Arguments of `calc amdahl`.
 #[derive(Debug, Args)]
@@ -28,25 +28,6 @@ pub struct AmdahlArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Row {
-    n: f64,
-    speedup: f64,
-    efficiency: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Answer {
-    worksheet: &'static str,
-    formula: &'static str,
-    sigma: f64,
-    ceiling: Option<f64>,
-    rows: Vec<Row>,
-    target_speedup: Option<f64>,
-    /// `null` when the target is at or past the ceiling.
-    n_for_target: Option<f64>,
-}
-
 pub fn run(args: AmdahlArgs, out: &mut dyn Write) -> Result<()> {
     let a = Amdahl { sigma: args.sigma.0 };
     let rows = args
@@ -64,23 +45,6 @@ pub fn run(args: AmdahlArgs, out: &mut dyn Write) -> Result<()> {
         target_speedup: args.target_speedup.map(|s| s.0),
         n_for_target: args.target_speedup.and_then(|s| a.n_for_speedup(s.0)),
     };
-    output::emit(&answer, args.format, out)?;
+    crate::cmd::emit(&answer, args.format, out, None)?;
     Ok(())
-}
-
-impl Render for Answer {
-    fn doc(&self) -> Doc {
-        let mut table = Section::new("", &["N", "speedup S(N)", "efficiency S(N)/N"]);
-        for r in &self.rows {
-            table = table.row([sig(r.n, 6), sig(r.speedup, 4), percent(r.efficiency, 3)]);
-        }
-        let mut facts = Section::new("", &["", "value", "formula"])
-            .row(["σ".into(), sig(self.sigma, 4), "given".into()])
-            .row(["ceiling".into(), self.ceiling.map_or("none (σ = 0)".into(), |c| sig(c, 4)), "1/σ".into()]);
-        if let Some(t) = self.target_speedup {
-            let n = self.n_for_target.map_or("unreachable: at or past the ceiling".into(), count_needed);
-            facts = facts.row([format!("N for speedup {}", sig(t, 4)), n, "S(1−σ) / (1 − Sσ)".into()]);
-        }
-        Doc { title: format!("Amdahl's law: {}", self.formula), sections: vec![facts, table] }
-    }
 }

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use crate::error::InputError;
-use crate::model::littles::{self, Solved};
-use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, sig, Amount, Rate, Span};
+use crate::model::littles::{self};
+use crate::output::Format;
+use crate::present::calc::littles::*;
+use crate::units::{Amount, Rate, Span};
 
 /// Arguments of `calc littles`: exactly two of the three.
 #[derive(Debug, Args)]
@@ -29,17 +29,6 @@ pub struct LittlesArgs {
     pub format: Format,
 }
 
-/// The worksheet's answer.
-#[derive(Debug, Serialize)]
-struct Answer {
-    worksheet: &'static str,
-    formula: &'static str,
-    solved_for: Solved,
-    in_flight: f64,
-    throughput_rps: f64,
-    latency_s: f64,
-}
-
 pub fn run(args: LittlesArgs, out: &mut dyn Write) -> Result<()> {
     let (l, solved_for) =
         littles::solve(args.in_flight.map(|a| a.0), args.throughput.map(|r| r.0), args.latency.map(|s| s.secs()))
@@ -52,22 +41,6 @@ pub fn run(args: LittlesArgs, out: &mut dyn Write) -> Result<()> {
         throughput_rps: l.throughput_rps,
         latency_s: l.latency_s,
     };
-    output::emit(&answer, args.format, out)?;
+    crate::cmd::emit(&answer, args.format, out, None)?;
     Ok(())
-}
-
-impl Render for Answer {
-    fn doc(&self) -> Doc {
-        let how =
-            |s: Solved, formula: &str| if s == self.solved_for { format!("solved: {formula}") } else { "given".into() };
-        let s = Section::new("", &["quantity", "value", ""])
-            .row(["L (in flight)".into(), sig(self.in_flight, 5), how(Solved::InFlight, "L = λ·W")])
-            .row([
-                "λ (throughput)".into(),
-                format!("{} req/s", sig(self.throughput_rps, 5)),
-                how(Solved::Throughput, "λ = L/W"),
-            ])
-            .row(["W (latency)".into(), human_duration(self.latency_s), how(Solved::Latency, "W = L/λ")]);
-        Doc { title: "Little's Law: L = λ·W".into(), sections: vec![s] }
-    }
 }

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use crate::error::InputError;
 use crate::model::queue::{self, Latency, MMc};
-use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{human_duration, percent, sig, Percentile, Rate, Span};
+use crate::output::Format;
+use crate::present::calc::queue::*;
+use crate::units::{sig, Percentile, Rate, Span};
 
 /// Arguments of `calc queue`.
 #[derive(Debug, Args)]
@@ -38,32 +38,6 @@ pub struct QueueArgs {
     /// Output format
     #[arg(long, short, value_enum, default_value_t)]
     pub format: Format,
-}
-
-#[derive(Debug, Serialize)]
-struct Step {
-    utilization: f64,
-    arrival_rps: f64,
-    wait_probability: f64,
-    percentile_s: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Answer {
-    worksheet: &'static str,
-    formula: &'static str,
-    queue: MMc,
-    of: Latency,
-    percentile: f64,
-    utilization: f64,
-    wait_probability: f64,
-    mean_wait_s: f64,
-    mean_response_s: f64,
-    percentile_s: f64,
-    cliff: Vec<Step>,
-    bound_s: Option<f64>,
-    max_arrival_rps: Option<f64>,
-    max_utilization: Option<f64>,
 }
 
 const CLIFF: [f64; 8] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99];
@@ -111,52 +85,6 @@ pub fn run(args: QueueArgs, out: &mut dyn Write) -> Result<()> {
         max_arrival_rps,
         max_utilization: max_arrival_rps.map(|r| r * s / c as f64),
     };
-    output::emit(&answer, args.format, out)?;
+    crate::cmd::emit(&answer, args.format, out, None)?;
     Ok(())
-}
-
-impl Render for Answer {
-    fn doc(&self) -> Doc {
-        let p = Percentile(self.percentile).to_string();
-        let of = match self.of {
-            Latency::Wait => "wait",
-            Latency::Response => "response",
-        };
-        let m = &self.queue;
-        let mut facts = Section::new("", &["", "value", "formula"])
-            .row([
-                "λ, S, c".into(),
-                format!("{} req/s, {}, {}", sig(m.arrival_rps, 5), human_duration(m.service_s), m.servers),
-                "given".into(),
-            ])
-            .row(["utilization ρ".into(), percent(self.utilization, 4), "λS / c".into()])
-            .row(["P(wait)".into(), percent(self.wait_probability, 4), "Erlang C".into()])
-            .row(["mean wait".into(), human_duration(self.mean_wait_s), "C / (c/S − λ)".into()])
-            .row(["mean response".into(), human_duration(self.mean_response_s), "Wq + S".into()])
-            .row([
-                format!("{p} {of}"),
-                human_duration(self.percentile_s),
-                "from the M/M/c latency distribution".into(),
-            ]);
-        if let Some(b) = self.bound_s {
-            let v = match (self.max_arrival_rps, self.max_utilization) {
-                (Some(r), Some(u)) => format!("{} req/s ({}% utilization)", sig(r, 5), sig(u * 100.0, 3)),
-                _ => "none: even an idle queue misses it".into(),
-            };
-            facts = facts.row([format!("max λ with {p} {of} ≤ {}", human_duration(b)), v, "bisection on λ".into()]);
-        }
-        let mut cliff = Section::new(
-            &format!("The cliff: {p} {of} as utilization rises"),
-            &["utilization", "λ req/s", "P(wait)", &format!("{p} {of}")],
-        );
-        for st in &self.cliff {
-            cliff = cliff.row([
-                percent(st.utilization, 3),
-                sig(st.arrival_rps, 5),
-                percent(st.wait_probability, 3),
-                human_duration(st.percentile_s),
-            ]);
-        }
-        Doc { title: "M/M/c queue (Erlang C)".into(), sections: vec![facts, cliff] }
-    }
 }

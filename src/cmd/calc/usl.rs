@@ -4,11 +4,11 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
-use crate::model::usl::{Peak, Usl};
-use crate::output::{self, Doc, Format, Render, Section};
-use crate::units::{count_needed, sig, Amount, Fraction, Rate};
+use crate::model::usl::Usl;
+use crate::output::Format;
+use crate::present::calc::usl::*;
+use crate::units::{Amount, Fraction, Rate};
 
 /// Arguments of `calc usl`.
 #[derive(Debug, Args)]
@@ -36,25 +36,6 @@ pub struct UslArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Row {
-    n: f64,
-    throughput_rps: f64,
-    latency_s: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Answer {
-    worksheet: &'static str,
-    formula: &'static str,
-    curve: Usl,
-    peak: Option<Peak>,
-    rows: Vec<Row>,
-    target_throughput_rps: Option<f64>,
-    /// `null` when the target is past the curve's peak or ceiling.
-    n_for_target: Option<f64>,
-}
-
 pub fn run(args: UslArgs, out: &mut dyn Write) -> Result<()> {
     let curve = Usl { lambda: args.lambda.0, sigma: args.sigma.0, kappa: args.kappa.0 };
     let rows = args
@@ -72,44 +53,6 @@ pub fn run(args: UslArgs, out: &mut dyn Write) -> Result<()> {
         target_throughput_rps: args.target_throughput.map(|t| t.0),
         n_for_target: args.target_throughput.and_then(|t| curve.n_for_throughput(t.0)),
     };
-    output::emit(&answer, args.format, out)?;
+    crate::cmd::emit(&answer, args.format, out, None)?;
     Ok(())
-}
-
-impl Render for Answer {
-    fn doc(&self) -> Doc {
-        let c = &self.curve;
-        let mut facts = Section::new("", &["", "value", "formula"]).row([
-            "λ, σ, κ".into(),
-            format!("{}, {}, {}", sig(c.lambda, 5), sig(c.sigma, 4), sig(c.kappa, 4)),
-            "given".into(),
-        ]);
-        facts = match self.peak {
-            Some(p) => facts
-                .row([
-                    "peak N*".into(),
-                    format!("{} (best whole N = {})", sig(p.concurrency, 4), p.whole_concurrency),
-                    "√((1−σ)/κ)".into(),
-                ])
-                .row(["X(N*)".into(), format!("{} req/s", sig(p.throughput, 5)), "".into()]),
-            None => facts.row([
-                "peak".into(),
-                c.asymptote().map_or("none".into(), |a| format!("none; X → λ/σ = {} req/s", sig(a, 5))),
-                "κ = 0".into(),
-            ]),
-        };
-        if let Some(t) = self.target_throughput_rps {
-            let n = self.n_for_target.map_or("unreachable: past the peak".into(), count_needed);
-            facts = facts.row([
-                format!("N for {} req/s", sig(t, 6)),
-                n,
-                "smaller root of κX·N² + (σX − κX − λ)N + X(1−σ) = 0".into(),
-            ]);
-        }
-        let mut table = Section::new("", &["N", "X(N) req/s", "latency N/X (Little)"]);
-        for r in &self.rows {
-            table = table.row([sig(r.n, 6), sig(r.throughput_rps, 5), crate::units::human_duration(r.latency_s)]);
-        }
-        Doc { title: format!("Universal Scalability Law: {}", self.formula), sections: vec![facts, table] }
-    }
 }

@@ -1,7 +1,5 @@
 //! `headroom forecast HISTORY.csv`: monthly mean and peak RPS from a request-rate history.
 
-mod render;
-
 use std::io::Write;
 
 use anyhow::Result;
@@ -13,7 +11,7 @@ use crate::cmd::history::HistoryInput;
 use crate::error::InputError;
 use crate::history::History;
 use crate::model::growth::{self, DayObs};
-use crate::output::{self, Format};
+use crate::output::Format;
 use crate::service::Growth;
 use crate::units::percent;
 
@@ -97,7 +95,7 @@ pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
             None => "the upper 95% bound".into(),
         },
     };
-    output::emit(&report, args.format, out)?;
+    super::emit(&report, args.format, out, None)?;
     Ok(())
 }
 

@@ -11,11 +11,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 mod flags;
-mod render;
 
 use crate::error::InputError;
 use crate::load::runner::{self, Results, RunOptions};
-use crate::output::{self, Format};
+use crate::output::Format;
 use crate::plan::{self, Given};
 use crate::signals;
 use crate::units::{ByteSize, Rate, Span};
@@ -164,7 +163,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
     })?;
     runtime.shutdown_background();
-    output::emit(&results, args.format, out)?;
+    crate::cmd::emit(&results, args.format, out, None)?;
     out.flush()?;
     eprintln!("results: {}", opts.out.join("results.json").display());
     Ok(if results.interrupted {

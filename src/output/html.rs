@@ -6,10 +6,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::ReviewWriter;
-use crate::output::{chart, Section};
-use crate::report::{Fact, Review, Status};
+use super::{svg, Renderer};
+use crate::view::{Block, Document, Fact, Status, Table};
 
+/// The HTML format.
 pub struct Html;
 
 const STYLE: &str = "
@@ -52,8 +52,11 @@ fn facts(list: &[Fact], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "</dl>")
 }
 
-fn table(s: &Section, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "<h2>{}</h2>\n<table>\n<thead><tr>", esc(&s.heading))?;
+fn table(s: &Table, out: &mut dyn Write) -> std::io::Result<()> {
+    if !s.heading.is_empty() {
+        writeln!(out, "<h2>{}</h2>", esc(&s.heading))?;
+    }
+    writeln!(out, "<table>\n<thead><tr>")?;
     for h in &s.header {
         write!(out, "<th>{}</th>", esc(h))?;
     }
@@ -72,41 +75,42 @@ fn table(s: &Section, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-impl ReviewWriter for Html {
-    fn write(&self, review: &Review, out: &mut dyn Write, _: Option<&Path>) -> Result<()> {
+impl Renderer for Html {
+    fn write(&self, doc: &Document, out: &mut dyn Write, _: Option<&Path>) -> Result<()> {
         writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
         writeln!(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")?;
-        writeln!(out, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", esc(&review.title))?;
-        writeln!(out, "<h1>{}</h1>", esc(&review.title))?;
-        let sources: Vec<String> =
-            review.sources.iter().map(|s| format!("<code>{}</code> ({})", esc(&s.file), esc(s.kind))).collect();
-        writeln!(
-            out,
-            "<p class=\"sources\">Made by headroom {} from {}.</p>",
-            review.headroom_version,
-            sources.join(", ")
-        )?;
-        writeln!(out, "<h2>Summary</h2>")?;
-        facts(&review.summary, out)?;
-        writeln!(out, "<h2>Assumptions</h2>")?;
-        facts(&review.assumptions, out)?;
-        writeln!(out, "<h2>Charts</h2>")?;
-        for c in &review.charts {
-            // plotters writes a standalone document; inline SVG starts at the <svg> element.
-            let svg = chart::svg(c)?;
-            let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-            writeln!(out, "<figure id=\"chart-{}\" class=\"chart\">\n{svg}", esc(&c.id))?;
-            writeln!(out, "<figcaption>{}</figcaption>\n</figure>", esc(&c.title))?;
+        writeln!(out, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", esc(&doc.title))?;
+        writeln!(out, "<h1>{}</h1>", esc(&doc.title))?;
+        if let Some(s) = &doc.sources {
+            let files: Vec<String> =
+                s.files.iter().map(|(f, k)| format!("<code>{}</code> ({})", esc(f), esc(k))).collect();
+            writeln!(out, "<p class=\"sources\">Made by headroom {} from {}.</p>", esc(&s.version), files.join(", "))?;
         }
-        for s in &review.tables {
-            table(s, out)?;
-        }
-        if !review.warnings.is_empty() {
-            writeln!(out, "<h2>Notes</h2>\n<ul class=\"notes\">")?;
-            for w in &review.warnings {
-                writeln!(out, "<li>{}</li>", esc(w))?;
+        for block in &doc.blocks {
+            match block {
+                Block::Facts { heading, facts: list } => {
+                    writeln!(out, "<h2>{}</h2>", esc(heading))?;
+                    facts(list, out)?;
+                }
+                Block::Table(t) => table(t, out)?,
+                Block::Charts(list) => {
+                    writeln!(out, "<h2>Charts</h2>")?;
+                    for c in list {
+                        // plotters writes a standalone document; inline SVG starts at <svg>.
+                        let svg = svg::svg(c)?;
+                        let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+                        writeln!(out, "<figure id=\"chart-{}\" class=\"chart\">\n{svg}", esc(&c.id))?;
+                        writeln!(out, "<figcaption>{}</figcaption>\n</figure>", esc(&c.title))?;
+                    }
+                }
+                Block::Notes { heading, items } => {
+                    writeln!(out, "<h2>{}</h2>\n<ul class=\"notes\">", esc(heading))?;
+                    for n in items {
+                        writeln!(out, "<li>{}</li>", esc(n))?;
+                    }
+                    writeln!(out, "</ul>")?;
+                }
             }
-            writeln!(out, "</ul>")?;
         }
         writeln!(out, "</body>\n</html>")?;
         Ok(())

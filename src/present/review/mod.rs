@@ -1,5 +1,5 @@
 //! The capacity review: what any mix of headroom's artefacts says, in the order a reviewer reads
-//! it. [`build`] computes everything a renderer shows; renderers (`output::review`) only lay it out.
+//! it. [`build`] gathers everything it shows; its [`Present`] view orders it into a document.
 
 mod charts;
 mod facts;
@@ -7,39 +7,11 @@ pub mod inputs;
 
 use serde::Serialize;
 
-use crate::output::chart::Chart;
-use crate::output::Section;
+use super::Present;
+use crate::view::{Block, Chart, Document, Fact, Sources, Table};
 
 pub use charts::usl as usl_chart;
 pub use inputs::Artefact;
-
-/// How a fact reads at a glance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    Warn,
-}
-
-/// One line of the summary or of the assumptions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fact {
-    pub label: String,
-    pub value: String,
-    pub status: Option<Status>,
-}
-
-impl Fact {
-    fn new(label: &str, value: impl Into<String>) -> Self {
-        Fact { label: label.into(), value: value.into(), status: None }
-    }
-
-    fn status(mut self, status: Status) -> Self {
-        self.status = Some(status);
-        self
-    }
-}
 
 /// A file the review was made from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,10 +31,10 @@ pub struct Review {
     pub charts: Vec<Chart>,
     /// Formatted tables: the load test's steps and the per-month instance plan.
     #[serde(skip)]
-    pub tables: Vec<Section>,
+    pub tables: Vec<Table>,
     /// The per-month plan (or, without one, the steps) with plain numbers, for CSV.
     #[serde(skip)]
-    pub csv: Option<Section>,
+    pub csv: Option<Table>,
     pub warnings: Vec<String>,
 }
 
@@ -87,9 +59,8 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 r.charts.push(charts::latency(run));
                 r.charts.push(charts::rate(run));
                 r.charts.extend(charts::knee(run));
-                let (table, csv) = facts::steps_table(run);
-                r.tables.push(table);
-                step_csv.get_or_insert(csv);
+                r.tables.push(super::run::steps(run));
+                step_csv.get_or_insert_with(|| super::run::steps_csv(run));
                 "load test results"
             }
             Artefact::Fit(fit) => {
@@ -106,9 +77,8 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 r.title = format!("Capacity review: {}", plan.assumptions.service);
                 facts::plan(plan, &mut r);
                 r.charts.push(charts::instances(plan));
-                let (table, csv) = facts::plan_table(plan);
-                r.tables.push(table);
-                r.csv = Some(csv);
+                r.tables.push(super::plan::months(plan));
+                r.csv = plan.csv();
                 "instance plan"
             }
         };
@@ -136,4 +106,25 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
         new
     });
     r
+}
+
+impl Present for Review {
+    fn view(&self) -> Document {
+        let files = self.sources.iter().map(|s| (s.file.clone(), s.kind.to_string())).collect();
+        let mut blocks = vec![
+            Block::Facts { heading: "Summary".into(), facts: self.summary.clone() },
+            Block::Facts { heading: "Assumptions".into(), facts: self.assumptions.clone() },
+            Block::Charts(self.charts.clone()),
+        ];
+        blocks.extend(self.tables.iter().cloned().map(Block::Table));
+        if !self.warnings.is_empty() {
+            blocks.push(Block::Notes { heading: "Notes".into(), items: self.warnings.clone() });
+        }
+        Document {
+            title: self.title.clone(),
+            sources: Some(Sources { version: self.headroom_version.to_string(), files }),
+            blocks,
+            csv: self.csv.clone(),
+        }
+    }
 }

@@ -1,19 +1,20 @@
 //! The summary `headroom run` prints: one row per step, with what each step's verdicts mean
 //! as notes under it. It only words what the run decided.
 
-use crate::load::runner::Results;
-use crate::load::verdict::Delivery;
-use crate::output::{Doc, Render, Section};
+use crate::artefact::results::Delivery;
+use crate::artefact::results::Results;
 use crate::plan::profile::{ProfileKind, Role};
+use crate::present::Present;
 use crate::units::{human_duration, readable, sig, thousands};
+use crate::view::{Document, Table};
 
-fn us(v: Option<u64>) -> String {
+pub(crate) fn us(v: Option<u64>) -> String {
     v.map_or("—".into(), |v| crate::units::micros(v as f64))
 }
 
 /// Each journey in each step: counts and end-to-end latency, with where failed journeys stopped.
-fn journeys_section(results: &Results) -> Option<Section> {
-    let mut t = Section::new(
+pub(crate) fn journeys_section(results: &Results) -> Option<Table> {
+    let mut t = Table::new(
         "Journeys (end to end, think times included, from each journey's intended start; raw = from its first request)",
         &["step", "journey", "started", "completed", "failed", "completed/s", "p50", "p99", "max", "p99 raw"],
     );
@@ -41,12 +42,12 @@ fn journeys_section(results: &Results) -> Option<Section> {
     (!t.rows.is_empty()).then_some(t)
 }
 
-fn rps(v: f64) -> String {
+pub(crate) fn rps(v: f64) -> String {
     format!("{} RPS", readable(v))
 }
 
 /// The one-line verdict of the title.
-fn verdict(r: &Results) -> String {
+pub(crate) fn verdict(r: &Results) -> String {
     if r.interrupted {
         return "interrupted".into();
     }
@@ -80,7 +81,7 @@ fn verdict(r: &Results) -> String {
 }
 
 /// What each step's verdicts mean, as notes.
-fn notes(r: &Results, steps: &mut Section) {
+pub(crate) fn notes(r: &Results, steps: &mut Table) {
     let stress = r.profile == ProfileKind::Stress;
     for s in &r.steps {
         let transient = matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
@@ -163,59 +164,108 @@ fn notes(r: &Results, steps: &mut Section) {
     }
 }
 
-impl Render for Results {
+/// The steps table, one row a step, as `run` prints it and the review shows it. A step that did
+/// not deliver its offered load says so beside its name.
+pub(crate) fn steps(r: &Results) -> Table {
+    let unsent = r.steps.iter().any(|s| s.unsent > 0);
+    let mut header =
+        vec!["step", "offered", "achieved RPS", "requests", "p50", "p99", "p99.9", "max", "p99 raw", "errors", "late"];
+    if unsent {
+        header.push("unsent");
+    }
+    let mut t =
+        Table::new("Steps (latency from each request's intended send time; raw = from its actual send)", &header);
+    for s in &r.steps {
+        let l = s.latency_us;
+        let name = match (&s.delivery, s.valid) {
+            (Delivery::Saturated { .. }, _) => format!("{} (saturated)", s.name),
+            (_, false) => format!("{} (invalid)", s.name),
+            _ => s.name.clone(),
+        };
+        let mut row = vec![
+            name,
+            match (s.offered_rps, s.journeys.as_ref().and_then(|j| j.target_per_s), s.users) {
+                (Some(t), _, _) => sig(t, 5),
+                (None, Some(t), _) => format!("{} journeys/s", sig(t, 5)),
+                (None, None, Some(u)) => format!("{u} users"),
+                _ => "—".into(),
+            },
+            sig(s.achieved_rps, 5),
+            thousands(s.requests as f64),
+            us(l.map(|p| p.p50)),
+            us(l.map(|p| p.p99)),
+            us(l.map(|p| p.p999)),
+            us(l.map(|p| p.max)),
+            us(s.service_time_us.map(|p| p.p99)),
+            format!("{} ({}%)", s.errors.total(), sig(s.error_rate * 100.0, 3)),
+            thousands(s.late_starts as f64),
+        ];
+        if unsent {
+            row.push(thousands(s.unsent as f64));
+        }
+        t = t.row(row);
+    }
+    t
+}
+
+/// The steps with plain numbers (microseconds, shares, counts), for CSV.
+pub(crate) fn steps_csv(r: &Results) -> Table {
+    fn raw<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or(String::new(), |v| format!("{v}"))
+    }
+    let header = [
+        "step",
+        "offered_rps",
+        "users",
+        "achieved_rps",
+        "requests",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "max_us",
+        "service_p99_us",
+        "error_rate",
+        "late_starts",
+        "unsent",
+        "delivery",
+    ];
+    let mut t = Table::new("steps", &header);
+    for s in &r.steps {
+        let l = s.latency_us;
+        t = t.row([
+            s.name.clone(),
+            raw(s.offered_rps),
+            raw(s.users),
+            format!("{}", s.achieved_rps),
+            s.requests.to_string(),
+            raw(l.map(|p| p.p50)),
+            raw(l.map(|p| p.p99)),
+            raw(l.map(|p| p.p999)),
+            raw(l.map(|p| p.max)),
+            raw(s.service_time_us.map(|p| p.p99)),
+            format!("{}", s.error_rate),
+            s.late_starts.to_string(),
+            s.unsent.to_string(),
+            s.delivery.kind().to_string(),
+        ]);
+    }
+    t
+}
+
+impl Present for Results {
     fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         crate::artefact::to_writer(self, out)
     }
 
-    fn doc(&self) -> Doc {
-        let unsent = self.steps.iter().any(|s| s.unsent > 0);
-        let mut header = vec![
-            "step",
-            "offered",
-            "achieved RPS",
-            "requests",
-            "p50",
-            "p99",
-            "p99.9",
-            "max",
-            "p99 raw",
-            "errors",
-            "late",
-        ];
-        if unsent {
-            header.push("unsent");
-        }
-        let mut steps =
-            Section::new("Steps (latency from each request's intended send time; raw = from its actual send)", &header);
-        for s in &self.steps {
-            let l = s.latency_us;
-            let mut row = vec![
-                s.name.clone(),
-                match (s.offered_rps, s.journeys.as_ref().and_then(|j| j.target_per_s), s.users) {
-                    (Some(t), _, _) => sig(t, 5),
-                    (None, Some(t), _) => format!("{} journeys/s", sig(t, 5)),
-                    (None, None, Some(u)) => format!("{u} users"),
-                    _ => "—".into(),
-                },
-                sig(s.achieved_rps, 5),
-                thousands(s.requests as f64),
-                us(l.map(|p| p.p50)),
-                us(l.map(|p| p.p99)),
-                us(l.map(|p| p.p999)),
-                us(l.map(|p| p.max)),
-                us(s.service_time_us.map(|p| p.p99)),
-                format!("{} ({}%)", s.errors.total(), sig(s.error_rate * 100.0, 3)),
-                thousands(s.late_starts as f64),
-            ];
-            if unsent {
-                row.push(thousands(s.unsent as f64));
-            }
-            steps = steps.row(row);
-        }
+    fn csv(&self) -> Option<Table> {
+        Some(steps_csv(self))
+    }
+
+    fn view(&self) -> Document {
+        let mut steps = steps(self);
         notes(self, &mut steps);
         let mut sections = vec![steps];
         sections.extend(journeys_section(self));
-        Doc { title: format!("{} run against {}: {}", self.profile, self.target, verdict(self)), sections }
+        Document::tables(format!("{} run against {}: {}", self.profile, self.target, verdict(self)), sections)
     }
 }

@@ -1,10 +1,10 @@
 //! The summary and assumption lines, and the tables, of each kind of artefact.
 
-use crate::output::Section;
 use crate::units::{human_duration, micros, percent, readable, sig, thousands};
 
 use super::inputs::{Delivery, Fit, Forecast, Plan, Run};
-use super::{Fact, Review, Status};
+use super::Review;
+use crate::view::{Fact, Status};
 
 fn rps(v: f64) -> String {
     format!("{} RPS", readable(v))
@@ -300,121 +300,4 @@ pub fn plan(plan: &Plan, r: &mut Review) {
     };
     r.assumptions.push(Fact::new("Events", events));
     r.warnings.extend(plan.warnings.iter().map(|w| format!("plan: {w}")));
-}
-
-/// The steps as printed, and as plain numbers.
-pub fn steps_table(run: &Run) -> (Section, Section) {
-    let header = [
-        "step",
-        "offered",
-        "achieved RPS",
-        "requests",
-        "p50",
-        "p99",
-        "p99.9",
-        "max",
-        "service p99",
-        "errors",
-        "late starts",
-    ];
-    let mut shown = Section::new("Load test steps", &header);
-    let mut plain = Section::new(
-        "steps",
-        &[
-            "step",
-            "offered_rps",
-            "users",
-            "achieved_rps",
-            "requests",
-            "p50_us",
-            "p99_us",
-            "p999_us",
-            "max_us",
-            "service_p99_us",
-            "error_rate",
-            "late_starts",
-        ],
-    );
-    let us = |v: Option<u64>| v.map_or("—".into(), |v| micros(v as f64));
-    fn raw<T: std::fmt::Display>(v: Option<T>) -> String {
-        v.map_or(String::new(), |v| format!("{v}"))
-    }
-    for s in &run.steps {
-        let l = s.latency_us;
-        let target = match (s.offered_rps, s.users) {
-            (Some(t), _) => rps(t),
-            (None, Some(u)) => format!("{u} users"),
-            _ => "—".into(),
-        };
-        let name = match (&s.delivery, s.valid) {
-            (Delivery::Saturated { .. }, _) => format!("{} (saturated)", s.name),
-            (_, false) => format!("{} (invalid)", s.name),
-            _ => s.name.clone(),
-        };
-        shown = shown.row([
-            name,
-            target,
-            sig(s.achieved_rps, 4),
-            thousands(s.requests as f64),
-            us(l.map(|p| p.p50)),
-            us(l.map(|p| p.p99)),
-            us(l.map(|p| p.p999)),
-            us(l.map(|p| p.max)),
-            us(s.service_time_us.map(|p| p.p99)),
-            percent(s.error_rate, 3),
-            s.late_starts.to_string(),
-        ]);
-        plain = plain.row([
-            s.name.clone(),
-            raw(s.offered_rps),
-            raw(s.users),
-            format!("{}", s.achieved_rps),
-            s.requests.to_string(),
-            raw(l.map(|p| p.p50)),
-            raw(l.map(|p| p.p99)),
-            raw(l.map(|p| p.p999)),
-            raw(l.map(|p| p.max)),
-            raw(s.service_time_us.map(|p| p.p99)),
-            format!("{}", s.error_rate),
-            s.late_starts.to_string(),
-        ]);
-    }
-    (shown.note("Latency is measured from each request's intended send time; service p99 from the actual send."), plain)
-}
-
-/// The per-month instance plan as printed, and as plain numbers.
-pub fn plan_table(plan: &Plan) -> (Section, Section) {
-    let mut shown = Section::new(
-        "Per-month instance plan",
-        &["month", "peak RPS", "worst-case peak", "instances", "worst case", "add", "utilization", "note"],
-    );
-    let mut plain = Section::new(
-        "plan",
-        &["month", "peak_rps", "peak_rps_worst", "instances", "instances_worst", "add", "utilization", "note"],
-    );
-    let n = |v: Option<u32>| v.map_or("unreachable".into(), |v| v.to_string());
-    let raw = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
-    for m in &plan.months {
-        shown = shown.row([
-            m.month.clone(),
-            readable(m.peak_rps),
-            readable(m.peak_rps_worst),
-            n(m.instances),
-            n(m.instances_worst),
-            m.add.map_or("—".into(), |a| if a > 0 { format!("+{a}") } else { a.to_string() }),
-            m.utilization.map_or("—".into(), |u| percent(u, 3)),
-            m.note.clone(),
-        ]);
-        plain = plain.row([
-            m.month.clone(),
-            format!("{}", m.peak_rps),
-            format!("{}", m.peak_rps_worst),
-            raw(m.instances),
-            raw(m.instances_worst),
-            m.add.map_or(String::new(), |a| a.to_string()),
-            m.utilization.map_or(String::new(), |u| format!("{u}")),
-            m.note.clone(),
-        ]);
-    }
-    (shown, plain)
 }

@@ -1,21 +1,23 @@
-//! The rows of a forecast report.
+//! A forecast as a document: its months with their bands, the model and its backtest, the history
+//! behind it and what was done about its data quality.
 
-use super::ForecastReport;
-use crate::cmd::history::{periods_section, quality_section};
-use crate::output::{Doc, Render, Section};
+use super::history::{periods_section, quality_section};
+use crate::artefact::forecast::ForecastReport;
+use crate::present::Present;
 use crate::units::readable as rps;
 use crate::units::{human_duration, percent, sig, thousands};
+use crate::view::{Document, Table};
 
-fn band(lo: f64, hi: f64) -> String {
+pub(crate) fn band(lo: f64, hi: f64) -> String {
     format!("{} – {}", rps(lo), rps(hi))
 }
 
-impl Render for ForecastReport {
+impl Present for ForecastReport {
     fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         crate::artefact::to_writer(self, out)
     }
 
-    fn doc(&self) -> Doc {
+    fn view(&self) -> Document {
         let mut history = periods_section("History", &self.history, self.source.interval_s);
         history.notes.push(format!(
             "{} rows every {} from {} to {}; forecasts start after {}",
@@ -28,7 +30,7 @@ impl Render for ForecastReport {
         let quality = quality_section(&self.quality, &self.treatments);
         let f = &self.forecast;
         let b = &f.backtest;
-        let mut model = Section::new("Model", &["candidate", "peak MAPE", "mean MAPE", ""]);
+        let mut model = Table::new("Model", &["candidate", "peak MAPE", "mean MAPE", ""]);
         for c in &b.candidates {
             let chosen = if c.name == f.model.name { "chosen" } else { "" };
             model = model.row([
@@ -69,7 +71,7 @@ impl Render for ForecastReport {
             ));
         }
         let mut periods =
-            Section::new("Forecast", &["month", "mean RPS", "peak RPS", "80% band", "95% band", "worst case"]);
+            Table::new("Forecast", &["month", "mean RPS", "peak RPS", "80% band", "95% band", "worst case"]);
         for p in &f.periods {
             periods = periods.row([
                 p.month.to_string(),
@@ -82,7 +84,7 @@ impl Render for ForecastReport {
         }
         let mut sections = vec![history, quality, model, periods];
         if let Some(h) = &self.holdout {
-            let mut s = Section::new(
+            let mut s = Table::new(
                 "Held-out months",
                 &["month", "actual peak", "forecast peak", "95% band", "inside", "Holt-Winters peak"],
             );
@@ -107,10 +109,10 @@ impl Render for ForecastReport {
             ));
             sections.push(s);
         }
-        Doc { title: format!("Forecast of {}: {}", self.source.file, f.model.name), sections }
+        Document::tables(format!("Forecast of {}: {}", self.source.file, f.model.name), sections)
     }
 
-    fn csv(&self) -> Option<Section> {
+    fn csv(&self) -> Option<Table> {
         let header = [
             "month",
             "mean_rps",
@@ -121,7 +123,7 @@ impl Render for ForecastReport {
             "peak_rps_hi95",
             "peak_rps_worst",
         ];
-        let mut s = Section::new("", &header);
+        let mut s = Table::new("", &header);
         for p in &self.forecast.periods {
             let v = [
                 p.mean_rps,

@@ -1,8 +1,8 @@
 //! The report's charts, built from the artefacts' numbers: nothing here is estimated anew.
 
 use crate::calendar::YearMonth;
-use crate::output::chart::{Chart, Layer, XAxis};
 use crate::units::sig;
+use crate::view::{Chart, Layer, XAxis};
 
 use super::inputs::{Fit, Forecast, Plan, Run};
 use crate::model::capacity::MonthPlan;

@@ -1,0 +1,10 @@
+//! What a run's numbers mean, as pure functions over the artefacts and plain figures: SLO
+//! thresholds, whether a step delivered its load, Little's Law, the stress breaking point and the
+//! capacity a run showed, spike recovery and soak drift.
+
+pub mod delivery;
+pub mod littles;
+pub mod slo;
+pub mod soak;
+pub mod spike;
+pub mod stress;

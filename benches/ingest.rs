@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use headroom::history::{self, Options};
+use headroom::ingest::history::{self, Options};
 
 fn generate(path: &Path, rows: u64) {
     if fs::metadata(path).is_ok_and(|m| m.len() > 0) {

@@ -304,14 +304,14 @@ fn history_csv_reader() {
         b"timestamp,rps\n1767571200,5\n1767571260,6\n1767571320,7\n".to_vec(),
         b"timestamp,rps,instances,cpu\n2026-01-05T00:00:00Z,5,3,0.4\n2026-01-05T01:00:00Z,6,3,0.5\n".to_vec(),
     ];
-    let counted = headroom::history::Options {
-        columns: headroom::history::Columns { count: Some("requests".into()), ..Default::default() },
+    let counted = headroom::ingest::history::Options {
+        columns: headroom::ingest::history::Columns { count: Some("requests".into()), ..Default::default() },
         hourly: true,
         ..Default::default()
     };
     fuzz("history", &corpus, |input| {
-        for opts in [&headroom::history::Options::default(), &counted] {
-            if let Ok(h) = headroom::history::read_from(input, "h.csv", opts) {
+        for opts in [&headroom::ingest::history::Options::default(), &counted] {
+            if let Ok(h) = headroom::ingest::history::read_from(input, "h.csv", opts) {
                 let _ = (h.daily(), h.monthly(), h.hourly(), h.quality.treatments());
             }
         }
@@ -329,7 +329,7 @@ fn load_plans() {
 #[test]
 fn service_models() {
     fuzz("models", &dir("models", "toml"), |input| {
-        let _ = headroom::service::parse(&text(input), "m.toml");
+        let _ = headroom::ingest::service::parse(&text(input), "m.toml");
     });
 }
 
@@ -337,13 +337,13 @@ fn service_models() {
 fn points_and_results_readers() {
     let mut corpus = files(&["models/specsdm91.csv"]);
     corpus.extend(files(&["tests/fixtures/report/sweep-results.json"]));
-    let cols = headroom::points::Columns { concurrency: "load".into(), throughput: "throughput".into() };
+    let cols = headroom::ingest::points::Columns { concurrency: "load".into(), throughput: "throughput".into() };
     fuzz("points", &corpus, |input| {
         let t = text(input);
         if t.trim_start().starts_with('{') {
-            let _ = headroom::points::from_results(&t, "r.json");
+            let _ = headroom::ingest::points::from_results(&t, "r.json");
         } else {
-            let _ = headroom::points::parse_csv(input, "p.csv", &cols);
+            let _ = headroom::ingest::points::parse_csv(input, "p.csv", &cols);
         }
     });
 }

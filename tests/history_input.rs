@@ -1,6 +1,6 @@
 //! The history reader on small hand-made inputs: every finding, every bad cell.
 
-use headroom::history::{read_from, Columns, History, Options};
+use headroom::ingest::history::{read_from, Columns, History, Options};
 
 fn read(text: &str, opts: &Options) -> Result<History, String> {
     read_from(text.as_bytes(), "h.csv", opts).map_err(|e| e.to_string())

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use headroom::history::{self, Options};
+use headroom::ingest::history::{self, Options};
 
 const NASA: &str = "models/history/nasa_ksc_requests_1min.csv";
 const WC98: &str = "models/history/wc98_requests_1min.csv";

@@ -98,9 +98,9 @@ async fn a_concurrency_sweep_lets_fit_recover_sigma_and_kappa() {
         assert!(l.relative_disagreement.unwrap().abs() < 0.1 && !l.alarm, "{}: {l:?}", s.name);
     }
     // fit reads the run's results.json directly.
-    let from_file = headroom::points::read(
+    let from_file = headroom::ingest::points::read(
         &dir.path().join("results.json"),
-        &headroom::points::Columns { concurrency: "c".into(), throughput: "t".into() },
+        &headroom::ingest::points::Columns { concurrency: "c".into(), throughput: "t".into() },
     )
     .unwrap();
     assert_eq!(from_file.points, points);

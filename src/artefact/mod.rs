@@ -90,7 +90,7 @@ pub fn write<T: Contract>(value: &T, path: &Path) -> Result<()> {
         let mut out = std::io::stdout().lock();
         return Ok(to_writer(value, &mut out)?);
     }
-    crate::output::write_atomic(path, |w| Ok(to_writer(value, w)?))
+    crate::files::write_atomic(path, |w| Ok(to_writer(value, w)?))
 }
 
 /// Reads a contract of type `T` from `path` (`-` for standard input).

@@ -10,7 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser};
+use clap::Args;
+
+use super::fit::FitArgs;
+use super::forecast::ForecastArgs;
+use super::history::HistoryInput;
+use super::plan::PlanArgs;
+use super::report::ReportArgs;
+use crate::output::Format;
 use tokio::sync::watch;
 
 use crate::load::runner;
@@ -45,18 +52,17 @@ fn say(text: &str) {
     }
 }
 
-/// Runs one headroom command as if from the command line, its answer going to `to` (a command
-/// that writes its own file with `-o` passes `None`).
-fn command(args: &[&str], to: Option<&Path>) -> Result<()> {
+/// Says the command line that does what the next step does, so it can be run again by hand.
+fn shown(args: &[&str], to: Option<&Path>) {
     match to {
         Some(path) => say(&format!("headroom {} > {}", args.join(" "), path.display())),
         None => say(&format!("headroom {}", args.join(" "))),
     }
-    let cli = crate::Cli::try_parse_from(std::iter::once("headroom").chain(args.iter().copied()))?;
-    match to {
-        Some(path) => crate::output::write_atomic(path, |w| crate::run_report(cli.command, w)),
-        None => crate::run_report(cli.command, &mut std::io::sink()),
-    }
+}
+
+/// Runs a command function, its answer written atomically to `to`.
+fn into(to: &Path, run: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    crate::files::write_atomic(to, run)
 }
 
 /// Runs `headroom demo`.
@@ -119,23 +125,78 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
     }
     let path = |name: &str| dir.join(name).display().to_string();
     let (sweep, spike) = (path("sweep/results.json"), path("spike/results.json"));
-    command(&["fit", &sweep, "--format", "json"], Some(&dir.join("fit.json")))?;
-    command(
-        &["forecast", HISTORY, "--worst-growth", WORST_GROWTH, "--format", "json"],
-        Some(&dir.join("forecast.json")),
-    )?;
-    write_service(&dir.join("fit.json"), &dir.join("forecast.json"), &dir.join("service.toml"))?;
-    let (fit, forecast, service) = (path("fit.json"), path("forecast.json"), path("service.toml"));
-    command(&["plan", &service, "--forecast", &forecast, "--format", "json"], Some(&dir.join("plan.json")))?;
-    let sources = [&spike, &sweep, &fit, &forecast, &path("plan.json")];
-    let mut report = vec!["report"];
-    report.extend(sources.iter().map(|s| s.as_str()));
-    let html = path("report.html");
-    let md = path("report.md");
-    command(&[&report[..], &["--format", "html", "-o", &html]].concat(), None)?;
-    command(&[&report[..], &["--format", "md", "-o", &md]].concat(), None)?;
+    let (fit, forecast, service, plan) =
+        (dir.join("fit.json"), dir.join("forecast.json"), dir.join("service.toml"), dir.join("plan.json"));
+    shown(&["fit", &sweep, "--format", "json"], Some(&fit));
+    into(&fit, |w| {
+        let args = FitArgs {
+            file: sweep.clone().into(),
+            concurrency_column: "concurrency".into(),
+            throughput_column: "throughput".into(),
+            at: Vec::new(),
+            target: None,
+            plot: None,
+            format: Format::Json,
+        };
+        super::fit::run(args, w)
+    })?;
+    shown(&["forecast", HISTORY, "--worst-growth", WORST_GROWTH, "--format", "json"], Some(&forecast));
+    into(&forecast, |w| {
+        let args = ForecastArgs {
+            input: history_input(),
+            horizon: 12,
+            worst_growth: Some(WORST_GROWTH.parse().map_err(anyhow::Error::msg)?),
+            holdout: None,
+            format: Format::Json,
+        };
+        super::forecast::run(args, w)
+    })?;
+    write_service(&fit, &forecast, &service)?;
+    let (fit_s, forecast_s, service_s) = (path("fit.json"), path("forecast.json"), path("service.toml"));
+    shown(&["plan", &service_s, "--forecast", &forecast_s, "--format", "json"], Some(&plan));
+    into(&plan, |w| {
+        let args = PlanArgs {
+            model: service.clone(),
+            forecast: Some(forecast.clone()),
+            fit: None,
+            months: 12,
+            start: None,
+            worst_growth: None,
+            format: Format::Json,
+        };
+        super::plan::run(args, w)
+    })?;
+    let sources = [&spike, &sweep, &fit_s, &forecast_s, &path("plan.json")];
+    let (html, md) = (path("report.html"), path("report.md"));
+    for (format, name, file) in [(Format::Html, "html", &html), (Format::Md, "md", &md)] {
+        let mut line = vec!["report"];
+        line.extend(sources.iter().map(|s| s.as_str()));
+        line.extend(["--format", name, "-o", file]);
+        shown(&line, None);
+        let args = ReportArgs {
+            files: sources.iter().map(PathBuf::from).collect(),
+            format,
+            output: Some(PathBuf::from(file)),
+        };
+        super::report::run(args, &mut std::io::sink())?;
+    }
     writeln!(out, "The capacity review is in {html} (open it in a browser) and {md}.")?;
     Ok(())
+}
+
+/// The shipped World Cup 98 trace, read with `forecast`'s defaults.
+fn history_input() -> HistoryInput {
+    HistoryInput {
+        history: HISTORY.into(),
+        time_column: "timestamp".into(),
+        rate_column: "rps".into(),
+        count_column: None,
+        instances_column: None,
+        cpu_column: None,
+        interval: None,
+        outage_after: "15m".parse().expect("a valid span"),
+        skip_bad_rows: false,
+    }
 }
 
 /// The demo's service model: the World Cup 98 site served by instances like the simulated one,

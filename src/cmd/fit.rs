@@ -8,9 +8,9 @@ use clap::Args;
 
 pub use crate::artefact::fit::{AmdahlJson, CurvePoint, FitReport, Input, PredictionJson, TargetJson, UslJson};
 use crate::error::InputError;
+use crate::ingest::points::{self, Columns};
 use crate::model::usl_fit::{self, AmdahlFit, Point, UslFit};
 use crate::output::{svg, Format};
-use crate::points::{self, Columns};
 use crate::units::{sig, Amount, Rate};
 
 /// Arguments of `headroom fit`.

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::history::By;
-use crate::history::{self, Columns, History, Options};
+use crate::ingest::history::By;
+use crate::ingest::history::{self, Columns, History, Options};
 use crate::output::Format;
 use crate::present::history::HistoryReport;
 use crate::units::Span;

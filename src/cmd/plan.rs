@@ -10,10 +10,10 @@ use crate::artefact;
 pub use crate::artefact::plan::{Assumptions, PlanReport};
 use crate::calendar::{YearMonth, DAY_S};
 use crate::error::InputError;
+use crate::ingest::service::{self, Event, EventMonth, Growth, ServiceModel};
 use crate::model::capacity::{self, Fleet, MonthDemand, Scaling};
 use crate::model::usl::Usl;
 use crate::output::Format;
-use crate::service::{self, Event, EventMonth, Growth, ServiceModel};
 use crate::units::sig;
 
 /// Arguments of `headroom plan`.

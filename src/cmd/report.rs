@@ -40,7 +40,7 @@ pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
         Some(path) => {
             let to_file = path.to_str() != Some("-");
             let dest = to_file.then_some(path.as_path());
-            crate::output::write_atomic(path, |w| super::emit(&review, args.format, w, dest))?;
+            crate::files::write_atomic(path, |w| super::emit(&review, args.format, w, dest))?;
             if to_file {
                 eprintln!("report: {}", path.display());
             }

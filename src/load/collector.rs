@@ -12,10 +12,20 @@ use super::gauge::{cpu_seconds, Counters, Gauge, Occupancy};
 use super::journey::summary::JourneysResult;
 use super::limiter::Limiter;
 use super::recorder::{Record, Recorder};
-use super::results::Second;
 use super::series::SeriesBuilder;
 use super::timeline::Phase;
+use crate::artefact::results::Second;
 use crate::plan::profile::Step;
+
+/// The clock a phase runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Real time: the gauge samples on a thread of its own and /proc gives the generator's CPU.
+    Real,
+    /// tokio's clock alone (paused in tests): the gauge is a task, and no CPU is read, as
+    /// virtual seconds cost no real CPU.
+    Virtual,
+}
 
 /// What the workers of one phase update and the collector reads.
 pub(crate) struct Shared {
@@ -132,8 +142,18 @@ impl Shared {
 
 /// Closes each second's interval of every step it overlaps and reads the generator's CPU,
 /// until every worker is done; the gauge samples occupancy meanwhile.
-pub(crate) async fn collect(shared: &Shared, phase: &Arc<Phase>, tick: &mut dyn FnMut(usize, &Second)) -> Collected {
-    let gauge = Gauge::start(phase.clone(), shared.counters.clone());
+pub(crate) async fn collect(
+    shared: &Shared,
+    phase: &Arc<Phase>,
+    tick: &mut dyn FnMut(usize, &Second),
+    clock: Clock,
+) -> Collected {
+    let (gauge, cpu_seconds) = match clock {
+        Clock::Real => (Gauge::start(phase.clone(), shared.counters.clone()), cpu_seconds as fn() -> Option<f64>),
+        Clock::Virtual => {
+            (Gauge::start_virtual(phase.clone(), shared.counters.clone()), (|| None) as fn() -> Option<f64>)
+        }
+    };
     let start = phase.starts[0];
     let mut clock = tokio::time::interval_at(start, Duration::from_millis(10));
     let mut series: Vec<SeriesBuilder> = phase.steps.iter().map(SeriesBuilder::new).collect();

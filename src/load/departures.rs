@@ -14,7 +14,7 @@
 use hdrhistogram::Histogram;
 
 use super::collector::StepRun;
-use crate::plan::profile::{Load, Role, Step};
+use crate::plan::profile::{Role, Step};
 
 /// Responses a step needs for its middle to be measured apart from its edges.
 const MIN_TRIMMED: u64 = 20;
@@ -45,11 +45,7 @@ impl Window {
 pub fn window(step: &Step, departures: &Histogram<u64>, fastest_us: u64, run: &StepRun) -> Window {
     let n = departures.len();
     let transient = matches!(step.role, Role::Ramp | Role::Burst | Role::Recovery);
-    let steady = !transient
-        && match step.load {
-            Load::Open { from_rps, to_rps } => (from_rps - to_rps).abs() < 1e-9,
-            Load::Closed { .. } => true,
-        };
+    let steady = !transient && step.load.is_constant();
     if steady && n >= MIN_TRIMMED {
         let (lo, hi) = (departures.value_at_quantile(EDGE), departures.value_at_quantile(1.0 - EDGE));
         if hi > lo {
@@ -70,7 +66,7 @@ mod tests {
     use super::*;
     use crate::load::gauge::Occupancy;
     use crate::load::recorder::{histogram, Record};
-    use crate::plan::profile::Role;
+    use crate::plan::profile::Load;
 
     fn run(elapsed_s: f64) -> StepRun {
         StepRun {

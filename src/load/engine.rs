@@ -1,164 +1,189 @@
-//! The request-mix engine: hyper HTTP/1.1, one keep-alive connection per worker.
+//! The seam every engine shares, and the pacing core of the request-level ones.
 //!
-//! Open steps: every worker claims the next ticket k from a shared counter (no channel, no
-//! lock), sleeps until its intended send time from the schedule, sends, and records latency
-//! from that intended time, so a server that stalls is charged for every request it delayed
-//! (coordinated omission). `max_in_flight` workers bound the requests in flight; when all are
-//! busy, the next request starts late and that lag is recorded on its own. Closed steps: N
-//! workers send back to back. A gauge samples requests in flight and queued at jittered moments,
-//! and a collector closes each second's interval.
+//! [`Engine`] is what the runner drives: a probe, then phases of steps. Three engines implement
+//! it: the request mix on hyper ([`super::mix::RequestMix`]), journeys on goose
+//! ([`super::journey::driver::JourneyEngine`]) and a scripted service on tokio's clock
+//! ([`super::scripted::VirtualEngine`]).
+//!
+//! The request mix and the virtual engine share [`run_phase`]: in an open step every worker
+//! claims the next ticket k from a shared counter (no channel, no lock), sleeps until its
+//! intended send time from the schedule, sends, and records latency from that intended time, so
+//! a server that stalls is charged for every request it delayed (coordinated omission).
+//! `max_in_flight` workers bound the requests in flight; when all are busy, the next request
+//! starts late and that lag is recorded on its own. Closed steps: N workers send back to back.
+//! A gauge samples requests in flight and queued at jittered moments, and a collector closes
+//! each second's interval. What differs between them is the [`Wire`]: how one request is sent.
 
-use std::sync::atomic::Ordering;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use super::collector::StepRun;
-use super::collector::{collect, Shared};
-use super::http::{connect, send, Conn, Link};
-pub use super::http::{Prepared, Target};
-use super::recorder::{ErrorClass, Sample};
-use super::results::Second;
+use super::collector::{collect, Clock, Shared};
+use super::recorder::{ErrorClass, Exchanged, Sample};
 pub use super::timeline::LATE_US;
 use super::timeline::{rotation, stripes, Phase};
-use crate::plan::profile::{Load, Step};
+use crate::artefact::results::Second;
+use crate::plan::profile::Step;
 
-/// The connect timeout unless a plan sets one (never above the request timeout).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The largest response body read unless a plan sets it: 4 MiB.
-pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
+/// A future an engine returns, borrowed from it.
+pub type Running<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// The engine for one run.
-pub struct Engine {
-    pub target: Target,
-    pub requests: Vec<Prepared>,
+/// Why the target could not be used before the first step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// No TCP connection: refused, timed out, no route.
+    Connect(String),
+    /// TCP connected but TLS failed.
+    Tls(String),
+}
+
+/// A way of putting load on the target, as the runner drives it.
+pub trait Engine {
+    /// Checks that the target can be reached (and speaks TLS when it should) before any step.
+    fn probe(&self) -> Running<'_, Result<(), Unreachable>>;
+
+    /// Runs consecutive open steps on one timeline, or a single closed step, until the end or
+    /// until `stop` turns true; `tick` sees each second of each step. An error is a run that
+    /// could not go on (journeys whose engine failed).
+    fn run_phase<'a>(
+        &'a self,
+        steps: &'a [Step],
+        stop: watch::Receiver<bool>,
+        tick: &'a mut dyn FnMut(usize, &Second),
+    ) -> Running<'a, Result<Vec<StepRun>, String>>;
+
+    /// What a step's schedule counts, after a rate: `""` for requests, `" journeys/s"`.
+    fn unit(&self) -> &'static str {
+        ""
+    }
+}
+
+/// How one worker sends one request: the only part of the request-level engines that differs.
+pub trait Wire: Send + Sync + 'static {
+    /// A worker's connection, or whatever stands for it.
+    type Link: Send + 'static;
+
+    /// Opens a worker's link before the clock starts (connections are not part of any request's
+    /// latency).
+    fn open(&self) -> impl Future<Output = Self::Link> + Send;
+
+    /// Sends request `index` on `link`, giving up at the request timeout or at `deadline`;
+    /// `reconnects` counts links opened again.
+    fn send(
+        &self,
+        link: &mut Self::Link,
+        index: usize,
+        reconnects: &AtomicU64,
+        deadline: Instant,
+    ) -> impl Future<Output = Exchanged> + Send;
+}
+
+/// What the pacing core needs besides the wire: the request rotation and the run's bounds.
+#[derive(Debug, Clone)]
+pub struct Pacing {
     /// Request index for each position of the weighted rotation.
-    rotation: Vec<usize>,
+    pub rotation: Vec<usize>,
     pub timeout: Duration,
-    /// How long opening a connection (TCP, TLS and the HTTP handshake) may take.
-    pub connect_timeout: Duration,
-    /// Response bodies past this many bytes are not read: `body_too_large`.
-    pub max_body: u64,
-    /// Follow redirects to the target's own origin (never elsewhere).
-    pub follow_redirects: bool,
     /// Requests per second at most, over every step and engine (`--max-rps`).
     pub max_rps: Option<f64>,
     pub max_in_flight: usize,
-    /// TLS settings for an https target.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Real time (a thread samples occupancy, /proc gives the CPU), or tokio's clock alone.
+    pub clock: Clock,
 }
 
-impl Engine {
-    /// An engine for `requests` (weights become a smooth rotation).
-    pub fn new(target: Target, requests: Vec<Prepared>, timeout: Duration, max_in_flight: usize) -> Self {
-        let rotation = rotation(&requests.iter().map(|r| r.weight).collect::<Vec<_>>());
-        Engine {
-            target,
-            requests,
-            rotation,
+impl Pacing {
+    /// Pacing for requests of these `weights` (a smooth rotation), on real time.
+    pub fn new(weights: &[u32], timeout: Duration, max_in_flight: usize) -> Pacing {
+        Pacing {
+            rotation: rotation(weights),
             timeout,
-            connect_timeout: timeout.min(DEFAULT_CONNECT_TIMEOUT),
-            max_body: DEFAULT_MAX_BODY,
-            follow_redirects: false,
             max_rps: None,
             max_in_flight: max_in_flight.max(1),
-            tls: None,
+            clock: Clock::Real,
         }
-    }
-
-    /// Checks that the target accepts a TCP connection.
-    pub async fn probe(&self) -> std::io::Result<()> {
-        let addr = (self.target.host.as_str(), self.target.port);
-        tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
-            .map(|_| ())
-    }
-
-    /// Checks that a TLS handshake with an https target succeeds; `None` when it does or the
-    /// target is plain HTTP.
-    pub async fn probe_tls(&self) -> Option<String> {
-        if !self.target.tls {
-            return None;
-        }
-        match tokio::time::timeout(self.timeout, super::http::open(self)).await {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(e),
-            Err(_) => Some("the TLS handshake timed out".into()),
-        }
-    }
-
-    /// Runs consecutive open steps on one timeline, or a single closed step, until the end or
-    /// until `stop` turns true; `tick` sees each second of each step.
-    pub async fn run_phase(
-        self: &Arc<Self>,
-        steps: &[Step],
-        stop: watch::Receiver<bool>,
-        tick: &mut dyn FnMut(usize, &Second),
-    ) -> Vec<StepRun> {
-        let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
-        let workers = match steps[0].load {
-            Load::Open { .. } => self.max_in_flight.min(total.max(1) as usize),
-            Load::Closed { users } => users.min(self.max_in_flight),
-        };
-        // Connections open before the clock starts, as a load tool's connections do, so that no
-        // request's latency includes a handshake the next thousand will not pay.
-        let opening: Vec<_> = (0..workers)
-            .map(|_| {
-                let engine = self.clone();
-                tokio::spawn(async move { connect(&engine).await.ok() })
-            })
-            .collect();
-        let mut conns = Vec::with_capacity(workers);
-        let aborts: Vec<_> = opening.iter().map(|h| h.abort_handle()).collect();
-        let mut halt = stop.clone();
-        for h in opening {
-            tokio::select! {
-                biased;
-                // A stop while connections open ends the phase before its clock starts.
-                _ = crate::signals::stopped(&mut halt) => {
-                    aborts.iter().for_each(|a| a.abort());
-                    return Vec::new();
-                }
-                c = h => conns.push(c.ok().flatten()),
-            }
-        }
-        let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
-        let shared = Arc::new(Shared::new(steps, workers, stripes(workers), self.requests.len(), self.max_rps));
-        let handles: Vec<_> = conns
-            .into_iter()
-            .enumerate()
-            .map(|(w, conn)| {
-                let (engine, shared, phase, stop) = (self.clone(), shared.clone(), phase.clone(), stop.clone());
-                tokio::spawn(async move {
-                    worker(&engine, &shared, w, conn, &phase, stop).await;
-                    shared.done_workers.fetch_add(1, Ordering::Release);
-                })
-            })
-            .collect();
-        let collected = collect(&shared, &phase, tick).await;
-        for h in handles {
-            let _ = h.await;
-        }
-        shared.step_runs(&phase, collected, *stop.borrow(), true)
     }
 }
 
-async fn worker(
-    engine: &Engine,
+/// Runs `steps` as one phase on `wire`; see the module's notes.
+pub async fn run_phase<W: Wire>(
+    wire: &Arc<W>,
+    pacing: &Arc<Pacing>,
+    steps: &[Step],
+    stop: watch::Receiver<bool>,
+    tick: &mut dyn FnMut(usize, &Second),
+) -> Vec<StepRun> {
+    let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
+    let workers = steps[0].load.workers(pacing.max_in_flight, total);
+    let Some(links) = open_links(wire, workers, stop.clone()).await else { return Vec::new() };
+    let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
+    let names = pacing.rotation.iter().max().map_or(1, |m| m + 1);
+    let shared = Arc::new(Shared::new(steps, workers, stripes(workers), names, pacing.max_rps));
+    let handles: Vec<_> = links
+        .into_iter()
+        .enumerate()
+        .map(|(w, link)| {
+            let (wire, pacing, shared, phase, stop) =
+                (wire.clone(), pacing.clone(), shared.clone(), phase.clone(), stop.clone());
+            tokio::spawn(async move {
+                worker(&*wire, &pacing, &shared, w, link, &phase, stop).await;
+                shared.done_workers.fetch_add(1, Ordering::Release);
+            })
+        })
+        .collect();
+    let collected = collect(&shared, &phase, tick, pacing.clock).await;
+    for h in handles {
+        let _ = h.await;
+    }
+    shared.step_runs(&phase, collected, *stop.borrow(), true)
+}
+
+/// Opens every worker's link before the clock starts, as a load tool's connections do, so that
+/// no request's latency includes a handshake the next thousand will not pay. `None` when a stop
+/// came first.
+async fn open_links<W: Wire>(wire: &Arc<W>, workers: usize, mut stop: watch::Receiver<bool>) -> Option<Vec<W::Link>> {
+    let opening: Vec<_> = (0..workers)
+        .map(|_| {
+            let wire = wire.clone();
+            tokio::spawn(async move { wire.open().await })
+        })
+        .collect();
+    let aborts: Vec<_> = opening.iter().map(|h| h.abort_handle()).collect();
+    let mut links = Vec::with_capacity(workers);
+    for h in opening {
+        tokio::select! {
+            biased;
+            _ = crate::signals::stopped(&mut stop) => {
+                aborts.iter().for_each(|a| a.abort());
+                return None;
+            }
+            link = h => match link {
+                Ok(link) => links.push(link),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => return None,
+            },
+        }
+    }
+    Some(links)
+}
+
+async fn worker<W: Wire>(
+    wire: &W,
+    pacing: &Pacing,
     shared: &Shared,
     w: usize,
-    conn: Option<Conn>,
+    mut link: W::Link,
     phase: &Phase,
     mut stop: watch::Receiver<bool>,
 ) {
-    let closed = matches!(phase.steps[0].load, Load::Closed { .. });
-    let mut link = Link::new(conn);
+    let closed = phase.steps[0].load.is_closed();
     let mut own = w as u64;
-    let deadline = phase.hard_end(engine.timeout);
+    let deadline = phase.hard_end(pacing.timeout);
     let mut backoff = Backoff::default();
     loop {
         if *stop.borrow() {
@@ -183,41 +208,52 @@ async fn worker(
                 intended = Instant::now();
             }
         }
-        let request = engine.rotation[(k % engine.rotation.len() as u64) as usize];
+        let request = pacing.rotation[(k % pacing.rotation.len() as u64) as usize];
         let counters = &shared.counters[step];
         let sent = Instant::now();
         counters.started.fetch_add(1, Ordering::Relaxed);
-        let exchanged = send(engine, &mut link, request, &shared.reconnects[step], deadline).await;
-        let outcome = exchanged.outcome;
+        let exchanged = wire.send(&mut link, request, &shared.reconnects[step], deadline).await;
         let done = Instant::now();
         counters.finished.fetch_add(1, Ordering::Relaxed);
-        let lag_us = sent.saturating_duration_since(intended).as_micros() as u64;
-        let sojourn_us = done.saturating_duration_since(intended).as_micros() as u64;
-        let measured = !matches!(outcome, Err(ErrorClass::Connect));
-        let sample = Sample {
-            request,
-            latency_us: measured.then_some(sojourn_us),
-            service_us: measured.then(|| done.saturating_duration_since(sent).as_micros() as u64),
-            lag_us,
-            late: lag_us > LATE_US,
-            // Already due when this worker's turn came: no worker was free at its time.
-            at_limit: intended < claimed,
-            sojourn_us,
-            bytes: exchanged.bytes,
-            done_us: done.saturating_duration_since(phase.starts[step]).as_micros() as u64,
-            error: outcome.err(),
-        };
+        let sample = sample(request, exchanged, (claimed, intended, sent, done), phase.starts[step]);
         shared.recorders[step].record(w, sample, done);
         if closed {
             // A closed loop against a target that refuses or drops every connection would
             // otherwise open connections as fast as the machine can.
-            if let Some(pause) = backoff.after(outcome) {
+            if let Some(pause) = backoff.after(exchanged.outcome) {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = stop.changed() => {}
                 }
             }
         }
+    }
+}
+
+/// One request's sample from its moments: when its ticket was claimed, when it was due, sent
+/// and done, and when its step started.
+fn sample(
+    request: usize,
+    exchanged: Exchanged,
+    moments: (Instant, Instant, Instant, Instant),
+    start: Instant,
+) -> Sample {
+    let (claimed, intended, sent, done) = moments;
+    let us = |a: Instant, b: Instant| b.saturating_duration_since(a).as_micros() as u64;
+    let (lag_us, sojourn_us) = (us(intended, sent), us(intended, done));
+    let measured = !matches!(exchanged.outcome, Err(ErrorClass::Connect));
+    Sample {
+        request,
+        latency_us: measured.then_some(sojourn_us),
+        service_us: measured.then(|| us(sent, done)),
+        lag_us,
+        late: lag_us > LATE_US,
+        // Already due when this worker's turn came: no worker was free at its time.
+        at_limit: intended < claimed,
+        sojourn_us,
+        bytes: exchanged.bytes,
+        done_us: us(start, done),
+        error: exchanged.outcome.err(),
     }
 }
 

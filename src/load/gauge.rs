@@ -100,18 +100,40 @@ pub(crate) struct Gauge {
 }
 
 impl Gauge {
-    /// Starts sampling `counters` (one per step of `phase`) on a thread of its own.
+    /// Starts sampling `counters` (one per step of `phase`) on a thread of its own, on real time.
     pub fn start(phase: Arc<Phase>, counters: Arc<Vec<Counters>>) -> Gauge {
-        let steps = Arc::new(Mutex::new((0..phase.steps.len()).map(|_| StepGauge::default()).collect()));
-        let done = Arc::new(AtomicBool::new(false));
-        let (s, d) = (steps.clone(), done.clone());
-        let spawned =
-            std::thread::Builder::new().name("headroom-gauge".into()).spawn(move || sample(&phase, &counters, &s, &d));
+        let (gauge, mut sampler) = Gauge::new(phase, counters, clock_seed());
+        let spawned = std::thread::Builder::new().name("headroom-gauge".into()).spawn(move || {
+            while let Some(pause) = sampler.pause() {
+                std::thread::sleep(pause);
+                sampler.sample();
+            }
+        });
         // Without the thread the occupancy is simply not measured; the run itself goes on.
         if spawned.is_err() {
-            done.store(true, Ordering::Relaxed);
+            gauge.done.store(true, Ordering::Relaxed);
         }
-        Gauge { steps, done }
+        gauge
+    }
+
+    /// Starts sampling as a task on tokio's clock, from a fixed seed: on a paused clock the
+    /// samples fall at the same moments every run.
+    pub fn start_virtual(phase: Arc<Phase>, counters: Arc<Vec<Counters>>) -> Gauge {
+        let (gauge, mut sampler) = Gauge::new(phase, counters, 0x9e37_79b9_7f4a_7c15);
+        tokio::spawn(async move {
+            while let Some(pause) = sampler.pause() {
+                tokio::time::sleep(pause).await;
+                sampler.sample();
+            }
+        });
+        gauge
+    }
+
+    fn new(phase: Arc<Phase>, counters: Arc<Vec<Counters>>, seed: u64) -> (Gauge, Sampler) {
+        let steps = Arc::new(Mutex::new((0..phase.steps.len()).map(|_| StepGauge::default()).collect()));
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = Sampler { phase, counters, steps: steps.clone(), done: done.clone(), seed: seed | 1 };
+        (Gauge { steps, done }, sampler)
     }
 
     /// The mean in flight of step `i` since the last call (the second the collector closes);
@@ -148,29 +170,48 @@ impl Drop for Gauge {
     }
 }
 
-fn sample(phase: &Phase, counters: &[Counters], steps: &Mutex<Vec<StepGauge>>, done: &AtomicBool) {
-    let mut seed =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
-    let first = phase.starts[0];
-    while !done.load(Ordering::Relaxed) {
-        // xorshift64: 1,000 to 3,000 µs.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let pause = Duration::from_micros(1_000 + seed % 2_000);
-        let now = Instant::now();
-        if now < first {
-            std::thread::sleep((first - now).min(pause));
-            continue;
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+}
+
+/// The sampling side of a gauge: it waits a jittered pause, then samples every step.
+struct Sampler {
+    phase: Arc<Phase>,
+    counters: Arc<Vec<Counters>>,
+    steps: Arc<Mutex<Vec<StepGauge>>>,
+    done: Arc<AtomicBool>,
+    seed: u64,
+}
+
+impl Sampler {
+    /// The pause before the next sample, 1,000 to 3,000 µs (to the phase's start, before it);
+    /// `None` once the gauge is done.
+    fn pause(&mut self) -> Option<Duration> {
+        if self.done.load(Ordering::Relaxed) {
+            return None;
         }
-        std::thread::sleep(pause);
+        // xorshift64.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let pause = Duration::from_micros(1_000 + self.seed % 2_000);
         let now = Instant::now();
+        let first = self.phase.starts[0];
+        Some(if now < first { (first - now).min(pause) } else { pause })
+    }
+
+    /// Adds one sample of every step that is active now.
+    fn sample(&self) {
+        let (phase, now) = (&self.phase, Instant::now());
+        if now < phase.starts[0] {
+            return;
+        }
         let cut = phase.cut_happened();
-        let mut gauges = steps.lock().unwrap_or_else(|p| p.into_inner());
-        if done.load(Ordering::Relaxed) {
-            break;
+        let mut gauges = self.steps.lock().unwrap_or_else(|p| p.into_inner());
+        if self.done.load(Ordering::Relaxed) {
+            return;
         }
-        for (i, (c, g)) in counters.iter().zip(gauges.iter_mut()).enumerate() {
+        for (i, (c, g)) in self.counters.iter().zip(gauges.iter_mut()).enumerate() {
             if now < phase.starts[i] {
                 continue;
             }

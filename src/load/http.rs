@@ -5,6 +5,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,8 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::engine::Engine;
-use super::recorder::ErrorClass;
+use super::recorder::{ErrorClass, Exchanged};
 use crate::error::InputError;
 
 /// Where the requests go.
@@ -56,6 +56,65 @@ impl Target {
             return Err(bad("no host"));
         }
         Ok(Target { host, port, authority: authority.to_string(), base: base.trim_end_matches('/').to_string(), tls })
+    }
+}
+
+/// How the request-mix engine speaks HTTP to the target: what it sends and the bounds on each
+/// exchange.
+#[derive(Debug, Clone)]
+pub struct Http {
+    pub target: Target,
+    pub requests: Vec<Prepared>,
+    pub timeout: Duration,
+    /// How long opening a connection (TCP, TLS and the HTTP handshake) may take.
+    pub connect_timeout: Duration,
+    /// Response bodies past this many bytes are not read: `body_too_large`.
+    pub max_body: u64,
+    /// Follow redirects to the target's own origin (never elsewhere).
+    pub follow_redirects: bool,
+    /// TLS settings for an https target.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// The connect timeout unless a plan sets one (never above the request timeout).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest response body read unless a plan sets it: 4 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
+
+impl Http {
+    /// Plain HTTP to `target` with the default bounds.
+    pub fn new(target: Target, requests: Vec<Prepared>, timeout: Duration) -> Http {
+        Http {
+            target,
+            requests,
+            timeout,
+            connect_timeout: timeout.min(DEFAULT_CONNECT_TIMEOUT),
+            max_body: DEFAULT_MAX_BODY,
+            follow_redirects: false,
+            tls: None,
+        }
+    }
+
+    /// Checks that the target accepts a TCP connection.
+    pub async fn probe(&self) -> std::io::Result<()> {
+        let addr = (self.target.host.as_str(), self.target.port);
+        tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
+            .map(|_| ())
+    }
+
+    /// Checks that a TLS handshake with an https target succeeds; `None` when it does or the
+    /// target is plain HTTP.
+    pub async fn probe_tls(&self) -> Option<String> {
+        if !self.target.tls {
+            return None;
+        }
+        match tokio::time::timeout(self.timeout, open(self)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some("the TLS handshake timed out".into()),
+        }
     }
 }
 
@@ -143,20 +202,20 @@ impl ServerCertVerifier for AnyCertificate {
 
 /// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https, within
 /// the connect timeout; the error says what failed.
-pub async fn open(engine: &Engine) -> Result<Conn, String> {
-    tokio::time::timeout(engine.connect_timeout, handshake(engine)).await.unwrap_or_else(|_| {
+pub async fn open(http: &Http) -> Result<Conn, String> {
+    tokio::time::timeout(http.connect_timeout, handshake(http)).await.unwrap_or_else(|_| {
         Err(format!(
             "no connection within the connect timeout of {}",
-            crate::units::human_duration(engine.connect_timeout.as_secs_f64())
+            crate::units::human_duration(http.connect_timeout.as_secs_f64())
         ))
     })
 }
 
-async fn handshake(engine: &Engine) -> Result<Conn, String> {
-    let t = &engine.target;
+async fn handshake(http: &Http) -> Result<Conn, String> {
+    let t = &http.target;
     let tcp = TcpStream::connect((t.host.as_str(), t.port)).await.map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
-    let io: Box<dyn Io> = match &engine.tls {
+    let io: Box<dyn Io> = match &http.tls {
         Some(config) if t.tls => {
             let name = ServerName::try_from(t.host.clone())
                 .map_err(|e| format!("'{}' is not a TLS server name: {e}", t.host))?;
@@ -176,8 +235,8 @@ async fn handshake(engine: &Engine) -> Result<Conn, String> {
 }
 
 /// Opens a connection; any failure counts as a connect error.
-pub async fn connect(engine: &Engine) -> Result<Conn, ErrorClass> {
-    open(engine).await.map_err(|_| ErrorClass::Connect)
+pub async fn connect(http: &Http) -> Result<Conn, ErrorClass> {
+    open(http).await.map_err(|_| ErrorClass::Connect)
 }
 
 /// A worker's connection, opened again whenever the server closed it.
@@ -197,11 +256,11 @@ impl Link {
     /// A connection ready for a request: the current one, or a new one when there is none or
     /// the server closed it (after a `Connection: close` response, an HTTP/1.0 answer, or an
     /// idle timeout), which `reconnects` counts.
-    async fn ready(&mut self, engine: &Engine, reconnects: &AtomicU64) -> Result<&mut Conn, ErrorClass> {
+    async fn ready(&mut self, http: &Http, reconnects: &AtomicU64) -> Result<&mut Conn, ErrorClass> {
         for _ in 0..2 {
             if self.conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
                 self.conn = None;
-                let conn = connect(engine).await?;
+                let conn = connect(http).await?;
                 if self.opened > 0 {
                     reconnects.fetch_add(1, Ordering::Relaxed);
                 }
@@ -223,13 +282,6 @@ impl Link {
         }
         Err(ErrorClass::Io)
     }
-}
-
-/// What one exchange ended with: its outcome and the body bytes read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exchanged {
-    pub outcome: Result<(), ErrorClass>,
-    pub bytes: u64,
 }
 
 /// The class of a hyper error: bytes that were not HTTP, or a connection that failed.
@@ -277,13 +329,13 @@ fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
 /// One request and its response, read to the end (or to `max_body`): the status, where a
 /// redirect points, and whether the server closed the connection after it.
 async fn exchange(
-    engine: &Engine,
+    http: &Http,
     conn: &mut Conn,
     (method, path, headers): (&Method, &str, &[(HeaderName, HeaderValue)]),
     body: Bytes,
     bytes: &mut u64,
 ) -> Result<(u16, Option<String>, bool), ErrorClass> {
-    let mut req = Request::builder().method(method.clone()).uri(path).header(HOST, engine.target.authority.as_str());
+    let mut req = Request::builder().method(method.clone()).uri(path).header(HOST, http.target.authority.as_str());
     for (k, v) in headers {
         req = req.header(k, v);
     }
@@ -293,7 +345,7 @@ async fn exchange(
         let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
         let status = resp.status().as_u16();
         let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
-        drain(resp.into_body(), engine.max_body, bytes).await?;
+        drain(resp.into_body(), http.max_body, bytes).await?;
         Ok::<_, ErrorClass>((status, location))
     };
     let mut exchange = std::pin::pin!(exchange);
@@ -310,27 +362,27 @@ async fn exchange(
 /// follows same-origin redirects when the plan asks; it gives up at its timeout or at
 /// `deadline`, whichever comes first.
 pub async fn send(
-    engine: &Engine,
+    http: &Http,
     link: &mut Link,
     index: usize,
     reconnects: &AtomicU64,
     deadline: tokio::time::Instant,
 ) -> Exchanged {
-    let r = &engine.requests[index];
+    let r = &http.requests[index];
     let mut bytes = 0u64;
     let attempt = async {
         let (mut method, mut body) = (r.method.clone(), r.body.clone());
         let mut path = std::borrow::Cow::Borrowed(r.path.as_str());
         for hop in 0.. {
-            let conn = link.ready(engine, reconnects).await?;
+            let conn = link.ready(http, reconnects).await?;
             let head = (&method, &*path, &r.headers[..]);
-            let (status, location, closed) = exchange(engine, conn, head, body.clone(), &mut bytes).await?;
+            let (status, location, closed) = exchange(http, conn, head, body.clone(), &mut bytes).await?;
             if closed {
                 link.conn = None;
             }
-            let next = location.as_deref().and_then(|l| same_origin(l, &engine.target));
+            let next = location.as_deref().and_then(|l| same_origin(l, &http.target));
             match next {
-                Some(to) if engine.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
+                Some(to) if http.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
                     // 303, and 301/302 after a POST, continue as GET, as browsers do.
                     if status == 303 || (status < 303 && method == Method::POST) {
                         (method, body) = (Method::GET, Bytes::new());
@@ -348,7 +400,7 @@ pub async fn send(
         }
         unreachable!("the loop returns")
     };
-    let limit = engine.timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let limit = http.timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
     let outcome = match tokio::time::timeout(limit, attempt).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(e)) => {

@@ -1,4 +1,5 @@
-//! The load generator: plans, profiles, the pacer and engine, recording, results and analysis.
+//! The load generator: the engines (request mix, journeys, virtual), their shared pacing core,
+//! recording, and the run that writes results.
 
 pub mod collector;
 pub mod departures;
@@ -7,9 +8,11 @@ pub mod gauge;
 pub mod http;
 pub mod journey;
 pub mod limiter;
+pub mod mix;
 pub mod recorder;
 pub mod resolve;
 pub mod results;
 pub mod runner;
+pub mod scripted;
 pub mod series;
 pub mod timeline;

@@ -10,6 +10,13 @@ pub use crate::artefact::results::{ErrorClass, ErrorCounts};
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
+/// What one exchange ended with: its outcome and the body bytes read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exchanged {
+    pub outcome: Result<(), ErrorClass>,
+    pub bytes: u64,
+}
+
 /// Lag past this, with a worker free, is the generator's own, not the 1 ms granularity of its
 /// timer.
 pub const LAGGING_US: u64 = 5_000;
@@ -204,6 +211,11 @@ impl Recorder {
         }
         out
     }
+}
+
+/// Requests that got an HTTP response (of any status).
+pub fn answered(r: &Record) -> u64 {
+    r.requests - r.errors.unanswered().min(r.requests)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! thresholds, `${VAR}` references, requests or journeys, and the profile, each checked and each
 //! error naming its key.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -9,30 +10,14 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
-use super::engine::{Engine, Prepared, Target};
-use super::journey::{self, driver::JourneyEngine};
-use super::runner::RunOptions;
+use super::engine::{Engine, Pacing};
+use super::http::{Http, Prepared, Target};
+use super::journey::{self, driver::JourneyEngine, driver::Journeys};
+use super::mix::RequestMix;
 use crate::error::InputError;
 use crate::plan::profile;
 use crate::plan::template::Template;
 use crate::plan::{AbortRule, LoadPlan, Threshold};
-
-pub(crate) trait FilterReset {
-    fn filter_reset(self) -> Self;
-}
-
-impl FilterReset for std::io::Result<()> {
-    fn filter_reset(self) -> Self {
-        match self {
-            Err(e)
-                if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) =>
-            {
-                Ok(())
-            }
-            other => other,
-        }
-    }
-}
 
 /// `${VAR}` in a request's text: the environment's value.
 fn expand(value: &str, key: &str, file: &str) -> Result<String, InputError> {
@@ -97,12 +82,29 @@ pub(crate) fn redacted(plan: &LoadPlan) -> LoadPlan {
     p
 }
 
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Overrides the plan's target.
+    pub target: Option<String>,
+    /// Caps every step's rate, on top of the plan's own cap.
+    pub max_rps: Option<f64>,
+    pub out: PathBuf,
+    /// Draw a live progress line on standard error.
+    pub progress: bool,
+    /// Accept any TLS certificate (self-signed staging servers).
+    pub insecure: bool,
+    /// The command-line flags that replaced the plan's values, as given; recorded in results.
+    pub overrides: Vec<String>,
+}
+
 /// A plan resolved against its environment: everything a run needs, checked.
 pub(crate) struct Resolved {
     pub url: String,
-    pub engine: Arc<Engine>,
-    /// Journey plans run on goose; the engine above then only holds the target and limits.
-    pub journeys: Option<Arc<JourneyEngine>>,
+    /// The request mix, or journeys on goose.
+    pub engine: Arc<dyn Engine>,
+    /// The rotation and bounds the engine paces by.
+    pub pacing: Arc<Pacing>,
     pub names: Vec<String>,
     pub overall: Vec<(String, Threshold)>,
     pub per_request: Vec<RequestThreshold>,
@@ -142,33 +144,36 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     let journeys = journey::prepare(&plan.journeys, &target.base, file)?;
     let mut names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let profile = profile::build(&plan.profile, file, cap)?;
-    let mut engine = Engine::new(target, requests, timeout, plan.safety.max_in_flight);
+    let mut http = Http::new(target, requests, timeout);
     if let Some(c) = &plan.connect_timeout {
         if c.value().0.is_zero() {
             return Err(bad("connect_timeout: must be above zero").into());
         }
-        engine.connect_timeout = c.value().0.min(timeout);
+        http.connect_timeout = c.value().0.min(timeout);
     }
     if let Some(m) = &plan.max_body {
-        engine.max_body = m.value().0;
+        http.max_body = m.value().0;
     }
-    engine.follow_redirects = plan.follow_redirects;
-    engine.max_rps = cap;
+    http.follow_redirects = plan.follow_redirects;
     let insecure = opts.insecure || plan.insecure;
-    if engine.target.tls {
-        engine.tls = Some(super::http::tls_config(insecure));
+    if http.target.tls {
+        http.tls = Some(super::http::tls_config(insecure));
     }
-    let engine = Arc::new(engine);
-    let journeys = (!journeys.is_empty()).then(|| {
-        let mut j = JourneyEngine::new(engine.clone(), journeys, insecure);
+    let weights: Vec<u32> = http.requests.iter().map(|r| r.weight).collect();
+    let mut pacing = Pacing::new(&weights, timeout, plan.safety.max_in_flight);
+    pacing.max_rps = cap;
+    let pacing = Arc::new(pacing);
+    let mix = Arc::new(RequestMix { http: Arc::new(http), pacing: pacing.clone() });
+    let engine: Arc<dyn Engine> = if journeys.is_empty() {
+        mix
+    } else {
+        let mut j = JourneyEngine::new(mix, journeys, insecure);
         j.follow_redirects = plan.follow_redirects;
-        Arc::new(j)
-    });
-    if let Some(j) = &journeys {
         names = j.names();
-    }
+        Arc::new(Journeys(Arc::new(j)))
+    };
     let min_rps = expect(plan, file, &profile)?;
-    Ok(Resolved { url, engine, journeys, names, overall, per_request, profile, abort, min_rps })
+    Ok(Resolved { url, engine, pacing, names, overall, per_request, profile, abort, min_rps })
 }
 
 /// `expect.min_rps`, which only a run that finds a capacity (stress, or a closed sweep) can meet.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::collector::StepRun;
 use super::departures;
-use super::recorder::Record;
+use super::recorder::{answered, Record};
 use crate::analysis::delivery::{self, Figures};
 use crate::analysis::littles::{self, Occupied};
 use crate::artefact::results::Delivery;
@@ -14,42 +14,7 @@ use crate::artefact::results::LatencyHistograms;
 pub use crate::artefact::results::{
     decode, encode, Encoded, Percentiles, RequestResult, Second, StepResult, ThresholdResult,
 };
-use crate::plan::profile::{Load, Step};
-
-impl Second {
-    /// Summarises one interval from `t0` to `t1` seconds into `step`.
-    pub fn from_interval(r: &Record, step: &Step, t0: f64, t1: f64, in_flight: f64) -> Second {
-        let d = (t1 - t0).max(1e-9);
-        let q = |p: f64| (!r.latency.is_empty()).then(|| r.latency.value_at_quantile(p));
-        Second {
-            t_s: t0,
-            duration_s: t1 - t0,
-            // Nothing is due after the step's window, while its backlog drains.
-            offered_rps: match step.load {
-                Load::Open { .. } => {
-                    let due = |t: f64| step.load.due_by(t.min(step.duration_s), step.duration_s);
-                    Some((due(t1) - due(t0)) / d)
-                }
-                Load::Closed { .. } => None,
-            },
-            requests: r.requests,
-            achieved_rps: answered(r) as f64 / d,
-            in_flight,
-            late_starts: r.late_starts,
-            p50_us: q(0.5),
-            p90_us: q(0.9),
-            p99_us: q(0.99),
-            max_us: (!r.latency.is_empty()).then(|| r.latency.max()),
-            errors: r.errors,
-            latency: encode(&r.latency),
-        }
-    }
-}
-
-/// Requests that got an HTTP response (of any status).
-pub fn answered(r: &Record) -> u64 {
-    r.requests - r.errors.unanswered().min(r.requests)
-}
+use crate::plan::profile::Step;
 
 /// A step's results, and the records they were summarised from (for its thresholds).
 pub struct Measured {
@@ -126,10 +91,7 @@ impl Measured {
             role: step.role,
             target_rps: step.load.target_rps().filter(|_| !journeys),
             offered_rps: offered.filter(|_| !journeys),
-            users: match step.load {
-                Load::Closed { users } => Some(users),
-                Load::Open { .. } => None,
-            },
+            users: step.load.users(),
             duration_s: run.elapsed_s,
             window_s: window.window_s,
             scheduled: offered.map(|_| step.load.count(step.duration_s)),

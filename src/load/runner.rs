@@ -1,16 +1,19 @@
 //! Running a plan: resolve it, run its steps, judge them and keep `results.json` current.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 use super::collector::StepRun;
 use super::gauge::cpu_seconds;
-use super::recorder::Record;
-use super::resolve::{redacted, resolve, FilterReset, Resolved};
+use super::recorder::{answered, Record};
+use std::sync::Arc;
+
+use super::engine::Unreachable;
+pub use super::resolve::RunOptions;
+use super::resolve::{redacted, resolve, Resolved};
 use super::results::{self, Measured, StepResult};
+use super::scripted::{Script, VirtualEngine};
 use crate::analysis::{self, slo};
 use crate::artefact::results::Delivery;
 pub use crate::artefact::results::{Analysis, Environment, Results};
@@ -24,22 +27,6 @@ use crate::units::sig;
 #[error("{0}")]
 pub struct RunInvalid(pub String);
 
-/// How to run a plan.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Overrides the plan's target.
-    pub target: Option<String>,
-    /// Caps every step's rate, on top of the plan's own cap.
-    pub max_rps: Option<f64>,
-    pub out: PathBuf,
-    /// Draw a live progress line on standard error.
-    pub progress: bool,
-    /// Accept any TLS certificate (self-signed staging servers).
-    pub insecure: bool,
-    /// The command-line flags that replaced the plan's values, as given; recorded in results.
-    pub overrides: Vec<String>,
-}
-
 fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     crate::calendar::rfc3339(secs)
@@ -47,7 +34,25 @@ fn now_rfc3339() -> String {
 
 /// Runs `plan` (from `file`) until done, stopped through `stop`, or aborted by its rule.
 pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
-    let r = resolve(plan, file, opts)?;
+    run(resolve(plan, file, opts)?, plan, opts, stop_tx).await
+}
+
+/// Runs `plan` against the scripted service of `script` on tokio's clock instead of its
+/// target: the same schedule, recording, analysis and results. On a paused clock (a
+/// current-thread runtime) it takes milliseconds and gives the same results every time.
+pub async fn execute_virtual(
+    plan: &LoadPlan,
+    file: &str,
+    opts: &RunOptions,
+    stop_tx: watch::Sender<bool>,
+    script: Script,
+) -> Result<Results> {
+    let mut r = resolve(plan, file, opts)?;
+    r.engine = Arc::new(VirtualEngine::new(script, (*r.pacing).clone()));
+    run(r, plan, opts, stop_tx).await
+}
+
+async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Sender<bool>) -> Result<Results> {
     let cpu0 = cpu_seconds();
     let mut results = Results::started(plan, &r, &opts.overrides);
     // A signal during the probe stops the run as it would any step: nothing measured, said so.
@@ -70,12 +75,8 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
         if r.profile.continuous { vec![&r.profile.steps[..]] } else { r.profile.steps.chunks(1).collect() };
     'phases: for steps in phases {
         let stop = watch.stop_tx.subscribe();
-        let runs = match &r.journeys {
-            Some(j) => {
-                j.run_phase(steps, stop, &mut |i, s| watch.tick(steps, i, s)).await.map_err(anyhow::Error::msg)?
-            }
-            None => r.engine.run_phase(steps, stop, &mut |i, s| watch.tick(steps, i, s)).await,
-        };
+        let runs =
+            r.engine.run_phase(steps, stop, &mut |i, s| watch.tick(steps, i, s)).await.map_err(anyhow::Error::msg)?;
         watch.done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();
         for (step, run) in steps.iter().zip(runs) {
             if step.role == Role::Warmup && !run.stopped_early {
@@ -113,18 +114,16 @@ pub async fn execute(plan: &LoadPlan, file: &str, opts: &RunOptions, stop_tx: wa
 /// Checks that the target can be reached (and speaks TLS when it should) before any step.
 async fn probe(r: &Resolved) -> Result<()> {
     let url = &r.url;
-    // A target that resets connections is reachable and misbehaving: that is measured and
-    // classified; refusal, timeouts and unreachable hosts end the run here.
-    if let Err(e) = r.engine.probe().await.filter_reset() {
-        return Err(RunInvalid(format!("cannot connect to {url}: {e}; is the target running and reachable?")).into());
-    }
-    if let Some(e) = r.engine.probe_tls().await {
-        return Err(RunInvalid(format!(
+    match r.engine.probe().await {
+        Ok(()) => Ok(()),
+        Err(Unreachable::Connect(e)) => {
+            Err(RunInvalid(format!("cannot connect to {url}: {e}; is the target running and reachable?")).into())
+        }
+        Err(Unreachable::Tls(e)) => Err(RunInvalid(format!(
             "cannot talk TLS to {url}: {e}; for a server with a self-signed certificate pass --insecure"
         ))
-        .into());
+        .into()),
     }
-    Ok(())
 }
 
 /// A step's results, its SLO thresholds checked.
@@ -132,13 +131,13 @@ fn judge(r: &Resolved, step: &Step, run: StepRun) -> StepResult {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Measured { result: mut s, merged, records } = Measured::new(step, &r.names, run, cores);
     // Each answered request's share of the measured rate, for a request's own rate.
-    let per_answer = s.achieved_rps / results::answered(&merged).max(1) as f64;
+    let per_answer = s.achieved_rps / answered(&merged).max(1) as f64;
     fn measure(r: &Record, per_answer: f64) -> slo::Measure<'_> {
         slo::Measure {
             latency: &r.latency,
             requests: r.requests,
             errors: r.errors,
-            rps: results::answered(r) as f64 * per_answer,
+            rps: answered(r) as f64 * per_answer,
         }
     }
     s.slo = slo::check(&r.overall, "overall", &measure(&merged, per_answer));
@@ -169,7 +168,7 @@ impl Watch {
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        let unit = if r.journeys.is_some() { " journeys/s" } else { "" };
+        let unit = r.engine.unit();
         Watch { bar, total_s, done_s: 0.0, unit, abort: r.abort.map(AbortWindow::new), abort_reason: None, stop_tx }
     }
 

@@ -6,9 +6,36 @@
 //! histograms losslessly, so each point's percentiles are still read from an HdrHistogram, and
 //! memory stays flat: at most MAX_POINTS points per step, plus one open bucket.
 
-use super::recorder::Record;
-use super::results::Second;
+use super::recorder::{answered, Record};
+use crate::artefact::results::{encode, Second};
 use crate::plan::profile::Step;
+
+impl Second {
+    /// Summarises one interval from `t0` to `t1` seconds into `step`.
+    pub fn from_interval(r: &Record, step: &Step, t0: f64, t1: f64, in_flight: f64) -> Second {
+        let d = (t1 - t0).max(1e-9);
+        let q = |p: f64| (!r.latency.is_empty()).then(|| r.latency.value_at_quantile(p));
+        Second {
+            t_s: t0,
+            duration_s: t1 - t0,
+            // Nothing is due after the step's window, while its backlog drains.
+            offered_rps: (!step.load.is_closed()).then(|| {
+                let due = |t: f64| step.load.due_by(t.min(step.duration_s), step.duration_s);
+                (due(t1) - due(t0)) / d
+            }),
+            requests: r.requests,
+            achieved_rps: answered(r) as f64 / d,
+            in_flight,
+            late_starts: r.late_starts,
+            p50_us: q(0.5),
+            p90_us: q(0.9),
+            p99_us: q(0.99),
+            max_us: (!r.latency.is_empty()).then(|| r.latency.max()),
+            errors: r.errors,
+            latency: encode(&r.latency),
+        }
+    }
+}
 
 /// Most points kept per step.
 pub const MAX_POINTS: f64 = 1_800.0;

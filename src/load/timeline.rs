@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::plan::profile::{Load, Step};
+use crate::plan::profile::Step;
 
 /// Requests that start this long after their intended time count as late starts (tokio's timer
 /// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).
@@ -107,7 +107,7 @@ impl Phase {
     /// end. `None` when the phase is over or `stop` turned.
     pub async fn turn(&self, k: u64, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
         let last_end = *self.ends.last().expect("a phase has steps");
-        if let Load::Closed { .. } = self.steps[0].load {
+        if self.steps[0].load.is_closed() {
             if Instant::now() < self.starts[0] {
                 tokio::time::sleep_until(self.starts[0]).await;
             }
@@ -169,7 +169,7 @@ impl Phase {
     /// Tickets of step `i` due by `now`: ticket k is due from its intended time on.
     pub fn due(&self, i: usize, now: Instant) -> u64 {
         let step = &self.steps[i];
-        if now < self.starts[i] || matches!(step.load, Load::Closed { .. }) {
+        if now < self.starts[i] || step.load.is_closed() {
             return 0;
         }
         let t = now.duration_since(self.starts[i]).as_secs_f64().min(step.duration_s);

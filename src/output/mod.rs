@@ -8,15 +8,12 @@ mod markdown;
 pub mod svg;
 mod terminal;
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
 
 use crate::view::Document;
-
-/// The version of every JSON document headroom writes: the artefacts' version.
-pub const SCHEMA_VERSION: u32 = crate::artefact::SCHEMA_VERSION;
 
 /// How a command prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -51,24 +48,4 @@ pub fn render(doc: &Document, format: Format, out: &mut dyn Write, dest: Option<
         Format::Json => anyhow::bail!("JSON is written by the presenter, not laid out from a document"),
     };
     renderer.write(doc, out, dest)
-}
-
-/// Writes `path` through a temporary file beside it, synced and then renamed, so that a reader,
-/// a crash or Ctrl-C never sees half a file; `-` writes standard output.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
-    use anyhow::Context;
-    // `-`: standard output.
-    if path.to_str() == Some("-") {
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        write(&mut out)?;
-        return Ok(out.flush()?);
-    }
-    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = io::BufWriter::new(file);
-    write(&mut w)?;
-    w.flush().and_then(|_| w.get_ref().sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(w);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -91,6 +91,38 @@ pub struct Profile {
 }
 
 impl Load {
+    /// Whether workers send back to back (closed) rather than at scheduled times (open).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Load::Closed { .. })
+    }
+
+    /// The users of a closed step.
+    pub fn users(&self) -> Option<usize> {
+        match *self {
+            Load::Closed { users } => Some(users),
+            Load::Open { .. } => None,
+        }
+    }
+
+    /// Whether the rate stays the same over the step (closed steps keep their users).
+    pub fn is_constant(&self) -> bool {
+        match *self {
+            Load::Open { from_rps, to_rps } => (from_rps - to_rps).abs() < 1e-9,
+            Load::Closed { .. } => true,
+        }
+    }
+
+    /// Workers a phase that starts with this step takes, at most `max_in_flight`: one per user,
+    /// or, open, one per request in flight up to the limit (never more than the `total`
+    /// scheduled).
+    pub fn workers(&self, max_in_flight: usize, total: u64) -> usize {
+        let max = max_in_flight.max(1);
+        match *self {
+            Load::Open { .. } => max.min(total.max(1) as usize),
+            Load::Closed { users } => users.min(max),
+        }
+    }
+
     /// The arrival rate at the end of the step (or `None` for a closed step).
     pub fn target_rps(&self) -> Option<f64> {
         match *self {

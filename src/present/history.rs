@@ -1,8 +1,8 @@
 //! A history rolled up by hour, day or month, and its data quality, as a document.
 
 use crate::calendar::rfc3339;
-use crate::history::By;
-use crate::history::{Period, Quality};
+use crate::ingest::history::By;
+use crate::ingest::history::{Period, Quality};
 use crate::present::Present;
 use crate::units::{human_duration, percent, readable, sig, thousands};
 use crate::view::{Document, Table};

@@ -9,10 +9,10 @@ pub use crate::artefact::forecast::{DayJson, ForecastReport, HoldoutReport, Sour
 use crate::calendar::{rfc3339, YearMonth, DAY_S};
 use crate::cmd::history::HistoryInput;
 use crate::error::InputError;
-use crate::history::History;
+use crate::ingest::history::History;
+use crate::ingest::service::Growth;
 use crate::model::growth::{self, DayObs};
 use crate::output::Format;
-use crate::service::Growth;
 use crate::units::percent;
 
 /// Arguments of `headroom forecast`.

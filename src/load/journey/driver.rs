@@ -22,18 +22,19 @@ use tokio::time::Instant;
 use super::request::{mute_stdout, send, Bounds};
 use super::summary::Tally;
 use super::Journey;
-use crate::load::collector::{collect, Shared};
+use crate::artefact::results::Second;
+use crate::load::collector::{collect, Clock, Shared};
 use crate::load::departures;
-use crate::load::engine::{Engine, StepRun};
+use crate::load::engine::{Engine, Running, StepRun, Unreachable};
+use crate::load::mix::RequestMix;
 use crate::load::recorder::{ErrorClass, Sample};
-use crate::load::results::Second;
 use crate::load::timeline::{rotation, stripes, Phase, LATE_US};
-use crate::plan::profile::{Load, Step};
+use crate::plan::profile::Step;
 
 /// The journeys of a plan and the target they run against.
 pub struct JourneyEngine {
     /// The target, timeout, TLS settings and `max_in_flight` (journeys in flight at most).
-    pub base: Arc<Engine>,
+    pub base: Arc<RequestMix>,
     pub journeys: Vec<Journey>,
     /// Each journey's positions in one cycle of the weighted schedule.
     slots: Vec<Vec<u64>>,
@@ -48,7 +49,7 @@ pub struct JourneyEngine {
 }
 
 impl JourneyEngine {
-    pub fn new(base: Arc<Engine>, journeys: Vec<Journey>, insecure: bool) -> Self {
+    pub fn new(base: Arc<RequestMix>, journeys: Vec<Journey>, insecure: bool) -> Self {
         let cycle = rotation(&journeys.iter().map(|j| j.weight).collect::<Vec<_>>());
         let mut slots = vec![Vec::new(); journeys.len()];
         for (k, j) in cycle.iter().enumerate() {
@@ -77,7 +78,7 @@ impl JourneyEngine {
     /// Each user's HTTP client: goose's (cookies, gzip) with headroom's timeouts, and redirects
     /// followed only when the plan asks, and then only to the target's own origin.
     fn client(&self) -> reqwest::ClientBuilder {
-        let t = &self.base.target;
+        let t = &self.base.http.target;
         let (host, port) = (t.host.clone(), t.port);
         let policy = if self.follow_redirects {
             reqwest::redirect::Policy::custom(move |attempt| {
@@ -98,8 +99,8 @@ impl JourneyEngine {
             .user_agent(concat!("headroom/", env!("CARGO_PKG_VERSION")))
             .cookie_store(true)
             .gzip(true)
-            .timeout(self.base.timeout)
-            .connect_timeout(self.base.connect_timeout)
+            .timeout(self.base.http.timeout)
+            .connect_timeout(self.base.http.connect_timeout)
             .danger_accept_invalid_certs(self.insecure)
             .redirect(policy)
     }
@@ -128,10 +129,7 @@ impl JourneyEngine {
             return Ok(Vec::new());
         }
         let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
-        let wanted = match steps[0].load {
-            Load::Open { .. } => self.base.max_in_flight.min(total.max(1) as usize),
-            Load::Closed { users } => users.min(self.base.max_in_flight),
-        };
+        let wanted = steps[0].load.workers(self.base.pacing.max_in_flight, total);
         let per_journey = apportion(wanted, &self.journeys.iter().map(|j| j.weight).collect::<Vec<_>>());
         let users: usize = per_journey.iter().sum();
         // All users are launched within 50 ms; the clock starts once they are.
@@ -142,7 +140,7 @@ impl JourneyEngine {
         let run = Arc::new(PhaseRun {
             engine: self.clone(),
             phase: Arc::new(Phase::new(steps, start)),
-            shared: Shared::new(steps, users, stripes, flat, self.base.max_rps),
+            shared: Shared::new(steps, users, stripes, flat, self.base.pacing.max_rps),
             tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
             counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
             user_ids: AtomicUsize::new(0),
@@ -157,7 +155,7 @@ impl JourneyEngine {
             run.shared.done_workers.store(users, Ordering::Release);
             outcome
         };
-        let (outcome, collected) = tokio::join!(drive, collect(&run.shared, &run.phase, tick));
+        let (outcome, collected) = tokio::join!(drive, collect(&run.shared, &run.phase, tick, Clock::Real));
         outcome.map_err(|e| format!("goose: {e}"))?;
         let mut runs = run.shared.step_runs(&run.phase, collected, *stop.borrow(), false);
         for (i, (r, step)) in runs.iter_mut().zip(steps).enumerate() {
@@ -185,9 +183,9 @@ impl JourneyEngine {
         users: usize,
         hatch: f64,
     ) -> Result<Box<GooseAttack>, GooseError> {
-        let t = &self.base.target;
+        let t = &self.base.http.target;
         let host = format!("{}://{}", if t.tls { "https" } else { "http" }, t.authority);
-        let timeout_s = self.base.timeout.as_secs_f64().ceil().max(1.0);
+        let timeout_s = self.base.http.timeout.as_secs_f64().ceil().max(1.0);
         // Set on the configuration itself: goose 0.18 prefers the configuration's 0 to a default.
         let mut config = GooseConfiguration::default();
         config.iterations = 1;
@@ -264,9 +262,6 @@ struct PhaseRun {
     stop: watch::Receiver<bool>,
 }
 
-/// How a step went wrong: the error class and what the target said.
-pub(super) type Failure = (ErrorClass, String);
-
 impl PhaseRun {
     /// One goose user's life: journey `j`, again and again, until the phase ends.
     async fn user(&self, j: usize, user: &mut GooseUser) {
@@ -276,7 +271,7 @@ impl PhaseRun {
             return;
         }
         let phase = &self.phase;
-        let closed = matches!(phase.steps[0].load, Load::Closed { .. });
+        let closed = phase.steps[0].load.is_closed();
         let mut stop = self.stop.clone();
         loop {
             if *stop.borrow() {
@@ -319,7 +314,7 @@ impl PhaseRun {
         let mut vars = vec![None; journey.vars.len()];
         let mut intended = intended;
         let (mut at, mut first_sent, mut end) = (intended, None, intended);
-        let closed = matches!(self.phase.steps[0].load, Load::Closed { .. });
+        let closed = self.phase.steps[0].load.is_closed();
         for (s, st) in journey.steps.iter().enumerate() {
             if *stop.borrow() {
                 return None;
@@ -342,8 +337,8 @@ impl PhaseRun {
             let sent = Instant::now();
             first_sent.get_or_insert(sent);
             let bounds = Bounds {
-                timeout: self.engine.base.timeout,
-                max_body: self.engine.base.max_body,
+                timeout: self.engine.base.http.timeout,
+                max_body: self.engine.base.http.max_body,
                 secrets: &self.engine.secrets,
             };
             let (outcome, bytes) = send(user, st, &mut vars, &bounds).await;
@@ -404,5 +399,28 @@ fn journey_sample(
         bytes: 0,
         done_us,
         error,
+    }
+}
+
+/// The journey engine as the runner drives it (its phases hand the engine to goose's users).
+pub struct Journeys(pub Arc<JourneyEngine>);
+
+impl Engine for Journeys {
+    fn probe(&self) -> Running<'_, Result<(), Unreachable>> {
+        // The same target, reached the same way, as the request mix would.
+        self.0.base.probe()
+    }
+
+    fn run_phase<'a>(
+        &'a self,
+        steps: &'a [Step],
+        stop: watch::Receiver<bool>,
+        tick: &'a mut dyn FnMut(usize, &Second),
+    ) -> Running<'a, Result<Vec<StepRun>, String>> {
+        Box::pin(self.0.run_phase(steps, stop, tick))
+    }
+
+    fn unit(&self) -> &'static str {
+        " journeys/s"
     }
 }

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use goose::prelude::*;
 
-use super::driver::Failure;
 use super::JourneyStep;
 use crate::load::recorder::ErrorClass;
+
+/// How a step went wrong: the error class and what the target said.
+pub(super) type Failure = (ErrorClass, String);
 
 /// What bounds a journey step's response and what its reasons must not quote.
 pub struct Bounds<'a> {

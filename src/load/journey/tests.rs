@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use super::driver::{apportion, JourneyEngine};
 use super::*;
-use crate::load::engine::{Engine, Target};
+use crate::load::http::Target;
+use crate::load::mix::RequestMix;
 use crate::plan::parse;
 
 const PLAN: &str = r#"
@@ -92,7 +93,7 @@ fn users_are_split_by_weight_and_every_journey_gets_one() {
 
 #[test]
 fn each_journey_draws_its_share_of_the_one_schedule() {
-    let base = Engine::new(Target::parse("http://127.0.0.1:1").unwrap(), vec![], Duration::from_secs(1), 4);
+    let base = RequestMix::new(Target::parse("http://127.0.0.1:1").unwrap(), vec![], Duration::from_secs(1), 4);
     let e = JourneyEngine::new(Arc::new(base), journeys(), false);
     assert_eq!(e.names(), ["buy/token", "buy/use", "look/home"]);
     // Weights 3:1 rotate as buy, buy, look, buy; each journey's tickets are its own slots.

@@ -75,6 +75,28 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
     }
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let interrupted = measure(dir)?;
+    if interrupted {
+        anyhow::bail!("interrupted: the results measured so far are in {}", dir.display());
+    }
+    let path = |name: &str| dir.join(name).display().to_string();
+    model(dir)?;
+    let sources = [
+        path("spike/results.json"),
+        path("sweep/results.json"),
+        path("fit.json"),
+        path("forecast.json"),
+        path("plan.json"),
+    ];
+    let (html, md) = (path("report.html"), path("report.md"));
+    review(&sources, &html, &md)?;
+    writeln!(out, "The capacity review is in {html} (open it in a browser) and {md}.")?;
+    Ok(())
+}
+
+/// Starts the simulated service and runs the sweep and the spike against it; `true` when a
+/// Ctrl-C stopped them.
+fn measure(dir: &Path) -> Result<bool> {
     let cfg = SimConfig {
         workers: 64,
         service_time: Duration::from_millis(20),
@@ -120,11 +142,13 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
         Ok(false)
     })?;
     runtime.shutdown_background();
-    if interrupted {
-        anyhow::bail!("interrupted: the results measured so far are in {}", dir.display());
-    }
+    Ok(interrupted)
+}
+
+/// Fits the sweep, forecasts the trace, sizes the service from both and plans its fleet.
+fn model(dir: &Path) -> Result<()> {
     let path = |name: &str| dir.join(name).display().to_string();
-    let (sweep, spike) = (path("sweep/results.json"), path("spike/results.json"));
+    let sweep = path("sweep/results.json");
     let (fit, forecast, service, plan) =
         (dir.join("fit.json"), dir.join("forecast.json"), dir.join("service.toml"), dir.join("plan.json"));
     shown(&["fit", &sweep, "--format", "json"], Some(&fit));
@@ -152,7 +176,7 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
         super::forecast::run(args, w)
     })?;
     write_service(&fit, &forecast, &service)?;
-    let (fit_s, forecast_s, service_s) = (path("fit.json"), path("forecast.json"), path("service.toml"));
+    let (forecast_s, service_s) = (path("forecast.json"), path("service.toml"));
     shown(&["plan", &service_s, "--forecast", &forecast_s, "--format", "json"], Some(&plan));
     into(&plan, |w| {
         let args = PlanArgs {
@@ -166,9 +190,12 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
         };
         super::plan::run(args, w)
     })?;
-    let sources = [&spike, &sweep, &fit_s, &forecast_s, &path("plan.json")];
-    let (html, md) = (path("report.html"), path("report.md"));
-    for (format, name, file) in [(Format::Html, "html", &html), (Format::Md, "md", &md)] {
+    Ok(())
+}
+
+/// Writes the capacity review of `sources` as HTML and Markdown.
+fn review(sources: &[String], html: &str, md: &str) -> Result<()> {
+    for (format, name, file) in [(Format::Html, "html", html), (Format::Md, "md", md)] {
         let mut line = vec!["report"];
         line.extend(sources.iter().map(|s| s.as_str()));
         line.extend(["--format", name, "-o", file]);
@@ -180,7 +207,6 @@ pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
         };
         super::report::run(args, &mut std::io::sink())?;
     }
-    writeln!(out, "The capacity review is in {html} (open it in a browser) and {md}.")?;
     Ok(())
 }
 

@@ -97,41 +97,51 @@ impl FitReport {
         });
         FitReport {
             input: Input { file, points },
-            usl: UslJson {
-                sigma: usl.sigma.value,
-                sigma_se: usl.sigma.std_error,
-                sigma_ci: usl.sigma.ci95,
-                kappa: usl.kappa.value,
-                kappa_se: usl.kappa.std_error,
-                kappa_ci: usl.kappa.ci95,
-                lambda: usl.lambda.value,
-                lambda_se: usl.lambda.std_error,
-                lambda_ci: usl.lambda.ci95,
-                peak_concurrency: usl.peak.map(|p| p.concurrency),
-                peak_concurrency_whole: usl.peak.map(|p| p.whole_concurrency),
-                peak_throughput: usl.peak.map(|p| p.throughput),
-                r_squared: usl.quality.r_squared,
-                residual_std_error: usl.quality.residual_std_error,
-                degrees_of_freedom: usl.quality.degrees_of_freedom,
-                residuals: usl.quality.residuals.clone(),
-            },
-            amdahl: AmdahlJson {
-                sigma: amdahl.sigma.value,
-                sigma_se: amdahl.sigma.std_error,
-                sigma_ci: amdahl.sigma.ci95,
-                lambda: amdahl.lambda.value,
-                lambda_se: amdahl.lambda.std_error,
-                lambda_ci: amdahl.lambda.ci95,
-                ceiling_throughput: amdahl.ceiling_throughput,
-                r_squared: amdahl.quality.r_squared,
-                residual_std_error: amdahl.quality.residual_std_error,
-                degrees_of_freedom: amdahl.quality.degrees_of_freedom,
-            },
+            usl: usl_json(usl),
+            amdahl: amdahl_json(amdahl),
             predictions,
             target,
             curve: sample_curves(usl, amdahl),
             warnings,
         }
+    }
+}
+
+/// The USL fit as the fit artefact records it.
+fn usl_json(usl: &UslFit) -> UslJson {
+    UslJson {
+        sigma: usl.sigma.value,
+        sigma_se: usl.sigma.std_error,
+        sigma_ci: usl.sigma.ci95,
+        kappa: usl.kappa.value,
+        kappa_se: usl.kappa.std_error,
+        kappa_ci: usl.kappa.ci95,
+        lambda: usl.lambda.value,
+        lambda_se: usl.lambda.std_error,
+        lambda_ci: usl.lambda.ci95,
+        peak_concurrency: usl.peak.map(|p| p.concurrency),
+        peak_concurrency_whole: usl.peak.map(|p| p.whole_concurrency),
+        peak_throughput: usl.peak.map(|p| p.throughput),
+        r_squared: usl.quality.r_squared,
+        residual_std_error: usl.quality.residual_std_error,
+        degrees_of_freedom: usl.quality.degrees_of_freedom,
+        residuals: usl.quality.residuals.clone(),
+    }
+}
+
+/// The Amdahl fit as the fit artefact records it.
+fn amdahl_json(amdahl: &AmdahlFit) -> AmdahlJson {
+    AmdahlJson {
+        sigma: amdahl.sigma.value,
+        sigma_se: amdahl.sigma.std_error,
+        sigma_ci: amdahl.sigma.ci95,
+        lambda: amdahl.lambda.value,
+        lambda_se: amdahl.lambda.std_error,
+        lambda_ci: amdahl.lambda.ci95,
+        ceiling_throughput: amdahl.ceiling_throughput,
+        r_squared: amdahl.quality.r_squared,
+        residual_std_error: amdahl.quality.residual_std_error,
+        degrees_of_freedom: amdahl.quality.degrees_of_freedom,
     }
 }
 

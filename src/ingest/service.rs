@@ -145,88 +145,116 @@ pub fn load(path: &Path) -> Result<ServiceModel> {
 pub fn parse(text: &str, file: &str) -> Result<ServiceModel, InputError> {
     let raw: Raw =
         toml::from_str(text).map_err(|e| InputError::BadFile { file: file.into(), message: e.to_string() })?;
-    let bad =
-        |key: &str, message: String| InputError::BadFile { file: file.into(), message: format!("{key}: {message}") };
-    let share = |key: &str, s: Share, lo_open: bool, hi: f64| -> Result<f64, InputError> {
-        let v = s.parse().map_err(|m| bad(key, m))?;
-        let ok = if lo_open { v > 0.0 } else { v >= 0.0 };
-        if ok && v <= hi {
-            Ok(v)
-        } else {
-            Err(bad(key, format!("must be above 0% and at most {}%, found {}%", hi * 100.0, v * 100.0)))
-        }
-    };
-    let growth_rate = |key: &str, s: Share| -> Result<f64, InputError> {
-        let v = s.parse().map_err(|m| bad(key, m))?;
-        if v <= -1.0 {
-            return Err(bad(key, format!("a monthly growth must be above -100%, found {}%", v * 100.0)));
-        }
-        Ok(v)
-    };
-    if raw.current.instances < 1 || raw.current.instances > u32::MAX as i64 {
-        return Err(bad(
-            "current.instances",
-            format!("must be a whole number of at least 1, found {}", raw.current.instances),
-        ));
-    }
-    if !(raw.current.peak_rps > 0.0 && raw.current.peak_rps.is_finite()) {
-        return Err(bad("current.peak_rps", format!("must be a positive rate, found {}", raw.current.peak_rps)));
-    }
+    let c = Check { file };
+    c.current(&raw.current)?;
     let rps_per_instance = match raw.capacity {
-        Some(c) if !(c.rps_per_instance > 0.0 && c.rps_per_instance.is_finite()) => {
-            return Err(bad(
-                "capacity.rps_per_instance",
-                format!("must be a positive rate, found {}", c.rps_per_instance),
-            ))
+        Some(cap) if !(cap.rps_per_instance > 0.0 && cap.rps_per_instance.is_finite()) => {
+            return Err(
+                c.bad("capacity.rps_per_instance", format!("must be a positive rate, found {}", cap.rps_per_instance))
+            )
         }
-        c => c.map(|c| c.rps_per_instance),
+        cap => cap.map(|cap| cap.rps_per_instance),
     };
     let (monthly_growth, worst_monthly_growth) = match raw.growth {
         Some(g) => (
-            Some(growth_rate("growth.monthly_rate", g.monthly_rate)?),
-            g.worst_monthly_rate.map(|w| growth_rate("growth.worst_monthly_rate", w)).transpose()?,
+            Some(c.growth_rate("growth.monthly_rate", g.monthly_rate)?),
+            g.worst_monthly_rate.map(|w| c.growth_rate("growth.worst_monthly_rate", w)).transpose()?,
         ),
         None => (None, None),
     };
     let res = raw.resilience.unwrap_or(RawResilience { failure_domains: 1, spare_instances: 0 });
-    if !(1..=1000).contains(&res.failure_domains) {
-        return Err(bad(
-            "resilience.failure_domains",
-            format!("must be between 1 and 1000, found {}", res.failure_domains),
-        ));
-    }
-    if !(0..=1_000_000).contains(&res.spare_instances) {
-        return Err(bad("resilience.spare_instances", format!("must be 0 or more, found {}", res.spare_instances)));
-    }
-    let mut events = Vec::new();
-    for (i, e) in raw.events.into_iter().enumerate() {
-        if !(e.multiplier > 0.0 && e.multiplier.is_finite()) {
-            return Err(bad(
-                &format!("events[{i}].multiplier"),
-                format!("must be a positive factor such as 3, found {}", e.multiplier),
-            ));
-        }
-        if e.month == EventMonth::Row(0) {
-            return Err(bad(
-                &format!("events[{i}].month"),
-                "rows count from 1; write a row such as 5 or a month such as \"2026-11\"".into(),
-            ));
-        }
-        events.push(Event { name: e.name, month: e.month, multiplier: e.multiplier });
-    }
+    c.resilience(&res)?;
     Ok(ServiceModel {
         name: raw.service.name,
         current_instances: raw.current.instances as u32,
         current_peak_rps: raw.current.peak_rps,
-        current_utilization: share("current.utilization", raw.current.utilization, true, 1.0)?,
-        target_utilization: share("target.utilization", raw.target.utilization, true, 1.0)?,
+        current_utilization: c.share("current.utilization", raw.current.utilization, 1.0)?,
+        target_utilization: c.share("target.utilization", raw.target.utilization, 1.0)?,
         rps_per_instance,
         monthly_growth,
         worst_monthly_growth,
         failure_domains: res.failure_domains as u32,
         spare_instances: res.spare_instances as u32,
-        events,
+        events: c.events(raw.events)?,
     })
+}
+
+/// The checks of a service model's values, each error naming its key.
+struct Check<'a> {
+    file: &'a str,
+}
+
+impl Check<'_> {
+    fn bad(&self, key: &str, message: String) -> InputError {
+        InputError::BadFile { file: self.file.into(), message: format!("{key}: {message}") }
+    }
+
+    /// A share above 0 and at most `hi`.
+    fn share(&self, key: &str, s: Share, hi: f64) -> Result<f64, InputError> {
+        let v = s.parse().map_err(|m| self.bad(key, m))?;
+        if v > 0.0 && v <= hi {
+            Ok(v)
+        } else {
+            Err(self.bad(key, format!("must be above 0% and at most {}%, found {}%", hi * 100.0, v * 100.0)))
+        }
+    }
+
+    /// A monthly growth rate, above -100%.
+    fn growth_rate(&self, key: &str, s: Share) -> Result<f64, InputError> {
+        let v = s.parse().map_err(|m| self.bad(key, m))?;
+        if v <= -1.0 {
+            return Err(self.bad(key, format!("a monthly growth must be above -100%, found {}%", v * 100.0)));
+        }
+        Ok(v)
+    }
+
+    fn current(&self, current: &RawCurrent) -> Result<(), InputError> {
+        if current.instances < 1 || current.instances > u32::MAX as i64 {
+            return Err(self.bad(
+                "current.instances",
+                format!("must be a whole number of at least 1, found {}", current.instances),
+            ));
+        }
+        if !(current.peak_rps > 0.0 && current.peak_rps.is_finite()) {
+            return Err(self.bad("current.peak_rps", format!("must be a positive rate, found {}", current.peak_rps)));
+        }
+        Ok(())
+    }
+
+    fn resilience(&self, res: &RawResilience) -> Result<(), InputError> {
+        if !(1..=1000).contains(&res.failure_domains) {
+            return Err(self.bad(
+                "resilience.failure_domains",
+                format!("must be between 1 and 1000, found {}", res.failure_domains),
+            ));
+        }
+        if !(0..=1_000_000).contains(&res.spare_instances) {
+            return Err(
+                self.bad("resilience.spare_instances", format!("must be 0 or more, found {}", res.spare_instances))
+            );
+        }
+        Ok(())
+    }
+
+    fn events(&self, raw: Vec<RawEvent>) -> Result<Vec<Event>, InputError> {
+        let mut events = Vec::new();
+        for (i, e) in raw.into_iter().enumerate() {
+            if !(e.multiplier > 0.0 && e.multiplier.is_finite()) {
+                return Err(self.bad(
+                    &format!("events[{i}].multiplier"),
+                    format!("must be a positive factor such as 3, found {}", e.multiplier),
+                ));
+            }
+            if e.month == EventMonth::Row(0) {
+                return Err(self.bad(
+                    &format!("events[{i}].month"),
+                    "rows count from 1; write a row such as 5 or a month such as \"2026-11\"".into(),
+                ));
+            }
+            events.push(Event { name: e.name, month: e.month, multiplier: e.multiplier });
+        }
+        Ok(events)
+    }
 }
 
 /// A growth rate flag such as `15%/month`, `15%` or `0.15`; may be negative, above -100%.

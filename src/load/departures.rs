@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_steady_step_is_measured_over_its_middle_whatever_its_edges() {
-        let open = step(Load::Open { from_rps: 100.0, to_rps: 100.0 }, Role::Measure);
+        let open = step(Load::ramp(100.0, 100.0), Role::Measure);
         // 1,000 responses 10 ms apart from 20 ms on, the last 30 held 600 ms by a stall.
         let mut t: Vec<u64> = (0..1000u64).map(|k| 20_000 + k * 10_000).collect();
         for x in t.iter_mut().skip(970) {
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_recovery_step_is_measured_from_its_start_plus_its_fastest_response() {
-        let recovery = step(Load::Open { from_rps: 100.0, to_rps: 100.0 }, Role::Recovery);
+        let recovery = step(Load::ramp(100.0, 100.0), Role::Recovery);
         // 1,000 responses: the first 200 held behind a backlog until 2 s, the rest on time.
         let t = (0..1000u64).map(|k| if k < 200 { 2_000_000 } else { 20_000 + k * 10_000 });
         let w = window(&recovery, &times(t), 20_000, &run(10.0));

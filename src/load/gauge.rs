@@ -250,12 +250,7 @@ mod tests {
 
     #[test]
     fn tickets_are_due_from_their_intended_time() {
-        let step = Step {
-            name: "s".into(),
-            load: Load::Open { from_rps: 100.0, to_rps: 100.0 },
-            duration_s: 1.0,
-            role: Role::Measure,
-        };
+        let step = Step { name: "s".into(), load: Load::ramp(100.0, 100.0), duration_s: 1.0, role: Role::Measure };
         let start = Instant::now();
         let phase = Phase::new(&[step], start);
         assert_eq!(phase.due(0, start), 1);

@@ -9,11 +9,11 @@ use super::departures;
 use super::recorder::{answered, Record};
 use crate::analysis::delivery::{self, Figures};
 use crate::analysis::littles::{self, Occupied};
-use crate::artefact::results::Delivery;
 use crate::artefact::results::LatencyHistograms;
 pub use crate::artefact::results::{
     decode, encode, Encoded, Percentiles, RequestResult, Second, StepResult, ThresholdResult,
 };
+use crate::artefact::results::{Delivery, LittlesCheck};
 use crate::plan::profile::Step;
 
 /// A step's results, and the records they were summarised from (for its thresholds).
@@ -41,51 +41,11 @@ impl Measured {
         let per_answer = achieved_rps / answered(&merged).max(1) as f64;
         let cpu_share = run.generator_cpu.map(|(cpu, wall)| cpu / (wall.max(1e-9) * cores.max(1) as f64));
         let offered = step.load.mean_rps(step.duration_s);
-        let delivery = delivery::delivery(&Figures {
-            unit: if journeys { "journeys/s" } else { "RPS" },
-            offered,
-            delivered: departures::window(step, &unit_departures, fastest(&units), &run).rate(),
-            started: units.requests,
-            answered: answered(&units),
-            failed: units.errors.connect + units.errors.io + units.errors.protocol,
-            late: units.late_starts,
-            late_at_limit: units.late_at_limit,
-            lagging: units.lagging,
-            unsent: run.unsent,
-            limit: run.workers,
-            cpu_share,
-            cores,
-            lag_p99_us: (!units.lag.is_empty()).then(|| units.lag.value_at_quantile(0.99)),
-        });
-        let littles_law =
-            run.unsent_wait_s.or((run.unsent == 0).then_some(0.0)).filter(|_| !run.stopped_early).and_then(
-                |unsent_wait_s| {
-                    littles::littles(&Occupied {
-                        window_s: run.occupied_s,
-                        departures: units.requests + run.unsent,
-                        time_in_system_s: units.sojourn_us as f64 / 1e6 + unsent_wait_s,
-                        measured: run.occupancy.in_system,
-                        measured_se: run.occupancy.in_system_se,
-                        samples: run.occupancy.samples,
-                    })
-                },
-            );
+        let delivery = judge_delivery(step, &run, (&units, &unit_departures), journeys, (cpu_share, cores));
+        let littles_law = littles_check(&run, &units);
         let littles_law_note =
             littles_law.filter(|c| c.alarm).map(|c| littles::littles_cause(&c, run.occupied_s, cpu_share));
-        let per_request = run
-            .records
-            .iter()
-            .zip(names)
-            .map(|(r, name)| RequestResult {
-                name: name.clone(),
-                requests: r.requests,
-                achieved_rps: answered(r) as f64 * per_answer,
-                latency_us: Percentiles::of(&r.latency),
-                service_time_us: Percentiles::of(&r.service),
-                errors: r.errors,
-                histograms: LatencyHistograms { latency: encode(&r.latency), service_time: encode(&r.service) },
-            })
-            .collect();
+        let per_request = per_request(&run.records, names, per_answer);
         let result = StepResult {
             name: step.name.clone(),
             role: step.role,
@@ -129,6 +89,63 @@ impl Measured {
         };
         Measured { result, merged, records: run.records }
     }
+}
+
+/// How the step's delivered units compare with what it offered.
+fn judge_delivery(
+    step: &Step,
+    run: &StepRun,
+    (units, unit_departures): (&Record, &hdrhistogram::Histogram<u64>),
+    journeys: bool,
+    (cpu_share, cores): (Option<f64>, usize),
+) -> Delivery {
+    let fastest = if units.latency.is_empty() { 0 } else { units.latency.min() };
+    delivery::delivery(&Figures {
+        unit: if journeys { "journeys/s" } else { "RPS" },
+        offered: step.load.mean_rps(step.duration_s),
+        delivered: departures::window(step, unit_departures, fastest, run).rate(),
+        started: units.requests,
+        answered: answered(units),
+        failed: units.errors.connect + units.errors.io + units.errors.protocol,
+        late: units.late_starts,
+        late_at_limit: units.late_at_limit,
+        lagging: units.lagging,
+        unsent: run.unsent,
+        limit: run.workers,
+        cpu_share,
+        cores,
+        lag_p99_us: (!units.lag.is_empty()).then(|| units.lag.value_at_quantile(0.99)),
+    })
+}
+
+/// Little's Law over the step's window, when what was never sent is known and no stop cut it.
+fn littles_check(run: &StepRun, units: &Record) -> Option<LittlesCheck> {
+    let unsent_wait_s = run.unsent_wait_s.or((run.unsent == 0).then_some(0.0)).filter(|_| !run.stopped_early)?;
+    littles::littles(&Occupied {
+        window_s: run.occupied_s,
+        departures: units.requests + run.unsent,
+        time_in_system_s: units.sojourn_us as f64 / 1e6 + unsent_wait_s,
+        measured: run.occupancy.in_system,
+        measured_se: run.occupancy.in_system_se,
+        samples: run.occupancy.samples,
+    })
+}
+
+/// Each request name's figures, its rate its answered share of the step's.
+fn per_request(records: &[Record], names: &[String], per_answer: f64) -> Vec<RequestResult> {
+    records
+        .iter()
+        .zip(names)
+        .map(|(r, name)| RequestResult {
+            name: name.clone(),
+            requests: r.requests,
+            achieved_rps: answered(r) as f64 * per_answer,
+            latency_us: Percentiles::of(&r.latency),
+            service_time_us: Percentiles::of(&r.service),
+            errors: r.errors,
+            histograms: LatencyHistograms { latency: encode(&r.latency), service_time: encode(&r.service) },
+        })
+        .collect()
 }
 
 /// Writes `results` as `dir/results.json` through a temporary file and a rename, so that a

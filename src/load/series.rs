@@ -98,7 +98,7 @@ mod tests {
     use crate::plan::profile::{Load, Role};
 
     fn step(duration_s: f64) -> Step {
-        Step { name: "soak".into(), role: Role::Measure, load: Load::Open { from_rps: 10.0, to_rps: 10.0 }, duration_s }
+        Step { name: "soak".into(), role: Role::Measure, load: Load::ramp(10.0, 10.0), duration_s }
     }
 
     fn second_of(latencies: &[u64]) -> Record {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -96,21 +97,7 @@ where
         .x_label_area_size(44)
         .y_label_area_size(72)
         .build_cartesian_2d(x, y)?;
-    let x_ticks = |v: &f64| match &chart.x_axis {
-        XAxis::Number => crate::units::sig(*v, 4),
-        XAxis::Day => {
-            let (y, m, d) = civil_from_days(v.round() as i64);
-            format!("{y}-{m:02}-{d:02}")
-        }
-        XAxis::Labels(names) => {
-            let i = v.round();
-            if (v - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        }
-    };
+    let x_ticks = |v: &f64| x_tick(&chart.x_axis, *v);
     let x_count = match &chart.x_axis {
         XAxis::Labels(names) => names.len().clamp(1, 12),
         _ => 8,
@@ -123,6 +110,21 @@ where
         .y_label_formatter(&|v: &f64| crate::units::sig(*v, 3))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
+    layers(&mut c, chart)?;
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Each layer of `chart`, in its colour, with its legend entry.
+fn layers<'a, Y>(c: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>, chart: &Chart) -> DrawResult
+where
+    Y: Ranged<ValueType = f64>,
+{
     let (x_lo, x_hi) = (c.x_range().start, c.x_range().end);
     let y_range = c.y_range();
     for (i, layer) in chart.layers.iter().enumerate() {
@@ -160,11 +162,24 @@ where
             }
         }
     }
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    root.present()?;
     Ok(())
+}
+
+/// The label of the x axis at `v`: a number, a date, or the name of the category there.
+fn x_tick(axis: &XAxis, v: f64) -> String {
+    match axis {
+        XAxis::Number => crate::units::sig(v, 4),
+        XAxis::Day => {
+            let (y, m, d) = civil_from_days(v.round() as i64);
+            format!("{y}-{m:02}-{d:02}")
+        }
+        XAxis::Labels(names) => {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+    }
 }

@@ -9,14 +9,60 @@ use crate::error::InputError;
 use crate::units::{Rate, Span};
 use schemars::JsonSchema;
 
-/// What drives a step.
+/// What drives a step: a schedule of arrivals, or users sending back to back.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum Load {
-    /// Arrivals at a rate ramping linearly from `from_rps` to `to_rps` (equal: constant).
-    Open { from_rps: f64, to_rps: f64 },
+    /// Arrivals on a schedule; see [`Pacer`].
+    Open(Ramp),
     /// `users` sending back to back, no think time.
     Closed { users: usize },
+}
+
+/// An open load shape: when each of a step's arrivals is due. A new shape is a type that
+/// implements it, held by a variant of [`Load`]; everything downstream (the timeline, the
+/// engines, the analysis) asks the step's load, never the shape itself.
+pub trait Pacer {
+    /// N(t): arrivals due by `t` seconds into a step of `duration_s`.
+    fn due_by(&self, t: f64, duration_s: f64) -> f64;
+    /// When arrival `k` (from 0) is due, seconds into the step: the t with N(t) = k.
+    fn offset_s(&self, k: u64, duration_s: f64) -> f64;
+    /// The arrival rate at the end of the step.
+    fn final_rps(&self) -> f64;
+    /// Whether the rate stays the same over the step.
+    fn is_constant(&self) -> bool;
+}
+
+/// Arrivals at a rate ramping linearly from `from_rps` to `to_rps` (equal: constant).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ramp {
+    pub from_rps: f64,
+    pub to_rps: f64,
+}
+
+impl Pacer for Ramp {
+    fn due_by(&self, t: f64, duration_s: f64) -> f64 {
+        let (a, b) = (self.from_rps, self.to_rps);
+        a * t + (b - a) * t * t / (2.0 * duration_s)
+    }
+
+    fn offset_s(&self, k: u64, duration_s: f64) -> f64 {
+        let (a, b, k) = (self.from_rps, self.to_rps, k as f64);
+        if (b - a).abs() < 1e-12 {
+            return k / a;
+        }
+        let c = (b - a) / duration_s;
+        // (c/2)·t² + a·t − k = 0, the positive root, written to avoid cancellation.
+        2.0 * k / (a + (a * a + 2.0 * c * k).sqrt())
+    }
+
+    fn final_rps(&self) -> f64 {
+        self.to_rps
+    }
+
+    fn is_constant(&self) -> bool {
+        (self.from_rps - self.to_rps).abs() < 1e-9
+    }
 }
 
 /// What a step is for, which decides how it is analysed.
@@ -91,25 +137,30 @@ pub struct Profile {
 }
 
 impl Load {
+    /// The schedule of an open step; `None` for a closed one.
+    pub fn pacer(&self) -> Option<&dyn Pacer> {
+        match self {
+            Load::Open(ramp) => Some(ramp),
+            Load::Closed { .. } => None,
+        }
+    }
+
     /// Whether workers send back to back (closed) rather than at scheduled times (open).
     pub fn is_closed(&self) -> bool {
-        matches!(self, Load::Closed { .. })
+        self.pacer().is_none()
     }
 
     /// The users of a closed step.
     pub fn users(&self) -> Option<usize> {
         match *self {
             Load::Closed { users } => Some(users),
-            Load::Open { .. } => None,
+            Load::Open(_) => None,
         }
     }
 
     /// Whether the rate stays the same over the step (closed steps keep their users).
     pub fn is_constant(&self) -> bool {
-        match *self {
-            Load::Open { from_rps, to_rps } => (from_rps - to_rps).abs() < 1e-9,
-            Load::Closed { .. } => true,
-        }
+        self.pacer().is_none_or(|p| p.is_constant())
     }
 
     /// Workers a phase that starts with this step takes, at most `max_in_flight`: one per user,
@@ -117,31 +168,22 @@ impl Load {
     /// scheduled).
     pub fn workers(&self, max_in_flight: usize, total: u64) -> usize {
         let max = max_in_flight.max(1);
-        match *self {
-            Load::Open { .. } => max.min(total.max(1) as usize),
-            Load::Closed { users } => users.min(max),
-        }
+        self.users().map_or(max.min(total.max(1) as usize), |users| users.min(max))
     }
 
     /// The arrival rate at the end of the step (or `None` for a closed step).
     pub fn target_rps(&self) -> Option<f64> {
-        match *self {
-            Load::Open { to_rps, .. } => Some(to_rps),
-            Load::Closed { .. } => None,
-        }
+        self.pacer().map(|p| p.final_rps())
     }
 
     /// The mean arrival rate the schedule asks for over a step (the middle of a ramp).
     pub fn mean_rps(&self, duration_s: f64) -> Option<f64> {
-        self.target_rps().map(|_| self.due_by(duration_s, duration_s) / duration_s.max(1e-9))
+        self.pacer().map(|p| p.due_by(duration_s, duration_s) / duration_s.max(1e-9))
     }
 
-    /// N(t): requests due by `t` seconds into a step of `duration_s`.
+    /// N(t): requests due by `t` seconds into a step of `duration_s` (none when closed).
     pub fn due_by(&self, t: f64, duration_s: f64) -> f64 {
-        match *self {
-            Load::Open { from_rps: a, to_rps: b } => a * t + (b - a) * t * t / (2.0 * duration_s),
-            Load::Closed { .. } => 0.0,
-        }
+        self.pacer().map_or(0.0, |p| p.due_by(t, duration_s))
     }
 
     /// Requests scheduled in the step: those due strictly before its end.
@@ -149,21 +191,19 @@ impl Load {
         self.due_by(duration_s, duration_s).ceil().max(0.0) as u64
     }
 
-    /// The intended send time of request `k`, seconds into the step.
+    /// The intended send time of request `k`, seconds into the step (closed: now).
     pub fn offset_s(&self, k: u64, duration_s: f64) -> f64 {
-        let Load::Open { from_rps: a, to_rps: b } = *self else { return 0.0 };
-        let k = k as f64;
-        if (b - a).abs() < 1e-12 {
-            return k / a;
-        }
-        let c = (b - a) / duration_s;
-        // (c/2)·t² + a·t − k = 0, the positive root, written to avoid cancellation.
-        2.0 * k / (a + (a * a + 2.0 * c * k).sqrt())
+        self.pacer().map_or(0.0, |p| p.offset_s(k, duration_s))
+    }
+
+    /// An open step from `from_rps` to `to_rps`.
+    pub fn ramp(from_rps: f64, to_rps: f64) -> Load {
+        Load::Open(Ramp { from_rps, to_rps })
     }
 }
 
 fn open(rate: f64) -> Load {
-    Load::Open { from_rps: rate, to_rps: rate }
+    Load::ramp(rate, rate)
 }
 
 fn step(name: impl Into<String>, load: Load, duration_s: f64, role: Role) -> Step {
@@ -281,7 +321,7 @@ impl Builder<'_> {
         let mut steps = vec![step("baseline", open(b), self.secs("profile.before", before)?, Role::Baseline)];
         if let Some(ramp) = ramp {
             let ramp = self.secs("profile.ramp", ramp)?;
-            steps.push(step("ramp", Load::Open { from_rps: b, to_rps: p }, ramp, Role::Ramp));
+            steps.push(step("ramp", Load::ramp(b, p), ramp, Role::Ramp));
         }
         steps.push(step("burst", open(p), self.secs("profile.hold", hold)?, Role::Burst));
         steps.push(step("recovery", open(b), self.secs("profile.after", after)?, Role::Recovery));
@@ -295,7 +335,7 @@ impl Builder<'_> {
             let r = self.rate(&format!("profile.stages[{i}].rate"), &s.rate)?;
             let from = if s.ramp { previous.unwrap_or(r) } else { r };
             let d = self.secs(&format!("profile.stages[{i}].duration"), &s.duration)?;
-            steps.push(step(format!("stage {}", i + 1), Load::Open { from_rps: from, to_rps: r }, d, Role::Measure));
+            steps.push(step(format!("stage {}", i + 1), Load::ramp(from, r), d, Role::Measure));
             previous = Some(r);
         }
         Ok(Self::profile(ProfileKind::Stages, steps))
@@ -325,7 +365,7 @@ mod tests {
         let c = open(100.0);
         assert_eq!(c.count(2.0), 200);
         assert!((c.offset_s(150, 2.0) - 1.5).abs() < 1e-12);
-        let r = Load::Open { from_rps: 100.0, to_rps: 300.0 };
+        let r = Load::ramp(100.0, 300.0);
         // N(T) = 100·2 + 200·4/4 = 400.
         assert_eq!(r.count(2.0), 400);
         for k in [0u64, 1, 57, 399] {

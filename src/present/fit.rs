@@ -17,6 +17,36 @@ pub(crate) fn opt(v: Option<f64>, none: &str) -> String {
     v.map_or(none.to_string(), |v| sig(v, 4))
 }
 
+/// The coefficients of both fits, and how well each fits.
+fn fit_tables(f: &FitReport) -> Vec<Table> {
+    let u = &f.usl;
+    let a = &f.amdahl;
+    let est = |value, std_error, ci95| {
+        estimate_cells(&Estimate { value, std_error, ci95, indistinguishable_from_zero: false })
+    };
+    let [ul, ul_ci] = est(u.lambda, u.lambda_se, u.lambda_ci);
+    let [us, us_ci] = est(u.sigma, u.sigma_se, u.sigma_ci);
+    let [uk, uk_ci] = est(u.kappa, u.kappa_se, u.kappa_ci);
+    let [al, al_ci] = est(a.lambda, a.lambda_se, a.lambda_ci);
+    let [as_, as_ci] = est(a.sigma, a.sigma_se, a.sigma_ci);
+    let coefficients =
+        Table::new("Coefficients (95% intervals, Student's t)", &["", "USL", "USL 95% CI", "Amdahl", "Amdahl 95% CI"])
+            .row([String::from("λ (X at N=1, req/s)"), ul, ul_ci, al, al_ci])
+            .row([String::from("σ (contention)"), us, us_ci, as_, as_ci])
+            .row([String::from("κ (coherency)"), uk, uk_ci, "0 (fixed)".into(), "".into()]);
+    let peak = match (u.peak_concurrency, u.peak_concurrency_whole) {
+        (Some(n), Some(w)) => format!("N* = {} (best whole N = {w})", sig(n, 4)),
+        _ => "none: κ = 0, throughput never falls".into(),
+    };
+    let summary = Table::new("Fit", &["", "USL", "Amdahl"])
+        .row(["R²".into(), sig(u.r_squared, 4), sig(a.r_squared, 4)])
+        .row(["residual std error (req/s)".into(), sig(u.residual_std_error, 4), sig(a.residual_std_error, 4)])
+        .row(["degrees of freedom".into(), u.degrees_of_freedom.to_string(), a.degrees_of_freedom.to_string()])
+        .row(["peak".into(), peak, "none".into()])
+        .row(["max throughput (req/s)".into(), opt(u.peak_throughput, "—"), opt(a.ceiling_throughput, "unbounded")]);
+    vec![coefficients, summary]
+}
+
 impl Present for FitReport {
     fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         crate::artefact::to_writer(self, out)
@@ -24,37 +54,7 @@ impl Present for FitReport {
 
     fn view(&self) -> Document {
         let u = &self.usl;
-        let a = &self.amdahl;
-        let est = |value, std_error, ci95| {
-            estimate_cells(&Estimate { value, std_error, ci95, indistinguishable_from_zero: false })
-        };
-        let [ul, ul_ci] = est(u.lambda, u.lambda_se, u.lambda_ci);
-        let [us, us_ci] = est(u.sigma, u.sigma_se, u.sigma_ci);
-        let [uk, uk_ci] = est(u.kappa, u.kappa_se, u.kappa_ci);
-        let [al, al_ci] = est(a.lambda, a.lambda_se, a.lambda_ci);
-        let [as_, as_ci] = est(a.sigma, a.sigma_se, a.sigma_ci);
-        let coefficients = Table::new(
-            "Coefficients (95% intervals, Student's t)",
-            &["", "USL", "USL 95% CI", "Amdahl", "Amdahl 95% CI"],
-        )
-        .row([String::from("λ (X at N=1, req/s)"), ul, ul_ci, al, al_ci])
-        .row([String::from("σ (contention)"), us, us_ci, as_, as_ci])
-        .row([String::from("κ (coherency)"), uk, uk_ci, "0 (fixed)".into(), "".into()]);
-        let peak = match (u.peak_concurrency, u.peak_concurrency_whole) {
-            (Some(n), Some(w)) => format!("N* = {} (best whole N = {w})", sig(n, 4)),
-            _ => "none: κ = 0, throughput never falls".into(),
-        };
-        let summary = Table::new("Fit", &["", "USL", "Amdahl"])
-            .row(["R²".into(), sig(u.r_squared, 4), sig(a.r_squared, 4)])
-            .row(["residual std error (req/s)".into(), sig(u.residual_std_error, 4), sig(a.residual_std_error, 4)])
-            .row(["degrees of freedom".into(), u.degrees_of_freedom.to_string(), a.degrees_of_freedom.to_string()])
-            .row(["peak".into(), peak, "none".into()])
-            .row([
-                "max throughput (req/s)".into(),
-                opt(u.peak_throughput, "—"),
-                opt(a.ceiling_throughput, "unbounded"),
-            ]);
-        let mut sections = vec![coefficients, summary];
+        let mut sections = fit_tables(self);
         if self.input.points.len() <= 30 {
             let mut s = Table::new("Measured and fitted", &["N", "X measured", "USL fitted", "residual"]);
             for (p, r) in self.input.points.iter().zip(&u.residuals) {

@@ -2,7 +2,7 @@
 //! as notes under it. It only words what the run decided.
 
 use crate::artefact::results::Delivery;
-use crate::artefact::results::Results;
+use crate::artefact::results::{Results, StepResult};
 use crate::plan::profile::{ProfileKind, Role};
 use crate::present::Present;
 use crate::units::{human_duration, readable, sig, thousands};
@@ -81,40 +81,39 @@ pub(crate) fn verdict(r: &Results) -> String {
 }
 
 /// What each step's verdicts mean, as notes.
+/// What one step's verdicts mean.
+fn step_notes(s: &StepResult, stress: bool, notes: &mut Vec<String>) {
+    let transient = matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
+    match &s.delivery {
+        Delivery::Delivered => {}
+        // A stress run's failing step is told by its breaking point below.
+        Delivery::Saturated { .. } if stress => {}
+        // Beyond capacity is what a spike's burst is for.
+        Delivery::Saturated { reason } if transient => notes.push(format!("{}: {reason}", s.name)),
+        d => {
+            let rate = s.offered_rps.map_or(String::new(), |o| format!(" of {}", rps(o)));
+            let what = match d {
+                Delivery::Saturated { .. } => format!("not a valid test{rate}: the target cannot take it"),
+                Delivery::GeneratorBehind { .. } => {
+                    format!("not a valid test{rate}: the generator could not keep up")
+                }
+                _ => format!("not a valid test{rate}"),
+            };
+            notes.push(format!("{}: {}; {what}", s.name, d.reason().unwrap_or_default()));
+        }
+    }
+    if let Some(n) = &s.littles_law_note {
+        notes.push(format!("{}: {n}", s.name));
+    }
+    for t in s.slo.iter().filter(|t| !t.passed) {
+        notes.push(format!("{}: SLO '{}' ({}) failed: {}", s.name, t.threshold, t.scope, t.unit.show(t.value)));
+    }
+}
+
 pub(crate) fn notes(r: &Results, steps: &mut Table) {
     let stress = r.profile == ProfileKind::Stress;
     for s in &r.steps {
-        let transient = matches!(s.role, Role::Ramp | Role::Burst | Role::Recovery);
-        match &s.delivery {
-            Delivery::Delivered => {}
-            // A stress run's failing step is told by its breaking point below.
-            Delivery::Saturated { .. } if stress => {}
-            // Beyond capacity is what a spike's burst is for.
-            Delivery::Saturated { reason } if transient => steps.notes.push(format!("{}: {reason}", s.name)),
-            d => {
-                let rate = s.offered_rps.map_or(String::new(), |o| format!(" of {}", rps(o)));
-                let what = match d {
-                    Delivery::Saturated { .. } => format!("not a valid test{rate}: the target cannot take it"),
-                    Delivery::GeneratorBehind { .. } => {
-                        format!("not a valid test{rate}: the generator could not keep up")
-                    }
-                    _ => format!("not a valid test{rate}"),
-                };
-                steps.notes.push(format!("{}: {}; {what}", s.name, d.reason().unwrap_or_default()));
-            }
-        }
-        if let Some(n) = &s.littles_law_note {
-            steps.notes.push(format!("{}: {n}", s.name));
-        }
-        for t in s.slo.iter().filter(|t| !t.passed) {
-            steps.notes.push(format!(
-                "{}: SLO '{}' ({}) failed: {}",
-                s.name,
-                t.threshold,
-                t.scope,
-                t.unit.show(t.value)
-            ));
-        }
+        step_notes(s, stress, &mut steps.notes);
     }
     if let Some(a) = &r.aborted {
         steps.notes.push(format!("aborted by the safety rule: {a}"));
@@ -122,9 +121,14 @@ pub(crate) fn notes(r: &Results, steps: &mut Table) {
     if r.interrupted {
         steps.notes.push("interrupted: the results hold what was measured until then".into());
     }
+    analysis_notes(r, &mut steps.notes);
+}
+
+/// What the profile's analysis found: breaking point, expected capacity, spike and soak.
+fn analysis_notes(r: &Results, notes: &mut Vec<String>) {
     if let Some(b) = &r.analysis.breaking_point {
         let why = b.reason.clone().unwrap_or_default();
-        steps.notes.push(match (&b.last_passing, b.last_passing_rps, &b.first_failing) {
+        notes.push(match (&b.last_passing, b.last_passing_rps, &b.first_failing) {
             (Some(l), Some(x), Some(f)) => format!("breaking point: {l} held ({} measured); {f} failed: {why}", rps(x)),
             (None, _, Some(f)) => format!("breaking point: the first step, {f}, already failed: {why}"),
             (Some(l), Some(x), None) => format!("no breaking point: every step up to {l} held ({} measured)", rps(x)),
@@ -134,10 +138,10 @@ pub(crate) fn notes(r: &Results, steps: &mut Table) {
     if let Some(e) = &r.analysis.expected {
         let measured = e.measured_rps.map_or("no step held".into(), |m| format!("{} measured", rps(m)));
         let verdict = if e.passed { "met" } else { "not met" };
-        steps.notes.push(format!("expected capacity: at least {}; {measured}: {verdict}", rps(e.min_rps)));
+        notes.push(format!("expected capacity: at least {}; {measured}: {verdict}", rps(e.min_rps)));
     }
     if let Some(sp) = &r.analysis.spike {
-        steps.notes.push(format!(
+        notes.push(format!(
             "spike: baseline p99 {}, burst p99 {} with {} errors; back within 10% of the baseline p99 after {}",
             us(sp.baseline_p99_us),
             us(sp.burst_p99_us),
@@ -153,7 +157,7 @@ pub(crate) fn notes(r: &Results, steps: &mut Table) {
                 t.p_value.map_or("—".into(), |p| sig(p, 2))
             )
         });
-        steps.notes.push(format!(
+        notes.push(format!(
             "soak: p99 {} in the first {} window, {} in the last; trend {t}; {} connection errors, {} reconnects",
             us(so.p99_first_window_us.map(|v| v as u64)),
             human_duration(so.window_s),

@@ -89,27 +89,7 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         return Err(refused("--body", "set body in each [[requests]] of the plan"));
     }
     let mut given = Vec::new();
-    if let Some(d) = args.duration.clone() {
-        match &mut plan.profile {
-            ProfileSpec::Load { duration, .. } | ProfileSpec::Soak { duration, .. } | ProfileSpec::Closed { duration, .. } => {
-                *duration = d.clone()
-            }
-            _ => {
-                return Err(refused(
-                    "--duration",
-                    "a stress, spike or stages profile has one per step: set profile.hold, before/after or stages[].duration",
-                ))
-            }
-        }
-        given.push(format!("--duration {}", d.text()));
-    }
-    if let Some(w) = &args.warmup {
-        let ProfileSpec::Load { warmup, .. } = &mut plan.profile else {
-            return Err(refused("--warmup", "only a load profile has a warm-up (profile.warmup)"));
-        };
-        *warmup = Some(w.clone());
-        given.push(format!("--warmup {}", w.text()));
-    }
+    profile_flags(args, plan, &mut given)?;
     if let Some(t) = &args.timeout {
         plan.timeout = t.clone();
         given.push(format!("--timeout {}", t.text()));
@@ -134,6 +114,47 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         plan.slo = slo(args)?;
         given.extend(args.slo.iter().map(|t| format!("--slo '{t}'")));
     }
+    header_flags(args, plan, &mut given)?;
+    if args.insecure {
+        given.push("--insecure".into());
+    }
+    if let Some(r) = args.max_rps {
+        given.push(format!("--max-rps {}", r.0));
+    }
+    if let Some(t) = &args.target {
+        given.push(format!("--target {t}"));
+    }
+    Ok(given)
+}
+
+/// `--duration` and `--warmup`, where the profile has one.
+fn profile_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) -> Result<(), InputError> {
+    if let Some(d) = args.duration.clone() {
+        match &mut plan.profile {
+            ProfileSpec::Load { duration, .. } | ProfileSpec::Soak { duration, .. } | ProfileSpec::Closed { duration, .. } => {
+                *duration = d.clone()
+            }
+            _ => {
+                return Err(refused(
+                    "--duration",
+                    "a stress, spike or stages profile has one per step: set profile.hold, before/after or stages[].duration",
+                ))
+            }
+        }
+        given.push(format!("--duration {}", d.text()));
+    }
+    if let Some(w) = &args.warmup {
+        let ProfileSpec::Load { warmup, .. } = &mut plan.profile else {
+            return Err(refused("--warmup", "only a load profile has a warm-up (profile.warmup)"));
+        };
+        *warmup = Some(w.clone());
+        given.push(format!("--warmup {}", w.text()));
+    }
+    Ok(())
+}
+
+/// `--header`, added to every request and journey step.
+fn header_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) -> Result<(), InputError> {
     let extra = headers(args)?;
     for (k, v) in &extra {
         for h in plan
@@ -146,14 +167,5 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         }
         given.push(format!("--header '{k}: …'"));
     }
-    if args.insecure {
-        given.push("--insecure".into());
-    }
-    if let Some(r) = args.max_rps {
-        given.push(format!("--max-rps {}", r.0));
-    }
-    if let Some(t) = &args.target {
-        given.push(format!("--target {t}"));
-    }
-    Ok(given)
+    Ok(())
 }

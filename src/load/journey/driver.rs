@@ -343,21 +343,10 @@ impl PhaseRun {
             };
             let (outcome, bytes) = send(user, st, &mut vars, &bounds).await;
             end = Instant::now();
-            let lag_us = micros(sent, at);
-            let measured = !matches!(outcome, Err((ErrorClass::Connect, _)));
-            let sample = Sample {
-                request: first + s,
-                latency_us: measured.then(|| micros(end, at)),
-                service_us: measured.then(|| micros(end, sent)),
-                lag_us,
-                late: lag_us > LATE_US,
-                // Only the first step waits for a turn; later ones follow the one before.
-                at_limit: at_limit && s == 0,
-                sojourn_us: micros(end, at),
-                bytes,
-                done_us: micros(end, self.phase.starts[step]),
-                error: outcome.as_ref().err().map(|e| e.0),
-            };
+            let error = outcome.as_ref().err().map(|e| e.0);
+            // Only the first step waits for a turn; later ones follow the one before.
+            let sample =
+                step_sample(first + s, error, (at, sent, end), self.phase.starts[step], at_limit && s == 0, bytes);
             recorder.record(w, sample, end);
             if let Err((class, reason)) = outcome {
                 tally.failure(first + s, reason);
@@ -375,6 +364,31 @@ impl PhaseRun {
 
 fn micros(later: Instant, earlier: Instant) -> u64 {
     later.saturating_duration_since(earlier).as_micros() as u64
+}
+
+/// One journey step's sample: due `at`, sent, and done at `end`.
+fn step_sample(
+    request: usize,
+    error: Option<ErrorClass>,
+    (at, sent, end): (Instant, Instant, Instant),
+    start: Instant,
+    at_limit: bool,
+    bytes: u64,
+) -> Sample {
+    let lag_us = micros(sent, at);
+    let measured = !matches!(error, Some(ErrorClass::Connect));
+    Sample {
+        request,
+        latency_us: measured.then(|| micros(end, at)),
+        service_us: measured.then(|| micros(end, sent)),
+        lag_us,
+        late: lag_us > LATE_US,
+        at_limit,
+        sojourn_us: micros(end, at),
+        bytes,
+        done_us: micros(end, start),
+        error,
+    }
 }
 
 /// A journey's own sample: end to end from its ticket time (latencies only when it completed;

@@ -135,45 +135,11 @@ pub fn forecast(days: &[DayObs], opts: Options) -> Result<Forecast, ForecastErro
     let last_day = days.last().map_or(0, |d| d.day);
     let recent: Vec<i64> = (last_day - 29..=last_day).collect();
     let base_peak = fitted.peak_over(&recent);
-    let periods = (0..opts.horizon)
-        .map(|h| {
-            let month = opts.first_month.plus(h as i64);
-            let span: Vec<i64> = (month.first_day()..month.first_day() + month.days()).collect();
-            let peak = fitted.peak_over(&span);
-            let distance = (month.first_day() as f64 + month.days() as f64 / 2.0 - last_day as f64).max(1.0);
-            let s = rmse * (distance / (window as f64 / 2.0)).max(1.0).sqrt();
-            let hi95 = peak * (t95 * s).exp();
-            let worst = match opts.worst_growth {
-                // An explicit growth rate replaces the band: a planner's answer to a history too
-                // short or erratic for a usable one. It never falls below the point forecast.
-                Some(g) => peak.max(base_peak * (1.0 + g).powi(h as i32 + 1)),
-                None => hi95,
-            };
-            PeriodForecast {
-                month,
-                mean_rps: fitted.mean_over(&span),
-                peak_rps: peak,
-                peak_rps_lo80: peak * (-t80 * s).exp(),
-                peak_rps_hi80: peak * (t80 * s).exp(),
-                peak_rps_lo95: peak * (-t95 * s).exp(),
-                peak_rps_hi95: hi95,
-                peak_rps_worst: worst,
-            }
-        })
-        .collect();
+    let bands = Bands { rmse, window, t80, t95 };
+    let periods = (0..opts.horizon).map(|h| month_forecast(&fitted, &opts, h, (last_day, base_peak), &bands)).collect();
     let first: Vec<i64> = (opts.first_month.first_day()..opts.first_month.plus(1).first_day()).collect();
     let model = described(&fitted, &first);
-    let reason = if chosen.candidate == Candidate::Median
-        && chosen.peak_log_errors.len() < backtest::MIN_ORIGINS_TO_SELECT
-    {
-        format!(
-            "{} backtest origin(s) are too few to pick one model reliably (at least {} are needed): the median of all is used",
-            chosen.peak_log_errors.len(),
-            backtest::MIN_ORIGINS_TO_SELECT
-        )
-    } else {
-        "the simplest candidate within one standard error of the best backtest peak error".into()
-    };
+    let reason = reason(chosen);
     let mut down: Vec<DownWeighted> = model
         .down_weighted()
         .into_iter()
@@ -207,6 +173,61 @@ pub fn forecast(days: &[DayObs], opts: Options) -> Result<Forecast, ForecastErro
         periods,
         down_weighted: down,
     })
+}
+
+/// How wide the bands are: the backtest's RMSE of log peaks over `window` days, and Student's t
+/// quantiles.
+struct Bands {
+    rmse: f64,
+    window: usize,
+    t80: f64,
+    t95: f64,
+}
+
+/// The forecast of month `h` of the horizon, its band widening with the distance from the last
+/// day of history.
+fn month_forecast(
+    fitted: &model::Fitted,
+    opts: &Options,
+    h: usize,
+    (last_day, base_peak): (i64, f64),
+    b: &Bands,
+) -> PeriodForecast {
+    let month = opts.first_month.plus(h as i64);
+    let span: Vec<i64> = (month.first_day()..month.first_day() + month.days()).collect();
+    let peak = fitted.peak_over(&span);
+    let distance = (month.first_day() as f64 + month.days() as f64 / 2.0 - last_day as f64).max(1.0);
+    let s = b.rmse * (distance / (b.window as f64 / 2.0)).max(1.0).sqrt();
+    let hi95 = peak * (b.t95 * s).exp();
+    let worst = match opts.worst_growth {
+        // An explicit growth rate replaces the band: a planner's answer to a history too
+        // short or erratic for a usable one. It never falls below the point forecast.
+        Some(g) => peak.max(base_peak * (1.0 + g).powi(h as i32 + 1)),
+        None => hi95,
+    };
+    PeriodForecast {
+        month,
+        mean_rps: fitted.mean_over(&span),
+        peak_rps: peak,
+        peak_rps_lo80: peak * (-b.t80 * s).exp(),
+        peak_rps_hi80: peak * (b.t80 * s).exp(),
+        peak_rps_lo95: peak * (-b.t95 * s).exp(),
+        peak_rps_hi95: hi95,
+        peak_rps_worst: worst,
+    }
+}
+
+/// Why the chosen candidate was chosen.
+fn reason(chosen: &Scored) -> String {
+    if chosen.candidate == Candidate::Median && chosen.peak_log_errors.len() < backtest::MIN_ORIGINS_TO_SELECT {
+        format!(
+            "{} backtest origin(s) are too few to pick one model reliably (at least {} are needed): the median of all is used",
+            chosen.peak_log_errors.len(),
+            backtest::MIN_ORIGINS_TO_SELECT
+        )
+    } else {
+        "the simplest candidate within one standard error of the best backtest peak error".into()
+    }
 }
 
 /// The member whose first-month peak forecast is the median (the model itself when single).

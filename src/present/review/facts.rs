@@ -48,6 +48,18 @@ pub fn run(run: &Run, r: &mut Review) {
                 .status(status),
         );
     }
+    profile_facts(run, r);
+    r.assumptions.push(Fact::new(
+        "Load generator",
+        format!(
+            "headroom {} on {} cores; latency from each request's intended send time (coordinated omission corrected), service time beside it",
+            run.environment.headroom_version, run.environment.cores
+        ),
+    ));
+}
+
+/// What a spike or a soak found.
+fn profile_facts(run: &Run, r: &mut Review) {
     if let Some(s) = &run.analysis.spike {
         let opt = |v: Option<u64>| v.map_or("—".into(), |v| micros(v as f64));
         let recovery = s.recovery_s.map_or("did not recover within the recovery step".into(), |t| {
@@ -77,13 +89,6 @@ pub fn run(run: &Run, r: &mut Review) {
             ),
         ));
     }
-    r.assumptions.push(Fact::new(
-        "Load generator",
-        format!(
-            "headroom {} on {} cores; latency from each request's intended send time (coordinated omission corrected), service time beside it",
-            run.environment.headroom_version, run.environment.cores
-        ),
-    ));
 }
 
 /// Whether the run can be trusted, and what its steps delivered against what they offered.
@@ -268,6 +273,13 @@ pub fn plan(plan: &Plan, r: &mut Review) {
             ),
         ));
     }
+    plan_assumptions(plan, r);
+    r.warnings.extend(plan.warnings.iter().map(|w| format!("plan: {w}")));
+}
+
+/// What the plan assumed: the fleet, its target, its capacity, demand, resilience and events.
+fn plan_assumptions(plan: &Plan, r: &mut Review) {
+    let a = &plan.assumptions;
     r.assumptions.push(Fact::new(
         "Fleet today",
         format!(
@@ -299,5 +311,4 @@ pub fn plan(plan: &Plan, r: &mut Review) {
             .join("; ")
     };
     r.assumptions.push(Fact::new("Events", events));
-    r.warnings.extend(plan.warnings.iter().map(|w| format!("plan: {w}")));
 }

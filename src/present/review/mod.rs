@@ -87,7 +87,13 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
     if r.csv.is_none() {
         r.csv = step_csv;
     }
-    // Two runs draw the same kinds of chart: their ids (file names, HTML anchors) stay unique.
+    dedupe(&mut r);
+    r
+}
+
+/// Two runs draw the same kinds of chart, and state the same generator: chart ids (file names,
+/// HTML anchors) stay unique, and an assumption is stated once.
+fn dedupe(r: &mut Review) {
     let mut ids: Vec<String> = Vec::new();
     for c in &mut r.charts {
         let base = c.id.clone();
@@ -98,14 +104,12 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
         }
         ids.push(c.id.clone());
     }
-    // Two runs on one machine state the same generator once.
     let mut seen = Vec::new();
     r.assumptions.retain(|f| {
         let new = !seen.contains(f);
         seen.push(f.clone());
         new
     });
-    r
 }
 
 impl Present for Review {

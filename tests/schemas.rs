@@ -47,12 +47,16 @@ fn schemas_match_the_types_and_the_demo_files_match_the_schemas() {
     let fit = check::<FitReport>("fit");
     let forecast = check::<ForecastReport>("forecast");
     let plan = check::<PlanReport>("plan");
-    for f in ["tests/fixtures/report/spike-results.json", "tests/fixtures/report/sweep-results.json"] {
-        holds::<Results>(&results, f);
+    // The report fixtures, and the sample `headroom demo` wrote into reports/demo/.
+    for dir in ["tests/fixtures/report", "reports/demo"] {
+        let sep = if dir.ends_with("report") { "-" } else { "/" };
+        for run in ["spike", "sweep"] {
+            holds::<Results>(&results, &format!("{dir}/{run}{sep}results.json"));
+        }
+        holds::<FitReport>(&fit, &format!("{dir}/fit.json"));
+        holds::<ForecastReport>(&forecast, &format!("{dir}/forecast.json"));
+        holds::<PlanReport>(&plan, &format!("{dir}/plan.json"));
     }
-    holds::<FitReport>(&fit, "tests/fixtures/report/fit.json");
-    holds::<ForecastReport>(&forecast, "tests/fixtures/report/forecast.json");
-    holds::<PlanReport>(&plan, "tests/fixtures/report/plan.json");
 }
 
 #[test]

@@ -21,10 +21,15 @@ fn plan(top: &str, profile: &str) -> headroom::plan::LoadPlan {
 
 async fn run(top: &str, profile: &str, script: Script) -> Results {
     let dir = tempfile::tempdir().unwrap();
+    run_into(dir.path(), top, profile, script).await
+}
+
+/// Runs into `dir`, where results.json stays.
+async fn run_into(dir: &std::path::Path, top: &str, profile: &str, script: Script) -> Results {
     let opts = RunOptions {
         target: None,
         max_rps: None,
-        out: dir.path().to_path_buf(),
+        out: dir.to_path_buf(),
         progress: false,
         insecure: false,
         overrides: Vec::new(),
@@ -172,4 +177,21 @@ async fn the_same_run_twice_gives_the_same_figures() {
     let steps = |r: &Results| serde_json::to_value(&r.steps).unwrap();
     assert_eq!(steps(&a), steps(&b));
     assert_eq!(a.steps.len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_hour_of_soak_keeps_results_json_small() {
+    // Service times spread over 5–45 ms, so that every point's histogram has some width.
+    let spread =
+        Script { servers: 64, serve: Box::new(|c| Served::ok(Duration::from_micros(5_000 + c.n * 7_919 % 40_000))) };
+    let dir = tempfile::tempdir().unwrap();
+    let r =
+        run_into(dir.path(), "", "kind = \"soak\"\nrate = \"20\"\nduration = \"1h\"\nwindow = \"5m\"", spread).await;
+    let bytes = std::fs::metadata(dir.path().join("results.json")).unwrap().len();
+    let points = r.steps[0].series.len();
+    eprintln!("1 h soak: {points} series points, results.json {bytes} bytes ({} per point)", bytes / points as u64);
+    // At most 1,800 points a step, each with its histogram: about 1.5 MB an hour at this
+    // spread (a narrow distribution takes a fifth of that), however long the soak.
+    assert!(points <= 1_800, "{points}");
+    assert!(bytes < 2_000_000, "{bytes} bytes");
 }

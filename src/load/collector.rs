@@ -9,11 +9,11 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::gauge::{cpu_seconds, Counters, Gauge, Occupancy};
-use super::journey::summary::JourneysResult;
 use super::limiter::Limiter;
 use super::recorder::{Record, Recorder};
 use super::series::SeriesBuilder;
 use super::timeline::Phase;
+use crate::artefact::results::JourneysResult;
 use crate::artefact::results::Second;
 use crate::plan::profile::Step;
 

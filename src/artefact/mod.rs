@@ -86,10 +86,6 @@ pub fn to_writer<T: Contract>(value: &T, out: &mut dyn Write) -> std::io::Result
 /// Writes `value` to `path` through a temporary file and a rename, so that a reader, a crash or
 /// a signal never sees half a file; `-` writes standard output.
 pub fn write<T: Contract>(value: &T, path: &Path) -> Result<()> {
-    if path.to_str() == Some("-") {
-        let mut out = std::io::stdout().lock();
-        return Ok(to_writer(value, &mut out)?);
-    }
     crate::files::write_atomic(path, |w| Ok(to_writer(value, w)?))
 }
 

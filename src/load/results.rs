@@ -156,20 +156,3 @@ pub fn write_atomic(dir: &Path, results: &crate::artefact::results::Results) -> 
     crate::artefact::write(results, &path)?;
     Ok(path)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn histograms_round_trip_through_base64() {
-        let mut h = super::super::recorder::histogram();
-        for v in [1u64, 10, 100, 1000, 123_456] {
-            h.record(v).unwrap();
-        }
-        let back = decode(&encode(&h)).unwrap();
-        assert_eq!(back.len(), 5);
-        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
-        assert_eq!(back.max(), h.max());
-    }
-}

@@ -167,7 +167,9 @@ after = "6s"
     assert!(r.valid, "{:?}", r.invalid_reasons);
     let sp = r.analysis.spike.unwrap();
     let baseline = sp.baseline_p99_us.unwrap();
-    assert!((50_000..60_000).contains(&baseline), "{sp:?}");
+    // 50 ms of service plus the scheduling of a shared 2-core machine: CI has measured 65 ms.
+    // The exact figures are asserted against the virtual engine (tests/virtual_engine.rs).
+    assert!((50_000..100_000).contains(&baseline), "{sp:?}");
     // The last arrival of the burst waits about 270 / 160 s behind the queue.
     assert!(sp.burst_p99_us.unwrap() > 1_200_000, "{sp:?}");
     assert_eq!(sp.burst_errors, 0, "{sp:?}");

@@ -138,29 +138,97 @@ pub const LATEST_S: f64 = 7_258_118_400.0;
 /// How a timestamp was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
+    /// A date and time with its offset (`Z`, `+02:00`, `+0200`).
     Rfc3339,
+    /// A date and time without an offset, read in the given zone.
+    Local,
+    /// `YYYY-MM-DD`: midnight in the given zone.
+    Date,
+    /// `YYYY-MM`: the month's first midnight in the given zone.
+    Month,
     UnixSeconds,
-    /// Told from seconds by magnitude: 11 to 13 digits is 1973–2199 in milliseconds, and no
-    /// year before 2200 in seconds.
+    /// Told from seconds by magnitude (11 to 13 digits is 1973–2199 in milliseconds, and no
+    /// year before 2200 in seconds) or chosen with a flag.
     UnixMillis,
 }
 
-/// Parses an RFC 3339 timestamp (`1995-07-01T04:00:00Z`, `...+02:00`, fractional seconds,
-/// a space for `T`), Unix seconds (`804571200`, `804571200.5`) or Unix milliseconds
-/// (`804571200000`) into Unix seconds from 1970 to 2199, and says which it was.
-pub fn parse_timestamp_written(text: &[u8]) -> Option<(f64, Written)> {
+/// How numeric timestamps count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Epoch {
+    /// Seconds or milliseconds, told by magnitude (and said in the report).
+    #[default]
+    Auto,
+    #[value(name = "s")]
+    Seconds,
+    #[value(name = "ms")]
+    Millis,
+}
+
+/// How to read timestamps: the zone of those without an offset, and numeric ones' unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRead {
+    /// Seconds east of UTC.
+    pub offset_s: i64,
+    pub epoch: Epoch,
+}
+
+/// Parses `UTC`, `Z` or a fixed offset such as `+05:30`, `-0800` or `+02` into seconds east of UTC.
+pub fn parse_offset(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        return Some(0);
+    }
+    offset(t.as_bytes())
+}
+
+/// `UTC` or `UTC+05:30`.
+pub fn offset_name(offset_s: i64) -> String {
+    if offset_s == 0 {
+        return "UTC".into();
+    }
+    let sign = if offset_s < 0 { '-' } else { '+' };
+    let a = offset_s.abs();
+    format!("UTC{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
+}
+
+fn offset(rest: &[u8]) -> Option<i64> {
+    let (sign, body) = match rest.split_first()? {
+        (b'+', b) => (1, b),
+        (b'-', b) => (-1, b),
+        (b'Z' | b'z', []) => return Some(0),
+        _ => return None,
+    };
+    let (h, m) = match body {
+        [h1, h2] => (digits(&[*h1, *h2])?, 0),
+        [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+        _ => return None,
+    };
+    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// Parses a timestamp as exports write them into Unix seconds from 1970 to 2199, and says
+/// which way it was written: RFC 3339 (`1995-07-01T04:00:00Z`, `...+02:00`, `+0200`,
+/// fractional seconds, a space for `T`), a date and time without offset, `YYYY-MM-DD` or
+/// `YYYY-MM` (these three in `read`'s zone), or Unix seconds or milliseconds.
+pub fn parse_timestamp_with(text: &[u8], read: TimeRead) -> Option<(f64, Written)> {
     let t = text.trim_ascii();
-    let (secs, written) = if t.len() >= 19 && t[4] == b'-' {
-        (parse_rfc3339(t)?, Written::Rfc3339)
+    let (secs, written) = if t.len() >= 7 && t[4] == b'-' {
+        parse_civil(t, read.offset_s)?
     } else {
         let v = std::str::from_utf8(t).ok()?.parse::<f64>().ok().filter(|v| v.is_finite())?;
-        if v >= 1e11 {
-            (v / 1000.0, Written::UnixMillis)
-        } else {
-            (v, Written::UnixSeconds)
+        match read.epoch {
+            Epoch::Millis => (v / 1000.0, Written::UnixMillis),
+            Epoch::Seconds => (v, Written::UnixSeconds),
+            Epoch::Auto if v >= 1e11 => (v / 1000.0, Written::UnixMillis),
+            Epoch::Auto => (v, Written::UnixSeconds),
         }
     };
     (EARLIEST_S..LATEST_S).contains(&secs).then_some((secs, written))
+}
+
+/// [`parse_timestamp_with`] in UTC, numeric units told by magnitude.
+pub fn parse_timestamp_written(text: &[u8]) -> Option<(f64, Written)> {
+    parse_timestamp_with(text, TimeRead::default())
 }
 
 /// [`parse_timestamp_written`] without saying how it was written.
@@ -168,39 +236,47 @@ pub fn parse_timestamp(text: &[u8]) -> Option<f64> {
     parse_timestamp_written(text).map(|(s, _)| s)
 }
 
-fn parse_rfc3339(t: &[u8]) -> Option<f64> {
-    if t[7] != b'-' || !matches!(t[10], b'T' | b't' | b' ') || t[13] != b':' || t[16] != b':' {
+fn parse_civil(t: &[u8], zone_s: i64) -> Option<(f64, Written)> {
+    let (y, mo) = (digits(&t[0..4])?, digits(&t[5..7])? as u32);
+    if !(1..=12).contains(&mo) {
         return None;
     }
-    let (y, mo, d) = (digits(&t[0..4])?, digits(&t[5..7])? as u32, digits(&t[8..10])? as u32);
-    let (h, mi, s) = (digits(&t[11..13])?, digits(&t[14..16])?, digits(&t[17..19])?);
-    if !(1..=12).contains(&mo) || d == 0 || d as i64 > (YearMonth { year: y as i32, month: mo }).days() {
+    if t.len() == 7 {
+        return Some(((days_from_civil(y, mo, 1) * DAY_S - zone_s) as f64, Written::Month));
+    }
+    if t.len() < 10 || t[7] != b'-' {
         return None;
+    }
+    let d = digits(&t[8..10])? as u32;
+    if d == 0 || d as i64 > (YearMonth { year: y as i32, month: mo }).days() {
+        return None;
+    }
+    let day_s = days_from_civil(y, mo, d) * DAY_S;
+    if t.len() == 10 {
+        return Some(((day_s - zone_s) as f64, Written::Date));
+    }
+    if !matches!(t[10], b'T' | b't' | b' ') || t.len() < 16 || t[13] != b':' {
+        return None;
+    }
+    let (h, mi) = (digits(&t[11..13])?, digits(&t[14..16])?);
+    let mut rest = &t[16..];
+    let mut s = 0;
+    if let [b':', s1, s2, more @ ..] = rest {
+        s = digits(&[*s1, *s2])?;
+        rest = more;
     }
     if h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let mut rest = &t[19..];
     let mut frac = 0.0;
     if let Some(b'.') = rest.first() {
         let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
         frac = std::str::from_utf8(&rest[..n + 1]).ok()?.parse::<f64>().ok()?;
         rest = &rest[n + 1..];
     }
-    let offset = match rest {
-        b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), oh @ .., b':', m1, m2] if oh.len() == 2 => {
-            let v = digits(oh)? * 3600 + digits(&[*m1, *m2])? * 60;
-            if *sign == b'+' {
-                v
-            } else {
-                -v
-            }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(y, mo, d) * DAY_S + h * 3600 + mi * 60 + s - offset;
-    Some(secs as f64 + frac)
+    let rest = rest.trim_ascii_start();
+    let (off, written) = if rest.is_empty() { (zone_s, Written::Local) } else { (offset(rest)?, Written::Rfc3339) };
+    Some(((day_s + h * 3600 + mi * 60 + s - off) as f64 + frac, written))
 }
 
 #[cfg(test)]
@@ -217,7 +293,18 @@ mod tests {
         assert_eq!(parse_timestamp(b"1995-07-01 04:00:00.5Z"), Some(804_571_200.5));
         assert_eq!(parse_timestamp(b"804571200"), Some(804_571_200.0));
         assert_eq!(rfc3339(804_571_200.0), "1995-07-01T04:00:00Z");
-        for bad in [&b"1995-13-01T00:00:00Z"[..], b"1995-02-29T00:00:00Z", b"1995-07-01T04:00:00", b"yesterday", b""] {
+        assert_eq!(parse_timestamp(b"1995-07-01T06:00:00+0200"), Some(804_571_200.0));
+        assert_eq!(parse_timestamp(b"1995-07-01 04:00:00"), Some(804_571_200.0));
+        assert_eq!(parse_timestamp(b"1995-07-01"), Some(804_556_800.0));
+        assert_eq!(parse_timestamp(b"1995-07"), Some(804_556_800.0));
+        assert_eq!(parse_timestamp(b"804571200000"), Some(804_571_200.0));
+        let berlin = TimeRead { offset_s: 7200, epoch: Epoch::Auto };
+        assert_eq!(parse_timestamp_with(b"1995-07-01 06:00:00", berlin), Some((804_571_200.0, Written::Local)));
+        let ms = TimeRead { offset_s: 0, epoch: Epoch::Millis };
+        assert_eq!(parse_timestamp_with(b"804571200000", ms).map(|t| t.0), Some(804_571_200.0));
+        assert_eq!(parse_timestamp_with(b"804571200", ms).map(|t| t.1), Some(Written::UnixMillis));
+        for bad in [&b"1995-13-01T00:00:00Z"[..], b"1995-02-29T00:00:00Z", b"1995-07-01T04:00:00+2", b"yesterday", b""]
+        {
             assert_eq!(parse_timestamp(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -26,7 +26,7 @@ const SPEC: &str = "models/specsdm91.csv";
 #[test]
 fn fit_json_keeps_its_contract() {
     let v = json(&["fit", SPEC, "--concurrency-column", "load"]);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert!((num(&v, "/usl/sigma") - 0.0277285).abs() < 1e-5);
     assert!((num(&v, "/usl/kappa") - 0.0001044).abs() < 1e-7);
     assert!((num(&v, "/usl/lambda") - 89.995).abs() < 1e-2);

@@ -8,6 +8,8 @@ use serde_json::Value;
 
 const NASA: &str = "models/history/nasa_ksc_requests_1min.csv";
 const WC98: &str = "models/history/wc98_requests_1min.csv";
+const BIKES: &str = "models/history/bikeshare_dc_hourly.csv";
+const ENWIKI: &str = "models/history/enwiki_monthly.csv";
 
 fn headroom() -> Command {
     Command::cargo_bin("headroom").unwrap()
@@ -26,55 +28,152 @@ fn f(v: &Value, key: &str) -> f64 {
 #[test]
 fn nasa_reports_the_gap_the_outage_and_a_backtested_forecast() {
     let v = forecast(&[NASA, "--horizon", "3"]);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(v["quality"]["gap_count"], 1);
     assert_eq!(v["quality"]["gaps"][0]["missing_rows"], 4948);
     let outages = v["quality"]["outages"].as_array().unwrap();
     assert!(outages.iter().any(|o| o["rows"] == 2263), "the hurricane");
     assert!(v["treatments"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("outage")));
     assert_eq!(v["source"]["last_month"], "1995-08");
-    assert!(v["model"].is_object() && v["model"]["name"].is_string());
+    assert_eq!(v["source"]["interval"], "1 min");
+    assert_eq!(v["model"]["resolution"], "daily");
+    assert!(v["peak_means"].as_str().unwrap().contains("busiest 1 min"));
     let bt = &v["backtest"];
-    assert!(f(bt, "origins") >= 1.0 && f(bt, "peak_mape") > 0.0 && f(bt, "window_days") >= 7.0);
+    assert!(f(bt, "origins") >= 1.0 && f(&bt["ahead_1_to_6"], "peak_mape") > 0.0);
     let periods = v["periods"].as_array().unwrap();
     assert_eq!(periods.len(), 3);
     assert_eq!(periods[0]["month"], "1995-09");
     for p in periods {
-        let (lo95, lo80, mid, hi80, hi95) = (
-            f(p, "peak_rps_lo95"),
-            f(p, "peak_rps_lo80"),
-            f(p, "peak_rps"),
-            f(p, "peak_rps_hi80"),
-            f(p, "peak_rps_hi95"),
-        );
-        assert!(lo95 < lo80 && lo80 < mid && mid < hi80 && hi80 < hi95, "{p}");
-        assert!(f(p, "mean_rps") > 0.0 && f(p, "mean_rps") < mid);
+        // Two months of history: one backtest origin, so the bands are the model's own.
+        assert_eq!(p["band"]["kind"], "model", "{p}");
+        if p["band_usable"] == true {
+            let (lo95, lo80, mid, hi80, hi95) = (
+                f(p, "peak_rps_lo95"),
+                f(p, "peak_rps_lo80"),
+                f(p, "peak_rps"),
+                f(p, "peak_rps_hi80"),
+                f(p, "peak_rps_hi95"),
+            );
+            assert!(lo95 < lo80 && lo80 < mid && mid < hi80 && hi80 < hi95, "{p}");
+            assert!(hi95 / lo95 <= 10.0, "a usable band is at most 10× wide: {p}");
+        } else {
+            assert!(p["peak_rps_hi95"].is_null() && p["band_note"].as_str().unwrap().contains("unusable"), "{p}");
+        }
+        assert!(f(p, "mean_rps") > 0.0 && f(p, "mean_rps") < f(p, "peak_rps"));
     }
-}
-
-/// Each held-out month is forecast only from the months before it.
-fn holdouts(file: &str, n: &str) -> Vec<Value> {
-    let v = forecast(&[file, "--horizon", "1", "--holdout", n]);
-    v["holdout"]["months"].as_array().unwrap().clone()
 }
 
 #[test]
-fn held_out_months_fall_in_the_bands_and_beat_holt_winters() {
-    let mut months = holdouts(NASA, "1");
-    months.extend(holdouts(WC98, "2"));
-    let names: Vec<&str> = months.iter().map(|m| m["month"].as_str().unwrap()).collect();
-    assert_eq!(names, ["1995-08", "1998-06", "1998-07"]);
-    let (mut ours, mut baseline) = (0.0, 0.0);
-    for m in &months {
-        let actual = f(m, "actual_peak_rps");
-        let fc = &m["forecast"];
-        assert!(f(fc, "peak_rps_lo95") <= actual && actual <= f(fc, "peak_rps_hi95"), "{m}");
-        ours += (f(fc, "peak_rps") - actual).abs() / actual;
-        baseline += (f(m, "holt_winters_peak_rps") - actual).abs() / actual;
+fn no_band_in_the_shipped_histories_is_printed_wider_than_the_unusable_rule() {
+    for args in [
+        &[NASA][..],
+        &[WC98],
+        &[BIKES, "--count-column", "trips", "--timezone", "-05:00"],
+        &[ENWIKI, "--time-column", "month", "--count-column", "requests"],
+    ] {
+        let v = forecast(args);
+        for p in v["periods"].as_array().unwrap() {
+            let (lo, hi) = if p["peak_rps"].is_null() {
+                ("mean_rps_lo95", "mean_rps_hi95")
+            } else {
+                ("peak_rps_lo95", "peak_rps_hi95")
+            };
+            match (p[lo].as_f64(), p[hi].as_f64()) {
+                (Some(lo), Some(hi)) => assert!(hi / lo <= 10.0 && p["band_usable"] == true, "{args:?}: {p}"),
+                _ => assert!(p["band_usable"] == false && p["band_note"].is_string(), "{args:?}: {p}"),
+            }
+        }
     }
-    let n = months.len() as f64;
-    eprintln!("held-out peak MAPE: headroom {:.1}%, Holt-Winters {:.1}%", 100.0 * ours / n, 100.0 * baseline / n);
-    assert!(ours <= baseline, "headroom {ours} vs Holt-Winters {baseline}");
+}
+
+#[test]
+fn hourly_rows_of_nine_years_beat_both_baselines_and_their_band_covers() {
+    let v = forecast(&[BIKES, "--count-column", "trips", "--timezone", "-05:00", "--holdout", "6"]);
+    assert_eq!(v["source"]["interval"], "hourly");
+    assert_eq!(v["model"]["resolution"], "monthly");
+    assert!(v["peak_means"].as_str().unwrap().contains("busiest hour"));
+    assert!(v["treatments"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("UTC-05:00")));
+    let s = &v["backtest"]["ahead_1_to_6"];
+    for what in ["mean", "peak"] {
+        let ours = f(s, &format!("{what}_mape"));
+        for base in ["holt_winters", "seasonal_naive"] {
+            let theirs = f(s, &format!("{base}_{what}_mape"));
+            assert!(ours < theirs, "{what}: headroom {ours}% vs {base} {theirs}%");
+        }
+    }
+    let c = &v["backtest"]["peak_coverage"];
+    let share = f(c, "inside_80") / f(c, "checked");
+    assert!((0.70..=0.90).contains(&share), "80% band covered {share}");
+    assert_eq!(v["holdout"]["months"].as_array().unwrap().len(), 6);
+    assert_eq!(v["holdout"]["months"][5]["month"], "2019-08");
+}
+
+#[test]
+fn monthly_rows_are_calendar_months_and_forecast_the_mean_only_unless_given_a_ratio() {
+    let v = forecast(&[ENWIKI, "--time-column", "month", "--count-column", "requests", "--horizon", "2"]);
+    assert_eq!(v["source"]["interval"], "monthly");
+    assert_eq!(v["model"]["resolution"], "monthly");
+    // 2008-01 has 31 days: 4,775,059,167 requests over 2,678,400 s.
+    let jan = &v["history"][0];
+    assert_eq!(jan["label"], "2008-01");
+    assert!((f(jan, "mean_rps") - 4_775_059_167.0 / 2_678_400.0).abs() < 1e-6, "{jan}");
+    let feb = &v["history"][1];
+    assert!((f(feb, "mean_rps") - 4_983_230_311.0 / (29.0 * 86_400.0)).abs() < 1e-6, "a leap February: {feb}");
+    assert_eq!(v["quality"]["missing_rows"], 7, "2009-12 to 2010-06");
+    assert!(v["periods"][0]["peak_rps"].is_null() && v["periods"][0]["mean_rps"].as_f64().unwrap() > 1000.0);
+    assert!(v["peak_means"].as_str().unwrap().contains("--peak-to-mean"));
+    let r = forecast(&[
+        ENWIKI,
+        "--time-column",
+        "month",
+        "--count-column",
+        "requests",
+        "--horizon",
+        "2",
+        "--peak-to-mean",
+        "1.5",
+    ]);
+    assert!((f(&r["periods"][0], "peak_rps") / f(&r["periods"][0], "mean_rps") - 1.5).abs() < 1e-9);
+}
+
+/// A history of `n` rows `step_days` apart from 2020-01-06 (a Monday), with `count` requests per
+/// row growing 1% a row, as `YYYY-MM-DD`.
+fn coarse(n: usize, step_days: i64) -> String {
+    let start = headroom::calendar::days_from_civil(2020, 1, 6);
+    let mut s = String::from("date,requests\n");
+    for i in 0..n {
+        let (y, m, d) = headroom::calendar::civil_from_days(start + i as i64 * step_days);
+        s.push_str(&format!(
+            "{y:04}-{m:02}-{d:02},{}\n",
+            (86_400.0 * step_days as f64 * 100.0 * 1.01f64.powi(i as i32)).round()
+        ));
+    }
+    s
+}
+
+fn forecast_stdin(text: String, args: &[&str]) -> Value {
+    let out = headroom()
+        .args(["forecast", "-", "--time-column", "date", "--count-column", "requests", "-f", "json"])
+        .args(args)
+        .write_stdin(text)
+        .assert()
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+#[test]
+fn weekly_and_daily_rows_forecast_too() {
+    let w = forecast_stdin(coarse(120, 7), &["--horizon", "2"]);
+    assert_eq!(w["source"]["interval"], "weekly");
+    assert_eq!(w["model"]["resolution"], "monthly");
+    // Each week's count over its own 7 days: 100 RPS in the first week.
+    assert!((f(&w["days"][0], "mean_rps") - 100.0).abs() < 1e-9, "{}", w["days"][0]);
+    assert!(w["periods"][0]["peak_rps"].is_null());
+    let d = forecast_stdin(coarse(200, 1), &["--horizon", "2", "--peak-to-mean", "2"]);
+    assert_eq!(d["source"]["interval"], "daily");
+    assert_eq!(d["model"]["resolution"], "daily");
+    let p = &d["periods"][0];
+    assert!(f(p, "peak_rps") > f(p, "mean_rps") && f(p, "mean_rps") > 100.0 * 1.01f64.powi(199));
 }
 
 #[test]
@@ -105,13 +204,13 @@ fn table_and_csv() {
         .success()
         .stdout(predicate::str::contains("1995-07-28T17:32:00Z → 1995-08-01T04:00:00Z"))
         .stdout(predicate::str::contains("outage"))
-        .stdout(predicate::str::contains("backtest"));
+        .stdout(predicate::str::contains("Backtest"));
     let out = headroom().args(["forecast", NASA, "--horizon", "2", "-f", "csv"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "month,mean_rps,peak_rps,peak_rps_lo80,peak_rps_hi80,peak_rps_lo95,peak_rps_hi95,peak_rps_worst"
+        "month,mean_rps,mean_rps_lo80,mean_rps_hi80,mean_rps_lo95,mean_rps_hi95,peak_rps,peak_rps_lo80,peak_rps_hi80,peak_rps_lo95,peak_rps_hi95,peak_rps_worst,band_usable"
     );
     assert_eq!(lines.len(), 3);
     assert!(lines[1].starts_with("1995-09,"));
@@ -150,14 +249,14 @@ fn bad_histories_exit_2_naming_the_place() {
         "no column named 'timestamp' (the header has: 'when', 'rps'); name the right one with --time-column",
     );
     bad(&["-", "--count-column", "requests"], "timestamp,rps\n1,2\n", "no column named 'requests'");
-    bad(&["-"], "timestamp,rps\n2026-02-30T00:00:00Z,3\n", "expected an RFC 3339 time");
+    bad(&["-"], "timestamp,rps\n2026-02-30T00:00:00Z,3\n", "expected a time such as");
     bad(&["-"], "timestamp,rps\n", "no data rows");
     bad(&["no/such.csv"], "", "cannot open the history no/such.csv");
     // Ten days of hourly data cover no month; sixteen days from the 1st cover half of January but
     // are too few to backtest.
     bad(&["-"], &minutes(240, None), "no month is at least half covered");
     let january: String = (0..16 * 24).map(|h| format!("2026-01-{:02}T{:02}:00:00Z,5\n", 1 + h / 24, h % 24)).collect();
-    bad(&["-"], &format!("timestamp,rps\n{january}"), "16 usable days of history: a forecast needs at least 21");
+    bad(&["-"], &format!("timestamp,rps\n{january}"), "16 usable day(s) of history: a forecast needs at least 21");
     bad(&["-", "--worst-growth", "-120%"], "", "above -100%");
 }
 

@@ -31,7 +31,7 @@ fn model_with(extra: &str) -> (tempfile::TempDir, String) {
 #[test]
 fn worked_example_month_by_month() {
     let v = plan_json(&["models/example.toml", "--start", "2027-01"]);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     let instances: Vec<u64> = column(&v, "instances").iter().map(|x| x.as_u64().unwrap()).collect();
     assert_eq!(instances, [20, 20, 20, 20, 22, 24, 26, 29, 32, 35, 39, 42]);
     let notes = column(&v, "note");

@@ -66,7 +66,7 @@ fn json_snapshot_holds_every_chart_with_data() {
     let json = report("json");
     snapshot("report.json", &json);
     let v: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     let charts = v["charts"].as_array().unwrap();
     let ids: Vec<&str> = charts.iter().map(|c| c["id"].as_str().unwrap()).collect();
     // The spike and the sweep each draw latency and rate; the sweep adds its knee.
@@ -123,7 +123,7 @@ fn csv_is_the_plan_with_plain_numbers() {
 fn bad_inputs_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.json");
-    fs::write(&other, r#"{"schema_version": 2, "hello": 1}"#).unwrap();
+    fs::write(&other, r#"{"schema_version": 3, "hello": 1}"#).unwrap();
     headroom().args(["report", other.to_str().unwrap()]).assert().code(2).stderr(
         predicate::str::contains("other.json").and(predicate::str::contains("no kind: expected a results.json")),
     );
@@ -133,7 +133,7 @@ fn bad_inputs_name_the_file() {
         .args(["report", other.to_str().unwrap()])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("schema_version 1, where this headroom reads 2"));
+        .stderr(predicate::str::contains("schema_version 1, where this headroom reads 3"));
     let broken = dir.path().join("broken.json");
     fs::write(&broken, "{ not json").unwrap();
     headroom()

@@ -23,7 +23,7 @@ fn an_ad_hoc_run_writes_the_results_contract() {
         .stdout(predicate::str::contains("load run against"))
         .stdout(predicate::str::contains("p99 raw"));
     let v = results(dir.path());
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     for key in ["headroom_version", "cores", "start", "end"] {
         assert!(!v["environment"][key].is_null(), "environment.{key}");
     }

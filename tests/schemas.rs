@@ -64,9 +64,9 @@ fn files_of_another_version_or_kind_are_refused_by_name() {
     let fit = std::fs::read_to_string("tests/fixtures/report/fit.json").unwrap();
     let e = artefact::parse::<Results>(&fit, "fit.json").unwrap_err().to_string();
     assert!(e.contains("holds a fit from `headroom fit --format json`, where a results.json"), "{e}");
-    let old = fit.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1);
+    let old = fit.replacen("\"schema_version\": 3", "\"schema_version\": 1", 1);
     let e = artefact::parse::<FitReport>(&old, "fit.json").unwrap_err().to_string();
-    assert!(e.contains("schema_version 1, where this headroom reads 2"), "{e}");
-    let e = artefact::parse::<FitReport>("{\"schema_version\": 2}", "x.json").unwrap_err().to_string();
+    assert!(e.contains("schema_version 1, where this headroom reads 3"), "{e}");
+    let e = artefact::parse::<FitReport>("{\"schema_version\": 3}", "x.json").unwrap_err().to_string();
     assert!(e.contains("no kind"), "{e}");
 }

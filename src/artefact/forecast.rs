@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Contract, Kind};
 use crate::calendar::YearMonth;
-use crate::model::growth::{Forecast, Holdout};
+use crate::model::growth::{Forecast, Holdout, Scores};
 
 /// Where the history came from and what span it covers.
 #[derive(Debug, Serialize, Clone, Deserialize, JsonSchema)]
@@ -14,20 +14,22 @@ pub struct Source {
     pub file: String,
     pub rows: u64,
     pub interval_s: f64,
+    /// The rows' kind: `1m`, `hourly`, `daily`, `weekly`, `monthly`, ….
+    pub interval: String,
     pub first: String,
     pub last: String,
     /// The last month with at least half its intervals: forecasts start after it.
     pub last_month: YearMonth,
 }
 
-/// Held-out months and the error of both forecasters on them.
+/// Held-out months and the error of the forecast and the baselines on them.
 #[derive(Debug, Serialize, Clone, Deserialize, JsonSchema)]
 pub struct HoldoutReport {
     pub months: Vec<Holdout>,
-    /// Peak MAPE of headroom's forecast over the held-out months, percent.
-    pub peak_mape: Option<f64>,
-    pub holt_winters_peak_mape: Option<f64>,
-    /// Held-out months whose actual peak fell inside the 95% band.
+    pub scores: Scores,
+    /// Held-out months that had a band from the errors known before them.
+    pub judged: usize,
+    pub inside_80: usize,
     pub inside_95: usize,
 }
 
@@ -44,6 +46,8 @@ pub struct ForecastReport {
     #[serde(flatten)]
     pub forecast: Forecast,
     pub holdout: Option<HoldoutReport>,
+    /// What a month's peak is for this data.
+    pub peak_means: String,
     /// What `peak_rps_worst` is: the upper 95% bound, or compound growth at `--worst-growth`.
     pub worst_case: String,
 }
@@ -117,8 +121,12 @@ pub struct Quality {
     /// Rows that could not be read, with `--skip-bad-rows`; otherwise the first is an error.
     pub bad_rows: u64,
     pub bad_row_examples: Vec<String>,
-    /// The timestamps are Unix milliseconds (told by their magnitude).
+    /// The timestamps are Unix milliseconds (told by their magnitude, or `--epoch ms`).
     pub unix_millis: bool,
+    /// Seconds east of UTC of the zone that timestamps without an offset were read in
+    /// (`--timezone`); `null` when every timestamp said its own.
+    #[serde(default)]
+    pub zone_offset_s: Option<i64>,
 }
 
 impl Contract for ForecastReport {

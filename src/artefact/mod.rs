@@ -21,7 +21,8 @@ use crate::error::InputError;
 
 /// The version of every artefact's shape; a file of another version is refused, naming both.
 /// 2: every file says its `kind`; results measure throughput over a window and judge delivery.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: forecasts give mean and peak bands from rolling-origin errors, null where unusable.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Which contract a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

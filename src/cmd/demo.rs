@@ -1,7 +1,7 @@
 //! `headroom demo`: the whole pipeline against the simulated service, in about a minute.
 //!
 //! It starts `serve-sim` on 127.0.0.1, runs a concurrency sweep and a spike against it, fits
-//! the USL to the sweep, forecasts from the World Cup 98 trace shipped in `models/history/`,
+//! the USL to the sweep, forecasts from the nine years of Capital Bikeshare trips shipped in `models/history/`,
 //! sizes one instance from the fit, plans 12 months and writes the capacity review. Every step
 //! is an ordinary headroom command, and each is printed so that it can be run again by hand.
 
@@ -28,9 +28,7 @@ use crate::sim::{self, Distribution, SimConfig};
 
 const SWEEP: &str = include_str!("../../loadplans/sweep.toml");
 const SPIKE: &str = include_str!("../../loadplans/demo-spike.toml");
-const HISTORY: &str = "models/history/wc98_requests_1min.csv";
-/// The worst case the demo plans for: the trace's 95% band is too wide to buy servers by.
-const WORST_GROWTH: &str = "15%/month";
+const HISTORY: &str = "models/history/bikeshare_dc_hourly.csv";
 /// The utilization each instance is planned to run at, at the peak.
 const TARGET_UTILIZATION: f64 = 0.6;
 
@@ -164,12 +162,16 @@ fn model(dir: &Path) -> Result<()> {
         };
         super::fit::run(args, w)
     })?;
-    shown(&["forecast", HISTORY, "--worst-growth", WORST_GROWTH, "--format", "json"], Some(&forecast));
+    shown(
+        &["forecast", HISTORY, "--count-column", "trips", "--timezone", "-05:00", "--format", "json"],
+        Some(&forecast),
+    );
     into(&forecast, |w| {
         let args = ForecastArgs {
             input: history_input(),
             horizon: 12,
-            worst_growth: Some(WORST_GROWTH.parse().map_err(anyhow::Error::msg)?),
+            peak_to_mean: None,
+            worst_growth: None,
             holdout: None,
             format: Format::Json,
         };
@@ -210,22 +212,25 @@ fn review(sources: &[String], html: &str, md: &str) -> Result<()> {
     Ok(())
 }
 
-/// The shipped World Cup 98 trace, read with `forecast`'s defaults.
+/// The shipped Capital Bikeshare history: trips per hour, local time (US Eastern standard).
 fn history_input() -> HistoryInput {
     HistoryInput {
         history: HISTORY.into(),
         time_column: "timestamp".into(),
+        timezone: -5 * 3600,
+        epoch: Default::default(),
         rate_column: "rps".into(),
-        count_column: None,
+        count_column: Some("trips".into()),
         instances_column: None,
         cpu_column: None,
+        peak_column: None,
         interval: None,
         outage_after: "15m".parse().expect("a valid span"),
         skip_bad_rows: false,
     }
 }
 
-/// The demo's service model: the World Cup 98 site served by instances like the simulated one,
+/// The demo's service model: the bike-share's trips served by instances like the simulated one,
 /// each planned at 60% of the peak throughput its sweep measured.
 fn write_service(fit: &Path, forecast: &Path, to: &Path) -> Result<()> {
     let (_, artefact) = inputs::read(fit)?;
@@ -249,19 +254,19 @@ fn write_service(fit: &Path, forecast: &Path, to: &Path) -> Result<()> {
     };
     let utilization = current_peak / (instances as f64 * peak);
     let text = format!(
-        "# Written by `headroom demo`. The 1998 World Cup web site (its trace's peak, {current_peak:.0} RPS on
-# {y}-{m:02}-{d:02}) served by instances like the simulated service. One instance peaks at {peak:.1} RPS
+        "# Written by `headroom demo`. Capital Bikeshare's trips (the history's busiest hour, {current_peak:.3} per
+# second on {y}-{m:02}-{d:02}), one request a trip, served by instances like the simulated service. One instance peaks at {peak:.1} RPS
 # (the USL fit of the sweep); it is planned at {target:.0}% of that, {per_instance:.1} RPS. The fleet
 # today is the smallest that carries that peak at the target with one of three failure domains
 # lost, plus one spare.
 
 [service]
-name = \"worldcup98-on-serve-sim\"
+name = \"bikeshare-on-serve-sim\"
 
 [current]
 instances = {instances}
 peak_rps = {current_peak}
-utilization = \"{util:.1}%\"
+utilization = \"{util}%\"
 
 [target]
 utilization = \"{target:.0}%\"
@@ -273,13 +278,14 @@ rps_per_instance = {per_instance:.1}
 failure_domains = 3
 spare_instances = 1
 
+# An example of a planned event: the multiplier is the planner's, not measured.
 [[events]]
-name = \"Season opener\"
-month = \"1998-09\"
+name = \"Cherry blossom festival\"
+month = \"2020-04\"
 multiplier = 1.5
 ",
         target = TARGET_UTILIZATION * 100.0,
-        util = utilization * 100.0,
+        util = crate::units::sig(utilization * 100.0, 3),
     );
     say(&format!(
         "wrote {} from the fit: {per_instance:.1} RPS per instance at {:.0}%",

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
+use crate::calendar::{parse_offset, Epoch, TimeRead};
 use crate::ingest::history::By;
 use crate::ingest::history::{self, Columns, History, Options};
 use crate::output::Format;
@@ -18,9 +19,16 @@ use crate::units::Span;
 pub struct HistoryInput {
     /// CSV with a header row, a timestamp column and a rate (or count) column; `-` reads stdin
     pub history: PathBuf,
-    /// Column with the time: RFC 3339 (any offset) or Unix seconds
+    /// Column with the time: RFC 3339 (any offset), `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`,
+    /// `YYYY-MM`, or Unix seconds or milliseconds
     #[arg(long, default_value = "timestamp", value_name = "NAME")]
     pub time_column: String,
+    /// The zone of timestamps written without an offset: UTC or a fixed offset such as +05:30
+    #[arg(long, default_value = "UTC", value_name = "ZONE", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub timezone: i64,
+    /// Unit of numeric timestamps: told by magnitude (auto), seconds or milliseconds
+    #[arg(long, value_enum, default_value_t, value_name = "UNIT")]
+    pub epoch: Epoch,
     /// Column with the rate in requests per second
     #[arg(long, default_value = "rps", value_name = "NAME")]
     pub rate_column: String,
@@ -33,6 +41,10 @@ pub struct HistoryInput {
     /// Column with CPU utilization (optional; used when present)
     #[arg(long, value_name = "NAME")]
     pub cpu_column: Option<String>,
+    /// Column with each row's peak rate (requests per second), for rows coarser than the peak
+    /// that capacity needs (daily or monthly exports with their busiest minute)
+    #[arg(long, value_name = "NAME")]
+    pub peak_column: Option<String>,
     /// The interval each row covers (default: the smallest spacing of the first rows)
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<Span>,
@@ -54,14 +66,22 @@ impl HistoryInput {
                 count: self.count_column.clone(),
                 instances: self.instances_column.clone(),
                 cpu: self.cpu_column.clone(),
+                peak: self.peak_column.clone(),
             },
             interval_s: self.interval.map(|s| s.secs()).filter(|s| *s > 0.0),
             skip_bad_rows: self.skip_bad_rows,
             outage_after_s: self.outage_after.secs(),
             hourly,
+            time: TimeRead { offset_s: self.timezone, epoch: self.epoch },
         };
         history::read(&self.history, &opts)
     }
+}
+
+fn parse_zone(text: &str) -> Result<i64, String> {
+    parse_offset(text).ok_or_else(|| {
+        format!("expected UTC or a fixed offset such as +05:30 or -0800, found '{text}' (zone names are not read: give the offset the rows were written in)")
+    })
 }
 
 /// Arguments of `headroom history`.

@@ -100,18 +100,31 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
 fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<MonthDemand>, String, Option<f64>)> {
     if let Some(path) = &args.forecast {
         let f: artefact::forecast::ForecastReport = artefact::read(path)?;
+        let file = path.display().to_string();
         let months: Vec<MonthDemand> = f
             .forecast
             .periods
             .iter()
             .take(args.months as usize)
-            .map(|p| MonthDemand {
-                month: p.month.to_string(),
-                peak_rps: p.peak_rps,
-                peak_rps_worst: p.peak_rps_worst,
-                event: None,
+            .map(|p| {
+                let peak_rps = p.peak_rps.ok_or_else(|| InputError::BadFile {
+                    file: file.clone(),
+                    message: format!(
+                        "{}: the forecast has the mean only ({}); run forecast with --peak-to-mean R or --peak-column",
+                        p.month, f.peak_means
+                    ),
+                })?;
+                let peak_rps_worst = p.peak_rps_worst.ok_or_else(|| InputError::BadFile {
+                    file: file.clone(),
+                    message: format!(
+                        "{}: the forecast has no worst case ({}); run forecast with --worst-growth RATE",
+                        p.month,
+                        crate::model::growth::UNUSABLE
+                    ),
+                })?;
+                Ok(MonthDemand { month: p.month.to_string(), peak_rps, peak_rps_worst, event: None })
             })
-            .collect();
+            .collect::<Result<_, InputError>>()?;
         if months.is_empty() {
             return Err(InputError::BadFile {
                 file: path.display().to_string(),

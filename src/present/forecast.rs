@@ -1,100 +1,200 @@
-//! A forecast as a document: its months with their bands, the model and its backtest, the history
-//! behind it and what was done about its data quality.
+//! A forecast as a document: its months with their bands, the model and its backtest against the
+//! baselines, the history behind it and what was done about its data quality.
 
 use super::history::{periods_section, quality_section};
 use crate::artefact::forecast::{ForecastReport, HoldoutReport};
-use crate::model::growth::Forecast;
+use crate::model::growth::bands::{Coverage, Source};
+use crate::model::growth::{Forecast, PeriodForecast, Scores, UNUSABLE};
 use crate::present::Present;
 use crate::units::readable as rps;
-use crate::units::{human_duration, percent, sig, thousands};
+use crate::units::{percent, sig, thousands};
 use crate::view::{Document, Table};
 
-pub(crate) fn band(lo: f64, hi: f64) -> String {
-    format!("{} – {}", rps(lo), rps(hi))
+/// `lo – hi`, or a dash.
+pub(crate) fn band(lo: Option<f64>, hi: Option<f64>) -> String {
+    match lo.zip(hi) {
+        Some((lo, hi)) => format!("{} – {}", rps(lo), rps(hi)),
+        None => "—".into(),
+    }
 }
 
-/// The candidates, their backtest errors, and why the chosen one was chosen.
+fn opt(v: Option<f64>) -> String {
+    v.map_or("—".into(), rps)
+}
+
+fn mape(v: Option<f64>) -> String {
+    v.map_or("—".into(), |m| format!("{}%", sig(m, 3)))
+}
+
+/// `72% of 340 (80% band), 93% (95%)`.
+pub(crate) fn coverage(c: &Coverage) -> String {
+    match (c.share_80(), c.share_95()) {
+        (Some(a), Some(b)) => {
+            format!("{} of {} inside the 80% band, {} inside the 95% band", percent(a, 2), c.checked, percent(b, 2))
+        }
+        _ => "not measured: too few backtest origins".into(),
+    }
+}
+
+/// The members, the backtest beside the baselines, and how well the bands covered.
 fn model_section(f: &Forecast) -> Table {
     let b = &f.backtest;
-    let mut model = Table::new("Model", &["candidate", "peak MAPE", "mean MAPE", ""]);
-    for c in &b.candidates {
-        let chosen = if c.name == f.model.name { "chosen" } else { "" };
-        model = model.row([
-            c.name.clone(),
-            format!("{}%", sig(c.peak_mape, 3)),
-            format!("{}%", sig(c.mean_mape, 3)),
-            chosen.into(),
-        ]);
+    let mut t = Table::new(
+        "Backtest (rolling origins)",
+        &[
+            "months ahead",
+            "forecasts",
+            "mean MAPE",
+            "Holt-Winters",
+            "seasonal naive",
+            "peak MAPE",
+            "Holt-Winters",
+            "seasonal naive",
+        ],
+    );
+    let row = |label: String, s: &Scores| {
+        [
+            label,
+            s.forecasts.to_string(),
+            mape(s.mean_mape),
+            mape(s.holt_winters_mean_mape),
+            mape(s.seasonal_naive_mean_mape),
+            mape(s.peak_mape),
+            mape(s.holt_winters_peak_mape),
+            mape(s.seasonal_naive_peak_mape),
+        ]
+    };
+    t = t.row(row("1–6 (pooled)".into(), &b.ahead_1_to_6));
+    for h in b.horizons.iter().take(6) {
+        t = t.row(row(h.h.to_string(), &h.scores));
     }
-    model.notes.push(format!(
-        "rolling-origin backtest: {} origin(s), {}-day windows; 95% bands use Student's t with {} degree(s) of freedom",
-        b.origins, b.window_days, b.interval_degrees_of_freedom
+    t.notes.push(format!(
+        "model: {}; {} origin(s){}",
+        f.model.name,
+        b.origins,
+        b.first_origin.map_or(String::new(), |m| format!(", the first {m}"))
     ));
-    model.notes.push(format!("chosen: {}, because {}", f.model.name, f.model.reason));
-    model.notes.push(format!(
-        "{}: mean trend grows {} per month; daily peak is typically {}× its base (spread {})",
-        f.model.described,
-        percent(f.model.monthly_growth, 3),
-        sig(f.model.typical_peak_factor, 3),
-        sig(f.model.peak_spread, 3)
-    ));
-    if let Some(w) = f.model.weekday_factors {
-        let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        let shape: Vec<String> = names.iter().zip(w).map(|(n, v)| format!("{n} {}", sig(v, 2))).collect();
-        model.notes.push(format!("weekday factors: {}", shape.join(", ")));
+    let members: Vec<String> =
+        f.model.members.iter().map(|m| format!("{} {}", m.method.name(), opt(m.first_month_mean_rps))).collect();
+    t.notes.push(format!("first month's mean by member: {}", members.join(", ")));
+    if let Some(g) = f.model.growth_per_month {
+        t.notes.push(format!("the next 12 months' mean grows {} per month over the last 12", percent(g, 3)));
     }
-    if !f.down_weighted.is_empty() {
-        let top: Vec<String> =
-            f.down_weighted.iter().take(5).map(|d| format!("{} {} ×{}", d.date, d.series, sig(d.ratio, 3))).collect();
-        model.notes.push(format!(
-            "down-weighted by the robust fit ({} day-series): {}",
-            f.down_weighted.len(),
-            top.join(", ")
+    t.notes.push(format!("mean band coverage, out of sample: {}", coverage(&b.mean_coverage)));
+    if let Some(c) = &b.peak_coverage {
+        t.notes.push(format!("peak band coverage, out of sample: {}", coverage(c)));
+    }
+    let clipped: Vec<String> = f
+        .model
+        .adjusted
+        .iter()
+        .filter(|a| a.action == "clipped")
+        .take(5)
+        .map(|a| format!("{} ×{}", a.period, a.ratio.map_or("?".into(), |r| sig(r, 3))))
+        .collect();
+    let filled = f.model.adjusted.iter().filter(|a| a.action == "filled").count();
+    if !clipped.is_empty() || filled > 0 {
+        t.notes.push(format!(
+            "before fitting: {filled} period(s) without a usable reading filled (never scored); {} spike(s) clipped{}",
+            f.model.adjusted.len() - filled,
+            if clipped.is_empty() { String::new() } else { format!(": {}", clipped.join(", ")) }
         ));
     }
-    model
+    t
+}
+
+fn source_note(p: &PeriodForecast) -> String {
+    match p.band {
+        Source::Empirical { errors } => format!("backtest errors ({errors})"),
+        Source::Widened { from_h, errors } => format!("widened from {from_h} month(s) ahead ({errors})"),
+        Source::Model => "model".into(),
+    }
 }
 
 /// One row a forecast month.
-fn periods_section_of(f: &Forecast) -> Table {
-    let mut periods = Table::new("Forecast", &["month", "mean RPS", "peak RPS", "80% band", "95% band", "worst case"]);
+fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
+    let mut t = Table::new(
+        "Forecast",
+        &[
+            "month",
+            "mean RPS",
+            "mean 80% band",
+            "peak RPS",
+            "peak 80% band",
+            "peak 95% band",
+            "worst case",
+            "band from",
+        ],
+    );
     for p in &f.periods {
-        periods = periods.row([
+        let (mean_band, peak80, peak95) = if p.band_usable {
+            (
+                band(p.mean_rps_lo80, p.mean_rps_hi80),
+                band(p.peak_rps_lo80, p.peak_rps_hi80),
+                band(p.peak_rps_lo95, p.peak_rps_hi95),
+            )
+        } else {
+            (UNUSABLE.into(), "—".into(), "—".into())
+        };
+        t = t.row([
             p.month.to_string(),
             rps(p.mean_rps),
-            rps(p.peak_rps),
-            band(p.peak_rps_lo80, p.peak_rps_hi80),
-            band(p.peak_rps_lo95, p.peak_rps_hi95),
-            rps(p.peak_rps_worst),
+            mean_band,
+            opt(p.peak_rps),
+            peak80,
+            peak95,
+            opt(p.peak_rps_worst),
+            source_note(p),
         ]);
     }
-    periods
+    t.notes.push(peak_means.to_string());
+    if let Some(r) = f.model.peak_to_mean {
+        t.notes.push(format!("peak-to-mean ratio applied: {}", sig(r, 3)));
+    }
+    t
 }
 
-/// The held-out months beside what the forecast said of them.
+/// The held-out months beside what the forecast and the baselines said of them.
 fn holdout_section(h: &HoldoutReport) -> Table {
     let mut s = Table::new(
         "Held-out months",
-        &["month", "actual peak", "forecast peak", "95% band", "inside", "Holt-Winters peak"],
+        &[
+            "month",
+            "actual mean",
+            "forecast",
+            "Holt-Winters",
+            "seasonal naive",
+            "actual peak",
+            "forecast",
+            "inside 80%",
+        ],
     );
     for m in &h.months {
-        let inside = (m.forecast.peak_rps_lo95..=m.forecast.peak_rps_hi95).contains(&m.actual_peak_rps);
+        let inside = m.inside_80.map_or("—".into(), |i| if i { "yes".into() } else { "no".into() });
         s = s.row([
             m.month.to_string(),
-            rps(m.actual_peak_rps),
-            rps(m.forecast.peak_rps),
-            band(m.forecast.peak_rps_lo95, m.forecast.peak_rps_hi95),
-            if inside { "yes".into() } else { "no".into() },
-            m.holt_winters_peak_rps.map_or("—".into(), rps),
+            rps(m.actual_mean_rps),
+            rps(m.mean_rps),
+            opt(m.holt_winters_mean_rps),
+            opt(m.seasonal_naive_mean_rps),
+            opt(m.actual_peak_rps),
+            opt(m.peak_rps),
+            inside,
         ]);
     }
-    let mape = |v: Option<f64>| v.map_or("—".into(), |m| format!("{}%", sig(m, 3)));
+    let sc = &h.scores;
     s.notes.push(format!(
-        "peak MAPE: headroom {}, Holt-Winters {}; {} of {} inside the 95% band",
-        mape(h.peak_mape),
-        mape(h.holt_winters_peak_mape),
-        h.inside_95,
-        h.months.len()
+        "mean MAPE: headroom {}, Holt-Winters {}, seasonal naive {}; peak MAPE: headroom {}, Holt-Winters {}, seasonal naive {}",
+        mape(sc.mean_mape),
+        mape(sc.holt_winters_mean_mape),
+        mape(sc.seasonal_naive_mean_mape),
+        mape(sc.peak_mape),
+        mape(sc.holt_winters_peak_mape),
+        mape(sc.seasonal_naive_peak_mape)
+    ));
+    s.notes.push(format!(
+        "{} of {} judged month(s) inside the 80% band known before them, {} inside the 95% band",
+        h.inside_80, h.judged, h.inside_95
     ));
     s
 }
@@ -107,35 +207,45 @@ impl Present for ForecastReport {
     fn view(&self) -> Document {
         let mut history = periods_section("History", &self.history, self.source.interval_s);
         history.notes.push(format!(
-            "{} rows every {} from {} to {}; forecasts start after {}",
+            "{} {} rows from {} to {}; forecasts start after {}",
             thousands(self.source.rows as f64),
-            human_duration(self.source.interval_s),
+            self.source.interval,
             self.source.first,
             self.source.last,
             self.source.last_month
         ));
         let quality = quality_section(&self.quality, &self.treatments);
         let f = &self.forecast;
-        let mut sections = vec![history, quality, model_section(f), periods_section_of(f)];
+        let mut sections = vec![history, quality, model_section(f), periods_section_of(f, &self.peak_means)];
         sections.extend(self.holdout.as_ref().map(holdout_section));
-        Document::tables(format!("Forecast of {}: {}", self.source.file, f.model.name), sections)
+        Document::tables(format!("Forecast of {}", self.source.file), sections)
     }
 
     fn csv(&self) -> Option<Table> {
         let header = [
             "month",
             "mean_rps",
+            "mean_rps_lo80",
+            "mean_rps_hi80",
+            "mean_rps_lo95",
+            "mean_rps_hi95",
             "peak_rps",
             "peak_rps_lo80",
             "peak_rps_hi80",
             "peak_rps_lo95",
             "peak_rps_hi95",
             "peak_rps_worst",
+            "band_usable",
         ];
         let mut s = Table::new("", &header);
+        let cell = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.3}"));
         for p in &self.forecast.periods {
             let v = [
-                p.mean_rps,
+                Some(p.mean_rps),
+                p.mean_rps_lo80,
+                p.mean_rps_hi80,
+                p.mean_rps_lo95,
+                p.mean_rps_hi95,
                 p.peak_rps,
                 p.peak_rps_lo80,
                 p.peak_rps_hi80,
@@ -143,7 +253,10 @@ impl Present for ForecastReport {
                 p.peak_rps_hi95,
                 p.peak_rps_worst,
             ];
-            s = s.row(std::iter::once(p.month.to_string()).chain(v.iter().map(|x| format!("{x:.3}"))));
+            let cells = std::iter::once(p.month.to_string())
+                .chain(v.into_iter().map(cell))
+                .chain(std::iter::once(p.band_usable.to_string()));
+            s = s.row(cells);
         }
         Some(s)
     }

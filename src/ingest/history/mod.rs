@@ -10,7 +10,7 @@ mod rollup;
 
 pub use quality::{Gap, Outage, Quality};
 pub use reader::{read, read_from, Columns, Options};
-pub use rollup::{Day, History, Period};
+pub use rollup::{Day, History, Native, Period};
 
 /// The period of a roll-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]

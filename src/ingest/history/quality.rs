@@ -16,7 +16,15 @@ impl Quality {
     pub fn treatments(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.unix_millis {
-            out.push("timestamps are Unix milliseconds (told by their 11 to 13 digits): read as such".into());
+            out.push(
+                "timestamps are Unix milliseconds (told by their 11 to 13 digits, or --epoch ms): read as such".into(),
+            );
+        }
+        if let Some(off) = self.zone_offset_s {
+            out.push(format!(
+                "timestamps without an offset read as {} (--timezone); days and months are UTC days and months",
+                crate::calendar::offset_name(off)
+            ));
         }
         if self.gap_count > 0 {
             out.push(format!(

@@ -8,8 +8,9 @@ use anyhow::{Context, Result};
 use csv::ByteRecord;
 
 use super::quality::{Gap, Outage, Quality};
+use super::rollup::Native;
 use super::rollup::{week_slot, History};
-use crate::calendar::{parse_timestamp_written, Written, DAY_S};
+use crate::calendar::{parse_timestamp_with, TimeRead, Written, DAY_S};
 use crate::error::InputError;
 
 /// Which columns hold what. `count` switches from a rate column to a count per interval.
@@ -21,11 +22,13 @@ pub struct Columns {
     /// Read when present; named explicitly, they must be present.
     pub instances: Option<String>,
     pub cpu: Option<String>,
+    /// A column with each row's peak rate (for rows coarser than the peak capacity needs).
+    pub peak: Option<String>,
 }
 
 impl Default for Columns {
     fn default() -> Self {
-        Columns { time: "timestamp".into(), rate: "rps".into(), count: None, instances: None, cpu: None }
+        Columns { time: "timestamp".into(), rate: "rps".into(), count: None, instances: None, cpu: None, peak: None }
     }
 }
 
@@ -41,6 +44,8 @@ pub struct Options {
     pub outage_after_s: f64,
     /// Keep per-hour roll-ups too (memory then grows with the history's span in hours).
     pub hourly: bool,
+    /// The zone of timestamps without an offset, and the unit of numeric ones.
+    pub time: TimeRead,
 }
 
 impl Default for Options {
@@ -51,6 +56,7 @@ impl Default for Options {
             skip_bad_rows: false,
             outage_after_s: 15.0 * 60.0,
             hourly: false,
+            time: TimeRead::default(),
         }
     }
 }
@@ -74,6 +80,10 @@ struct Layout {
     is_count: bool,
     instances: Option<usize>,
     cpu: Option<usize>,
+    peak: Option<usize>,
+    read: TimeRead,
+    /// Whether any timestamp had no offset and was read in `time`'s zone.
+    zoned: std::cell::Cell<bool>,
 }
 
 struct Row {
@@ -81,6 +91,7 @@ struct Row {
     value: f64,
     instances: Option<f64>,
     cpu: Option<f64>,
+    peak: Option<f64>,
     line: u64,
 }
 
@@ -90,7 +101,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
         csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).buffer_capacity(1 << 18).from_reader(input);
     let header =
         rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
-    let layout = layout(&header, source, &opts.columns)?;
+    let layout = layout(&header, source, &opts.columns, opts.time)?;
     let mut record = ByteRecord::new();
     let mut pending: Vec<Row> = Vec::new();
     let mut acc: Option<Accumulator> = None;
@@ -139,6 +150,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
     };
     let mut history = acc.finish();
     history.quality.unix_millis = layout.unix.get() == Some(Written::UnixMillis);
+    history.quality.zone_offset_s = layout.zoned.get().then_some(opts.time.offset_s);
     history.rows = rows;
     history.quality.bad_rows = bad.bad_rows;
     history.quality.bad_row_examples = bad.bad_row_examples;
@@ -156,7 +168,7 @@ fn skip_or_fail(bad: &mut Quality, opts: &Options, e: InputError) -> Result<(), 
     Ok(())
 }
 
-fn layout(header: &ByteRecord, file: &str, cols: &Columns) -> Result<Layout, InputError> {
+fn layout(header: &ByteRecord, file: &str, cols: &Columns, read: TimeRead) -> Result<Layout, InputError> {
     let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
     let find = |want: &str| names.iter().position(|h| h.eq_ignore_ascii_case(want));
     let missing = |want: &str, flag: &str| InputError::MissingColumn {
@@ -188,6 +200,9 @@ fn layout(header: &ByteRecord, file: &str, cols: &Columns) -> Result<Layout, Inp
         is_count,
         instances: optional(&cols.instances, "instances", "--instances-column")?,
         cpu: optional(&cols.cpu, "cpu", "--cpu-column")?,
+        peak: cols.peak.as_ref().map(|n| find(n).ok_or_else(|| missing(n, "--peak-column"))).transpose()?,
+        read,
+        zoned: std::cell::Cell::new(false),
     })
 }
 
@@ -203,10 +218,14 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
         expected: expected.into(),
         found: crate::error::quote(&String::from_utf8_lossy(rec.get(idx).unwrap_or(b""))),
     };
-    let expected = "an RFC 3339 time such as 2026-01-31T12:00:00Z, or Unix seconds or milliseconds, from 1970 to 2199";
-    let (ts, written) =
-        rec.get(l.time).and_then(parse_timestamp_written).ok_or_else(|| cell(l.time, "timestamp", expected))?;
-    if written != Written::Rfc3339 {
+    let expected = "a time such as 2026-01-31T12:00:00Z, 2026-01-31 12:00:00, 2026-01-31 or 2026-01, or Unix seconds or milliseconds, from 1970 to 2199";
+    let (ts, written) = rec
+        .get(l.time)
+        .and_then(|t| parse_timestamp_with(t, l.read))
+        .ok_or_else(|| cell(l.time, "timestamp", expected))?;
+    if matches!(written, Written::Local | Written::Date | Written::Month) {
+        l.zoned.set(true);
+    } else if written != Written::Rfc3339 {
         match l.unix.get() {
             None => l.unix.set(Some(written)),
             Some(w) if w != written => {
@@ -233,6 +252,7 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
         value,
         instances: optional(l.instances, "instances", "a non-negative instance count")?,
         cpu: optional(l.cpu, "cpu", "a non-negative utilization")?,
+        peak: optional(l.peak, "peak", "a non-negative peak rate")?,
         line,
     })
 }
@@ -249,6 +269,7 @@ struct ZeroRun {
 struct Accumulator {
     h: History,
     is_count: bool,
+    has_peak: bool,
     prev_s: f64,
     max_s: f64,
     zero: Option<ZeroRun>,
@@ -268,13 +289,14 @@ impl Accumulator {
                     },
                 )?,
             };
-        let mut h = History::new(source, interval_s, first[0].ts);
+        let mut h = History::new(source, Native::of(interval_s), first[0].ts);
         if opts.hourly {
             h.hours = Some(Vec::new());
         }
         let mut acc = Accumulator {
             h,
             is_count: layout.is_count,
+            has_peak: layout.peak.is_some(),
             prev_s: f64::NAN,
             max_s: f64::NEG_INFINITY,
             zero: None,
@@ -298,7 +320,7 @@ impl Accumulator {
             q.out_of_order += 1;
             Quality::push_line(&mut q.out_of_order_lines, row.line);
         } else if self.max_s.is_finite() && row.ts - self.max_s > 1.5 * interval {
-            let missing = ((row.ts - self.max_s) / interval).round() as u64 - 1;
+            let missing = self.h.native.missing_between(self.max_s, row.ts);
             q.gap_count += 1;
             q.missing_rows += missing;
             if q.gaps.len() < 100 {
@@ -309,29 +331,31 @@ impl Accumulator {
         self.max_s = self.max_s.max(row.ts);
         self.h.first_s = self.h.first_s.min(row.ts);
         self.h.last_s = self.h.last_s.max(row.ts);
+        if let Some(days) = self.h.native.days_spanned(row.ts) {
+            return self.push_coarse(&row, days);
+        }
         let rps = if self.is_count { row.value / interval } else { row.value };
         let day_no = row.ts.div_euclid(DAY_S as f64) as i64;
         let slot = week_slot(row.ts);
-        let day = self.h.day_mut(day_no);
-        day.sum_rps += rps;
-        day.rows += 1;
-        day.peak_rps = day.peak_rps.max(rps);
-        if let Some(c) = row.cpu {
-            day.cpu_sum += c;
-            day.cpu_rows += 1;
-        }
-        if let Some(i) = row.instances {
-            day.instances_max = day.instances_max.max(i);
-        }
+        let peak = if self.has_peak { row.peak.unwrap_or(0.0) } else { rps };
+        self.h.day_mut(day_no).add_rate(rps, peak, row.cpu, row.instances);
         self.h.week[slot].0 += rps;
         self.h.week[slot].1 += 1;
         let hour = row.ts.div_euclid(3600.0) as i64;
         if let Some(h) = self.h.hour_mut(hour) {
-            h.sum_rps += rps;
-            h.rows += 1;
-            h.peak_rps = h.peak_rps.max(rps);
+            h.add_rate(rps, peak, row.cpu, row.instances);
         }
         self.track_zero(rps, row.ts, row.line, hour);
+    }
+
+    /// A row of a day or more (a day, a week, a calendar month): its rate (a count divided by
+    /// the row's own span) is each of its days' mean.
+    fn push_coarse(&mut self, row: &Row, (first_day, days): (i64, i64)) {
+        let rps = if self.is_count { row.value / (days * DAY_S) as f64 } else { row.value };
+        let peak = if self.has_peak { row.peak.unwrap_or(0.0) } else { rps };
+        for d in first_day..first_day + days {
+            self.h.day_mut(d).add_rate(rps, peak, row.cpu, row.instances);
+        }
     }
 
     fn track_zero(&mut self, rps: f64, ts: f64, line: u64, hour: i64) {

@@ -23,14 +23,108 @@ pub struct Day {
     pub instances_max: f64,
 }
 
+/// The interval of a history's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Native {
+    /// A fixed interval under a day, in seconds.
+    Seconds(f64),
+    Day,
+    Week,
+    /// Calendar months: each row spans its own month's 28 to 31 days.
+    Month,
+}
+
+impl Native {
+    /// The kind of rows spaced `interval_s` apart (at least: the smallest spacing seen). Days
+    /// may be 23 or 25 hours apart across a daylight-saving change, months 28 to 31 days.
+    pub fn of(interval_s: f64) -> Native {
+        let day = DAY_S as f64;
+        if (interval_s - 7.0 * day).abs() <= 3600.0 {
+            Native::Week
+        } else if (28.0 * day - 3600.0..=31.0 * day + 3600.0).contains(&interval_s) {
+            Native::Month
+        } else if (interval_s - day).abs() <= 3600.0 {
+            Native::Day
+        } else {
+            Native::Seconds(interval_s)
+        }
+    }
+
+    /// A short name: `1-minute`, `hourly`, `daily`, `weekly`, `monthly`.
+    pub fn label(&self) -> String {
+        match *self {
+            Native::Seconds(3600.0) => "hourly".into(),
+            Native::Seconds(s) => crate::units::human_duration(s),
+            Native::Day => "daily".into(),
+            Native::Week => "weekly".into(),
+            Native::Month => "monthly".into(),
+        }
+    }
+
+    /// The seconds one accumulator row stands for: the interval, or a day for coarser rows
+    /// (which are spread over their days).
+    pub fn step_s(&self) -> f64 {
+        match *self {
+            Native::Seconds(s) => s,
+            _ => DAY_S as f64,
+        }
+    }
+
+    /// For rows of a day or more, the first day and the number of days the row at `ts` spans.
+    pub fn days_spanned(&self, ts: f64) -> Option<(i64, i64)> {
+        // Round to the nearest day: a row written in a zone east or west of UTC starts a few
+        // hours off midnight UTC.
+        let first = (ts / DAY_S as f64).round() as i64;
+        match self {
+            Native::Seconds(_) => None,
+            Native::Day => Some((first, 1)),
+            Native::Week => Some((first, 7)),
+            Native::Month => Some((first, YearMonth::of_day(first).days())),
+        }
+    }
+
+    /// Rows missing between rows at `from_s` and `to_s`.
+    pub fn missing_between(&self, from_s: f64, to_s: f64) -> u64 {
+        let day = DAY_S as f64;
+        let steps = match *self {
+            Native::Month => {
+                let (a, b) = ((from_s / day).round() as i64, (to_s / day).round() as i64);
+                YearMonth::of_day(b).index() - YearMonth::of_day(a).index()
+            }
+            Native::Week => ((to_s - from_s) / (7.0 * day)).round() as i64,
+            Native::Day => ((to_s - from_s) / day).round() as i64,
+            Native::Seconds(s) => ((to_s - from_s) / s).round() as i64,
+        };
+        (steps - 1).max(0) as u64
+    }
+}
+
+impl Day {
+    /// Adds one row's rate (and the peak it stands for) to the accumulator.
+    pub(crate) fn add_rate(&mut self, rps: f64, peak: f64, cpu: Option<f64>, instances: Option<f64>) {
+        self.sum_rps += rps;
+        self.rows += 1;
+        self.peak_rps = self.peak_rps.max(peak);
+        if let Some(c) = cpu {
+            self.cpu_sum += c;
+            self.cpu_rows += 1;
+        }
+        if let Some(i) = instances {
+            self.instances_max = self.instances_max.max(i);
+        }
+    }
+}
+
 /// A history read from a CSV: its days, its weekly profile and its data quality.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct History {
     pub source: String,
     /// Rows read (duplicates and skipped bad rows included).
     pub rows: u64,
-    /// The native interval between rows, in seconds.
+    /// The native interval between rows, in seconds (the shortest seen, for months).
     pub interval_s: f64,
+    pub native: Native,
     pub first_s: f64,
     pub last_s: f64,
     /// Day number (days since 1970-01-01) of `days[0]`.
@@ -74,11 +168,18 @@ pub fn week_slot(ts: f64) -> usize {
 
 impl History {
     /// An empty history for `source`.
-    pub fn new(source: &str, interval_s: f64, first_s: f64) -> Self {
+    pub fn new(source: &str, native: Native, first_s: f64) -> Self {
+        let interval_s = match native {
+            Native::Seconds(s) => s,
+            Native::Day => DAY_S as f64,
+            Native::Week => 7.0 * DAY_S as f64,
+            Native::Month => 28.0 * DAY_S as f64,
+        };
         History {
             source: source.into(),
             rows: 0,
             interval_s,
+            native,
             first_s,
             last_s: first_s,
             first_day: first_s.div_euclid(DAY_S as f64) as i64,
@@ -107,7 +208,7 @@ impl History {
         let mean = (rows > 0).then(|| sum / rows as f64);
         let peak = days.iter().filter(|d| d.rows > 0).map(|d| d.peak_rps).reduce(f64::max);
         let cpu_rows: u64 = days.iter().map(|d| d.cpu_rows as u64).sum();
-        let expected = (end_s - start_s) / self.interval_s;
+        let expected = (end_s - start_s) / self.native.step_s();
         Period {
             label,
             start_s,

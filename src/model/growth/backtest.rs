@@ -1,112 +1,104 @@
-//! Rolling-origin backtest: fit on the days before an origin, forecast the window after it,
-//! and compare with what happened.
+//! The rolling-origin backtest: from every month that has enough history before it, fit on the
+//! history before that month and forecast it and the months after, as far as the horizon asked
+//! for and the history allow; then compare with what happened. The combination and both
+//! baselines are scored on the same origins and months. Filled months are never scored.
 
-use serde::{Deserialize, Serialize};
+use super::frame::Frame;
+use super::method::{combine, Forecaster, Method};
+use super::PeakBasis;
 
-use super::model::{self, Candidate, DayObs};
-use schemars::JsonSchema;
+/// A forecast and what happened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    pub forecast: f64,
+    pub actual: f64,
+}
 
-/// Days of training a backtest origin needs at least.
-pub const MIN_TRAIN_DAYS: usize = 14;
-/// Days between successive origins.
-pub const STEP_DAYS: usize = 7;
-/// Most origins tried, newest first.
-pub const MAX_ORIGINS: usize = 12;
-/// Origins needed before the backtest may pick a single model over the median of all.
-pub const MIN_ORIGINS_TO_SELECT: usize = 8;
-
-/// What happened in a window: mean over its readings and its largest daily peak.
-pub fn actual(window: &[DayObs]) -> Option<(f64, f64)> {
-    let usable: Vec<&DayObs> = window.iter().filter(|d| d.usable()).collect();
-    if usable.len() * 2 < window.len() {
-        return None;
+impl Pair {
+    /// ln(actual / forecast).
+    pub fn log_error(&self) -> f64 {
+        (self.actual / self.forecast).ln()
     }
-    let weight: f64 = usable.iter().map(|d| d.coverage).sum();
-    let mean = usable.iter().map(|d| d.mean_rps * d.coverage).sum::<f64>() / weight;
-    let peak = usable.iter().map(|d| d.peak_rps).fold(0.0, f64::max);
-    Some((mean, peak))
 }
 
-/// One candidate's backtest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Scored {
-    pub candidate: Candidate,
-    pub name: String,
-    /// Mean absolute percentage error of the window peak, in percent.
-    pub peak_mape: f64,
-    pub mean_mape: f64,
-    /// ln(actual / forecast) of the window peak at each origin.
-    #[serde(skip)]
-    pub peak_log_errors: Vec<f64>,
-    #[serde(skip)]
-    pub mean_log_errors: Vec<f64>,
+/// One month forecast from one origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Month index of the origin: the first month not in the training history.
+    pub origin: usize,
+    /// Months ahead: 1 for the origin's own month.
+    pub h: usize,
+    pub mean: Pair,
+    pub peak: Option<Pair>,
+    /// The baselines' forecasts of the mean and the peak, in [`Method::BASELINES`] order.
+    pub baselines: Vec<(Option<f64>, Option<f64>)>,
 }
 
-/// The window length: 30 days, or less when the history is short; `None` under 7.
-pub fn window_days(days: usize) -> Option<usize> {
-    let w = days.saturating_sub(MIN_TRAIN_DAYS).min(30);
-    (w >= 7).then_some(w)
+impl Record {
+    /// Month index of the month forecast.
+    pub fn target(&self) -> usize {
+        self.origin + self.h - 1
+    }
 }
 
-/// The origins (indices into `days`) to backtest from, newest first.
-pub fn origins(days: usize, window: usize) -> Vec<usize> {
-    (0..MAX_ORIGINS)
-        .map(|j| days as i64 - window as i64 - (j * STEP_DAYS) as i64)
-        .take_while(|&o| o >= MIN_TRAIN_DAYS as i64)
-        .map(|o| o as usize)
-        .collect()
+/// The peak of month `target` from its mean forecast, made at origin `origin`.
+pub fn peak_from_mean(frame: &Frame, basis: PeakBasis, mean: f64, target: usize, origin: usize) -> Option<f64> {
+    match basis {
+        PeakBasis::None => None,
+        PeakBasis::Ratio(r) => Some(mean * r),
+        PeakBasis::Observed => frame.ratio(target, origin).map(|r| mean * r),
+    }
 }
 
-/// Backtests one model over the given origins; `None` when no origin could be scored.
-pub fn run(days: &[DayObs], window: usize, origins: &[usize], candidate: Candidate) -> Option<Scored> {
-    let (mut pe, mut me) = (Vec::new(), Vec::new());
-    for &o in origins {
-        let test = &days[o..o + window];
-        let (Some(m), Some((mean, peak_rps))) = (model::fit_candidate(&days[..o], candidate), actual(test)) else {
-            continue;
-        };
-        let span: Vec<i64> = test.iter().map(|d| d.day).collect();
-        let (fm, fp) = (m.mean_over(&span), m.peak_over(&span));
-        if fm > 0.0 && fp > 0.0 && fm.is_finite() && fp.is_finite() {
-            pe.push((peak_rps / fp).ln());
-            me.push((mean / fm).ln());
+fn positive(v: f64) -> Option<f64> {
+    (v.is_finite() && v > 0.0).then_some(v)
+}
+
+/// A baseline fitted to the means and (where the data has them) the peaks.
+type Fitted = (Option<Box<dyn Forecaster>>, Option<Box<dyn Forecaster>>);
+
+/// Every origin's records, up to `horizon` months ahead.
+pub fn run(frame: &Frame, basis: PeakBasis, horizon: usize) -> Vec<Record> {
+    let mut out = Vec::new();
+    for origin in frame.first_origin()..frame.months.len() {
+        let n = frame.steps_before(origin);
+        let Some(model) = combine(frame.members(), &frame.means[..n], frame.season) else { continue };
+        let baselines: Vec<Fitted> = Method::BASELINES
+            .iter()
+            .map(|&b| (frame.fit(b, n, false), frame.fit(b, n, true).filter(|_| basis == PeakBasis::Observed)))
+            .collect();
+        for h in 1..=horizon {
+            let k = origin + h - 1;
+            let Some(actual) = frame.months.get(k) else { break };
+            let Some(actual_mean) = actual.mean_rps else { continue };
+            let Some(forecast) = positive(frame.month_value(&model, n, k, false)) else { continue };
+            let peak = peak_from_mean(frame, basis, forecast, k, origin)
+                .zip(actual.peak_rps)
+                .map(|(forecast, actual)| Pair { forecast, actual });
+            let baselines = baselines
+                .iter()
+                .map(|(m, p)| {
+                    let mean = m.as_ref().and_then(|m| positive(frame.month_value(m.as_ref(), n, k, false)));
+                    let peak = match (basis, p) {
+                        (PeakBasis::Observed, Some(p)) => positive(frame.month_value(p.as_ref(), n, k, true)),
+                        (PeakBasis::Ratio(r), _) => mean.map(|m| m * r),
+                        _ => None,
+                    };
+                    (mean, peak)
+                })
+                .collect();
+            out.push(Record { origin, h, mean: Pair { forecast, actual: actual_mean }, peak, baselines });
         }
     }
-    if pe.is_empty() {
-        return None;
-    }
-    let mape = |e: &[f64]| 100.0 * e.iter().map(|l| (1.0 - (-l).exp()).abs()).sum::<f64>() / e.len() as f64;
-    Some(Scored {
-        candidate,
-        name: candidate.name(),
-        peak_mape: mape(&pe),
-        mean_mape: mape(&me),
-        peak_log_errors: pe,
-        mean_log_errors: me,
-    })
+    out
 }
 
-fn mean_abs(e: &[f64]) -> f64 {
-    e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64
-}
-
-/// The forecaster to use. Under [`MIN_ORIGINS_TO_SELECT`] origins, the median of all models:
-/// a few overlapping windows cannot tell models apart, and picking the luckiest of many
-/// overfits (a surge in every window rewards the steepest extrapolation). With enough origins,
-/// the one-standard-error rule: the first candidate (the median, then single models simplest
-/// first) whose mean |ln(actual / forecast)| of the peak is within one standard error of the
-/// best candidate's, that error taken over the best candidate's origins.
-pub fn choose(candidates: &[Scored]) -> Option<&Scored> {
-    let median = candidates.iter().find(|c| c.candidate == Candidate::Median);
-    if candidates.first().is_some_and(|c| c.peak_log_errors.len() < MIN_ORIGINS_TO_SELECT) && median.is_some() {
-        return median;
+/// Mean absolute percentage error, in percent, of forecasts against actuals.
+pub fn mape(pairs: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for (forecast, actual) in pairs {
+        sum += (forecast / actual - 1.0).abs();
+        n += 1;
     }
-    let best =
-        candidates.iter().min_by(|a, b| mean_abs(&a.peak_log_errors).total_cmp(&mean_abs(&b.peak_log_errors)))?;
-    let abs: Vec<f64> = best.peak_log_errors.iter().map(|e| e.abs()).collect();
-    let n = abs.len() as f64;
-    let mean = abs.iter().sum::<f64>() / n;
-    let se =
-        if abs.len() > 1 { (abs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt() } else { 0.0 };
-    candidates.iter().find(|c| mean_abs(&c.peak_log_errors) <= mean + se)
+    (n > 0).then(|| 100.0 * sum / n as f64)
 }

@@ -1,96 +1,135 @@
-//! Growth forecasting: the monthly mean and monthly peak RPS, with prediction intervals.
+//! Growth forecasting: the monthly mean and peak RPS with prediction bands a reviewer can buy
+//! servers by.
 //!
-//! Candidates (flat, linear or compound trend; peak from the peak-to-mean ratio or from the
-//! peak series) are scored by a rolling-origin backtest on 30-day windows and the best peak
-//! error wins. Intervals come from that model's backtest errors: ln(actual / forecast) has a
-//! root mean square s over n origins, and month h's band is forecast · e^(±t·s·√(d/d₀)), with
-//! Student's t at n − 1 degrees of freedom and d the distance from the end of the history to the
-//! middle of the month against d₀, half a backtest window.
+//! With two years of months (or rows coarser than a day) the monthly mean series is forecast
+//! directly by the median of three simple, different methods (damped-trend ETS with a yearly
+//! season, Theta on the seasonally adjusted series, seasonal naive with a damped drift); shorter
+//! histories are forecast on the daily series with weekly factors by damped-trend ETS and
+//! averaged per month. A month's peak is its mean forecast times the trailing 12 months' median
+//! peak-to-mean ratio (or a given ratio), not a fit of the noisy peak series. Bands are the
+//! empirical quantiles of the rolling-origin backtest's errors at each horizon (see [`bands`]).
 
 pub mod backtest;
-pub mod holt_winters;
-pub mod model;
-pub mod trend;
+pub mod bands;
+pub mod ets;
+pub mod frame;
+pub mod method;
+pub mod naive;
+pub mod series;
+pub mod theta;
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::calendar::{civil_from_days, YearMonth};
-use backtest::Scored;
-pub use model::{Candidate, DayObs, Fitted, Model, PeakModel, Spec, Training};
+use crate::calendar::YearMonth;
+use backtest::{mape, peak_from_mean, Record};
+use bands::{Coverage, Offsets, Source};
+pub use frame::{Frame, Resolution};
+pub use method::Method;
 use schemars::JsonSchema;
-pub use trend::Trend;
+pub use series::{Adjusted, DayObs, MonthObs};
+
+/// Where a month's peak comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PeakBasis {
+    /// The rows' own peaks (the largest row of each month, or a peak column).
+    Observed,
+    /// A given peak-to-mean ratio.
+    Ratio(f64),
+    /// None: the rows are coarser than the peaks capacity needs; the mean only.
+    None,
+}
 
 /// What the forecaster was asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Options {
-    /// The first month to forecast.
+    /// The first month to forecast: the month after the last of the history given.
     pub first_month: YearMonth,
-    /// How many months.
     pub horizon: usize,
     /// An explicit worst-case monthly growth instead of the upper 95% bound.
     pub worst_growth: Option<f64>,
+    pub peak: PeakBasis,
 }
 
-/// The chosen forecaster, in terms a reviewer can check. For the median of all models, the
-/// figures below are those of the model whose peak forecast for the first month is the median.
+/// One member's forecast of the first month's mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Member {
+    pub method: Method,
+    pub first_month_mean_rps: Option<f64>,
+}
+
+/// The forecaster, in terms a reviewer can check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModelSummary {
     pub name: String,
-    pub candidate: Candidate,
-    /// Why this one: the backtest's pick, or the median for want of origins.
-    pub reason: String,
-    /// The single model described by the figures below.
-    pub described: String,
-    pub trend: Trend,
-    pub peak_model: PeakModel,
-    pub training: Training,
-    /// Growth of the mean trend per 30 days at the end of the history.
-    pub monthly_growth: f64,
-    /// Mean traffic by weekday relative to the week, Monday first; `null` under two weeks.
-    pub weekday_factors: Option<[f64; 7]>,
-    /// Month-of-year factors, January first; `null` under two years.
-    pub yearly_factors: Option<[f64; 12]>,
-    /// The typical daily peak over its base (the peak-to-mean ratio for the ratio model).
-    pub typical_peak_factor: f64,
-    /// Robust σ of ln(daily peak / base): how much peaks vary from day to day.
-    pub peak_spread: f64,
+    pub resolution: Resolution,
+    /// Season length in steps of the resolution (12 months, 7 days, or 0).
+    pub season_steps: usize,
+    pub members: Vec<Member>,
+    /// The peak-to-mean ratio applied to the first month's mean; `null` for a mean-only forecast.
+    pub peak_to_mean: Option<f64>,
+    /// Growth per month implied by the first 12 forecast months against the last 12 of history.
+    pub growth_per_month: Option<f64>,
+    /// Months or days filled or clipped before fitting.
+    pub adjusted: Vec<Adjusted>,
 }
 
-/// How the model was chosen and how wrong it was in the past.
+/// Backtest errors of the combination and the baselines over a set of forecasts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scores {
+    /// Forecasts scored.
+    pub forecasts: usize,
+    pub mean_mape: Option<f64>,
+    pub peak_mape: Option<f64>,
+    pub holt_winters_mean_mape: Option<f64>,
+    pub holt_winters_peak_mape: Option<f64>,
+    pub seasonal_naive_mean_mape: Option<f64>,
+    pub seasonal_naive_peak_mape: Option<f64>,
+}
+
+/// The scores at one horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HorizonScores {
+    /// Months ahead (1 = the month right after the training history).
+    pub h: usize,
+    #[serde(flatten)]
+    pub scores: Scores,
+}
+
+/// How wrong the forecaster and its baselines were on rolling origins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestSummary {
+    /// Months forecast from (each fitted on the history before it).
     pub origins: usize,
-    pub window_days: usize,
-    pub peak_mape: f64,
-    pub mean_mape: f64,
-    /// Root mean square of ln(actual / forecast) of the window peak.
-    pub peak_log_rmse: f64,
-    pub interval_degrees_of_freedom: usize,
-    pub candidates: Vec<Scored>,
+    pub first_origin: Option<YearMonth>,
+    /// Pooled over 1 to 6 months ahead.
+    pub ahead_1_to_6: Scores,
+    pub horizons: Vec<HorizonScores>,
+    /// Out of sample: each forecast against the band from the errors known at its origin.
+    pub mean_coverage: Coverage,
+    pub peak_coverage: Option<Coverage>,
 }
 
-/// One forecast month.
+/// One forecast month. Bands are `null` when unusable (see `band_note`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodForecast {
     pub month: YearMonth,
     pub mean_rps: f64,
-    pub peak_rps: f64,
-    pub peak_rps_lo80: f64,
-    pub peak_rps_hi80: f64,
-    pub peak_rps_lo95: f64,
-    pub peak_rps_hi95: f64,
-    /// The worst case: the upper 95% bound, or compound growth at the explicit worst-case rate.
-    pub peak_rps_worst: f64,
-}
-
-/// A day the robust fit gave under half weight.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct DownWeighted {
-    pub date: String,
-    pub series: String,
-    /// Actual over fitted.
-    pub ratio: f64,
+    pub mean_rps_lo80: Option<f64>,
+    pub mean_rps_hi80: Option<f64>,
+    pub mean_rps_lo95: Option<f64>,
+    pub mean_rps_hi95: Option<f64>,
+    /// `null` for a mean-only forecast.
+    pub peak_rps: Option<f64>,
+    pub peak_rps_lo80: Option<f64>,
+    pub peak_rps_hi80: Option<f64>,
+    pub peak_rps_lo95: Option<f64>,
+    pub peak_rps_hi95: Option<f64>,
+    /// The upper 95% bound of the peak, or compound growth at the explicit worst-case rate.
+    pub peak_rps_worst: Option<f64>,
+    /// Where the band of the peak (or, mean-only, of the mean) came from.
+    pub band: Source,
+    pub band_usable: bool,
+    pub band_note: Option<String>,
 }
 
 /// A forecast.
@@ -99,173 +138,261 @@ pub struct Forecast {
     pub model: ModelSummary,
     pub backtest: BacktestSummary,
     pub periods: Vec<PeriodForecast>,
-    pub down_weighted: Vec<DownWeighted>,
 }
 
 /// Why no forecast could be made.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ForecastError {
-    #[error(
-        "{usable} usable days of history: a forecast needs at least 21 (a backtest of 7 days after 14 of training)"
-    )]
-    TooShort { usable: usize },
+    #[error("{what}")]
+    TooShort { what: String },
 }
 
-/// The date of a day number, `YYYY-MM-DD`.
-pub fn date(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+/// The note of a band too wide to buy servers by.
+pub const UNUSABLE: &str = "band unusable: history too short or too erratic";
 
-/// Forecasts from contiguous daily observations (unusable days included, in order).
-pub fn forecast(days: &[DayObs], opts: Options) -> Result<Forecast, ForecastError> {
-    let usable = days.iter().filter(|d| d.usable()).count();
-    let too_short = ForecastError::TooShort { usable };
-    let window = backtest::window_days(days.len()).filter(|_| usable >= 21).ok_or(too_short)?;
-    let origins = backtest::origins(days.len(), window);
-    let candidates: Vec<Scored> =
-        Candidate::all().into_iter().filter_map(|c| backtest::run(days, window, &origins, c)).collect();
-    let chosen = backtest::choose(&candidates).ok_or(ForecastError::TooShort { usable })?;
-    let fitted = model::fit_candidate(days, chosen.candidate).ok_or(ForecastError::TooShort { usable })?;
-    let e = &chosen.peak_log_errors;
-    let rmse = (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt();
-    let dof = e.len().saturating_sub(1).max(1);
-    let t = StudentsT::new(0.0, 1.0, dof as f64).expect("positive degrees of freedom");
-    let (t80, t95) = (t.inverse_cdf(0.90), t.inverse_cdf(0.975));
-    let last_day = days.last().map_or(0, |d| d.day);
-    let recent: Vec<i64> = (last_day - 29..=last_day).collect();
-    let base_peak = fitted.peak_over(&recent);
-    let bands = Bands { rmse, window, t80, t95 };
-    let periods = (0..opts.horizon).map(|h| month_forecast(&fitted, &opts, h, (last_day, base_peak), &bands)).collect();
-    let first: Vec<i64> = (opts.first_month.first_day()..opts.first_month.plus(1).first_day()).collect();
-    let model = described(&fitted, &first);
-    let reason = reason(chosen);
-    let mut down: Vec<DownWeighted> = model
-        .down_weighted()
-        .into_iter()
-        .map(|(series, day, ratio)| DownWeighted { date: date(day), series: series.to_string(), ratio })
+/// Forecasts from `months` (contiguous, ending with the month before `opts.first_month`) and,
+/// for rows of a day or finer, the `days` they were made of.
+pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -> Result<Forecast, ForecastError> {
+    let frame = Frame::build(months, days, opts.peak == PeakBasis::Observed)?;
+    let records = backtest::run(&frame, opts.peak, opts.horizon.max(6));
+    let model = method::combine(frame.members(), &frame.means, frame.season)
+        .ok_or_else(|| ForecastError::TooShort { what: "no method could be fitted to the history".into() })?;
+    let n = frame.means.len();
+    let origin = frame.months.len();
+    let sigma = model_sigma(&frame, opts.peak);
+    let mut periods = Vec::with_capacity(opts.horizon);
+    for h in 1..=opts.horizon {
+        let mean = frame.month_value(&model, n, origin + h - 1, false);
+        let peak = peak_from_mean(&frame, opts.peak, mean, origin + h - 1, origin);
+        let (mean_band, mean_source) = bands::offsets(&records, bands::mean_of, h, |h| sigma(h, false));
+        let peak_band = peak.map(|_| bands::offsets(&records, bands::peak_of, h, |h| sigma(h, true)));
+        periods.push(period(&frame, &opts, h, (mean, mean_band, mean_source), peak.zip(peak_band)));
+    }
+    let members = frame
+        .members()
+        .iter()
+        .map(|&m| Member {
+            method: m,
+            first_month_mean_rps: frame.fit(m, n, false).map(|f| frame.month_value(f.as_ref(), n, origin, false)),
+        })
         .collect();
-    down.sort_by(|a, b| b.ratio.ln().abs().total_cmp(&a.ratio.ln().abs()));
+    let peak_to_mean = match opts.peak {
+        PeakBasis::Observed => frame.ratio(origin, origin),
+        PeakBasis::Ratio(r) => Some(r),
+        PeakBasis::None => None,
+    };
     Ok(Forecast {
         model: ModelSummary {
-            name: chosen.name.clone(),
-            candidate: chosen.candidate,
-            reason,
-            described: model.spec.name(),
-            trend: model.spec.trend,
-            peak_model: model.spec.peak_model,
-            training: model.spec.training,
-            monthly_growth: model.mean_fit.monthly_growth(last_day),
-            weekday_factors: (model.mean_fit.weekday != [1.0; 7]).then_some(model.mean_fit.weekday),
-            yearly_factors: model.mean_fit.yearly,
-            typical_peak_factor: model.excess_mu.exp(),
-            peak_spread: model.excess_sigma,
+            name: name(frame.resolution),
+            resolution: frame.resolution,
+            season_steps: frame.season,
+            members,
+            peak_to_mean,
+            growth_per_month: growth(&frame, &periods),
+            adjusted: frame.adjusted.clone(),
         },
-        backtest: BacktestSummary {
-            origins: e.len(),
-            window_days: window,
-            peak_mape: chosen.peak_mape,
-            mean_mape: chosen.mean_mape,
-            peak_log_rmse: rmse,
-            interval_degrees_of_freedom: dof,
-            candidates: candidates.clone(),
-        },
+        backtest: summary(&frame, &records, opts.peak),
         periods,
-        down_weighted: down,
     })
 }
 
-/// How wide the bands are: the backtest's RMSE of log peaks over `window` days, and Student's t
-/// quantiles.
-struct Bands {
-    rmse: f64,
-    window: usize,
-    t80: f64,
-    t95: f64,
+fn name(resolution: Resolution) -> String {
+    match resolution {
+        Resolution::Monthly => {
+            "median of damped-trend ETS, Theta and seasonal naive with damped drift, on the monthly means".into()
+        }
+        Resolution::Daily => "damped-trend ETS with weekly factors on the daily means, averaged per month".into(),
+    }
 }
 
-/// The forecast of month `h` of the horizon, its band widening with the distance from the last
-/// day of history.
-fn month_forecast(
-    fitted: &model::Fitted,
+/// The model-based standard error of month h (for want of backtest origins): the damped-trend
+/// model's at the month's middle, with the spread of the peak-to-mean ratio added for peaks.
+fn model_sigma(frame: &Frame, basis: PeakBasis) -> impl Fn(usize, bool) -> f64 + '_ {
+    let fitted = ets::fit(&frame.means, frame.season, true);
+    let ratios: Vec<f64> = frame
+        .months
+        .iter()
+        .rev()
+        .filter_map(|m| m.mean_rps.zip(m.peak_rps).map(|(a, p)| (p / a).ln()))
+        .take(12)
+        .collect();
+    let spread = if basis == PeakBasis::Observed && ratios.len() >= 3 {
+        let c = series::median(ratios.clone());
+        1.4826 * series::median(ratios.iter().map(|r| (r - c).abs()).collect())
+    } else {
+        0.0
+    };
+    move |h: usize, peak: bool| {
+        let Some(e) = &fitted else { return f64::NAN };
+        let steps = match frame.resolution {
+            Resolution::Monthly => h,
+            Resolution::Daily => {
+                let month = frame.first_month.plus((frame.months.len() + h - 1) as i64);
+                (month.first_day() + month.days() / 2 - frame.first_day) as usize + 1 - frame.means.len()
+            }
+        };
+        let s = e.sigma_ahead(steps.max(1));
+        if peak {
+            (s * s + spread * spread).sqrt()
+        } else {
+            s
+        }
+    }
+}
+
+/// One month's figures and bands.
+fn period(
+    frame: &Frame,
     opts: &Options,
     h: usize,
-    (last_day, base_peak): (i64, f64),
-    b: &Bands,
+    (mean, mean_band, mean_source): (f64, Offsets, Source),
+    peak: Option<(f64, (Offsets, Source))>,
 ) -> PeriodForecast {
-    let month = opts.first_month.plus(h as i64);
-    let span: Vec<i64> = (month.first_day()..month.first_day() + month.days()).collect();
-    let peak = fitted.peak_over(&span);
-    let distance = (month.first_day() as f64 + month.days() as f64 / 2.0 - last_day as f64).max(1.0);
-    let s = b.rmse * (distance / (b.window as f64 / 2.0)).max(1.0).sqrt();
-    let hi95 = peak * (b.t95 * s).exp();
-    let worst = match opts.worst_growth {
-        // An explicit growth rate replaces the band: a planner's answer to a history too
-        // short or erratic for a usable one. It never falls below the point forecast.
-        Some(g) => peak.max(base_peak * (1.0 + g).powi(h as i32 + 1)),
-        None => hi95,
+    let m = mean_band.around(mean);
+    let (source, judged) = match peak {
+        Some((p, (o, s))) => (s, o.around(p)),
+        None => (mean_source, m),
+    };
+    let usable = judged.iter().all(|v| v.is_finite() && *v > 0.0) && judged[3] / judged[2] <= bands::UNUSABLE_RATIO;
+    let keep = |v: f64| usable.then_some(v);
+    let p = peak.map(|(p, (o, _))| (p, o.around(p)));
+    let worst = match (opts.worst_growth, p) {
+        // An explicit growth rate replaces the band: a planner's answer to a history too short
+        // or erratic for a usable one. It never falls below the point forecast.
+        (Some(g), Some((point, _))) => {
+            Some(point.max(last_peak(frame, opts.peak).unwrap_or(point) * (1.0 + g).powi(h as i32)))
+        }
+        (None, Some((_, b))) => keep(b[3]),
+        _ => None,
     };
     PeriodForecast {
-        month,
-        mean_rps: fitted.mean_over(&span),
-        peak_rps: peak,
-        peak_rps_lo80: peak * (-b.t80 * s).exp(),
-        peak_rps_hi80: peak * (b.t80 * s).exp(),
-        peak_rps_lo95: peak * (-b.t95 * s).exp(),
-        peak_rps_hi95: hi95,
+        month: opts.first_month.plus(h as i64 - 1),
+        mean_rps: mean,
+        mean_rps_lo80: keep(m[0]),
+        mean_rps_hi80: keep(m[1]),
+        mean_rps_lo95: keep(m[2]),
+        mean_rps_hi95: keep(m[3]),
+        peak_rps: p.map(|(v, _)| v),
+        peak_rps_lo80: p.and_then(|(_, b)| keep(b[0])),
+        peak_rps_hi80: p.and_then(|(_, b)| keep(b[1])),
+        peak_rps_lo95: p.and_then(|(_, b)| keep(b[2])),
+        peak_rps_hi95: p.and_then(|(_, b)| keep(b[3])),
         peak_rps_worst: worst,
+        band: source,
+        band_usable: usable,
+        band_note: (!usable).then(|| UNUSABLE.to_string()),
     }
 }
 
-/// Why the chosen candidate was chosen.
-fn reason(chosen: &Scored) -> String {
-    if chosen.candidate == Candidate::Median && chosen.peak_log_errors.len() < backtest::MIN_ORIGINS_TO_SELECT {
-        format!(
-            "{} backtest origin(s) are too few to pick one model reliably (at least {} are needed): the median of all is used",
-            chosen.peak_log_errors.len(),
-            backtest::MIN_ORIGINS_TO_SELECT
-        )
-    } else {
-        "the simplest candidate within one standard error of the best backtest peak error".into()
+/// The last month of history's peak (its mean times the ratio, for a given ratio).
+fn last_peak(frame: &Frame, basis: PeakBasis) -> Option<f64> {
+    let last = frame.months.iter().rev().find(|m| m.mean_rps.is_some())?;
+    match basis {
+        PeakBasis::Observed => last.peak_rps,
+        PeakBasis::Ratio(r) => last.mean_rps.map(|m| m * r),
+        PeakBasis::None => None,
     }
 }
 
-/// The member whose first-month peak forecast is the median (the model itself when single).
-fn described<'a>(fitted: &'a Fitted, first_month: &[i64]) -> &'a Model {
-    let mut by_peak: Vec<&Model> = fitted.members.iter().collect();
-    by_peak.sort_by(|a, b| a.peak_over(first_month).total_cmp(&b.peak_over(first_month)));
-    by_peak[(by_peak.len() - 1) / 2]
+/// Growth per month of the first 12 forecast months' mean over the last 12 months of history.
+fn growth(frame: &Frame, periods: &[PeriodForecast]) -> Option<f64> {
+    let last: Vec<f64> = frame.months.iter().rev().take(12).filter_map(|m| m.mean_rps).collect();
+    if last.len() < 12 || periods.len() < 12 {
+        return None;
+    }
+    let ahead: f64 = periods[..12].iter().map(|p| p.mean_rps).sum();
+    Some((ahead / last.iter().sum::<f64>()).powf(1.0 / 12.0) - 1.0)
 }
 
-/// A held-out month: what happened, what headroom forecast, what the Holt-Winters baseline did.
+/// The scores of a set of records.
+fn scores<'a>(records: impl Iterator<Item = &'a Record> + Clone) -> Scores {
+    let baseline = |i: usize, peak: bool| {
+        mape(records.clone().filter_map(move |r| {
+            let (m, p) = r.baselines[i];
+            if peak {
+                p.zip(r.peak.map(|x| x.actual))
+            } else {
+                m.map(|m| (m, r.mean.actual))
+            }
+        }))
+    };
+    Scores {
+        forecasts: records.clone().count(),
+        mean_mape: mape(records.clone().map(|r| (r.mean.forecast, r.mean.actual))),
+        peak_mape: mape(records.clone().filter_map(|r| r.peak.map(|p| (p.forecast, p.actual)))),
+        holt_winters_mean_mape: baseline(0, false),
+        holt_winters_peak_mape: baseline(0, true),
+        seasonal_naive_mean_mape: baseline(1, false),
+        seasonal_naive_peak_mape: baseline(1, true),
+    }
+}
+
+fn summary(frame: &Frame, records: &[Record], basis: PeakBasis) -> BacktestSummary {
+    let mut origins: Vec<usize> = records.iter().map(|r| r.origin).collect();
+    origins.dedup();
+    let top = records.iter().map(|r| r.h).max().unwrap_or(0).min(12);
+    BacktestSummary {
+        origins: origins.len(),
+        first_origin: origins.first().map(|&k| frame.first_month.plus(k as i64)),
+        ahead_1_to_6: scores(records.iter().filter(|r| r.h <= 6)),
+        horizons: (1..=top)
+            .map(|h| HorizonScores { h, scores: scores(records.iter().filter(move |r| r.h == h)) })
+            .collect(),
+        mean_coverage: bands::coverage(records, bands::mean_of),
+        peak_coverage: (basis != PeakBasis::None).then(|| bands::coverage(records, bands::peak_of)),
+    }
+}
+
+/// A held-out month: its backtest forecast from the month before, with the band the errors
+/// known then gave, beside the baselines' forecasts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Holdout {
     pub month: YearMonth,
-    pub actual_peak_rps: f64,
     pub actual_mean_rps: f64,
-    pub forecast: PeriodForecast,
-    pub model: String,
-    /// The baseline's monthly peak: the largest of its daily-peak forecasts in the month.
+    pub actual_peak_rps: Option<f64>,
+    pub mean_rps: f64,
+    pub peak_rps: Option<f64>,
+    /// Whether the actual (peak, or mean for a mean-only forecast) fell inside the band known
+    /// at the origin; `null` with too few earlier errors for a band.
+    pub inside_80: Option<bool>,
+    pub inside_95: Option<bool>,
+    pub holt_winters_mean_rps: Option<f64>,
     pub holt_winters_peak_rps: Option<f64>,
+    pub seasonal_naive_mean_rps: Option<f64>,
+    pub seasonal_naive_peak_rps: Option<f64>,
 }
 
-/// Forecasts `month` from the days before it and compares it with the days in it.
-pub fn holdout(days: &[DayObs], month: YearMonth) -> Result<Option<Holdout>, ForecastError> {
-    let cut = days.iter().position(|d| d.day >= month.first_day()).unwrap_or(days.len());
-    let end = days.iter().position(|d| d.day >= month.plus(1).first_day()).unwrap_or(days.len());
-    let Some((actual_mean_rps, actual_peak_rps)) = backtest::actual(&days[cut..end]) else { return Ok(None) };
-    let train = &days[..cut];
-    let f = forecast(train, Options { first_month: month, horizon: 1, worst_growth: None })?;
-    let peaks: Vec<Option<f64>> = train.iter().map(|d| d.usable().then_some(d.peak_rps)).collect();
-    let gap = (month.first_day() - train.last().map_or(month.first_day(), |d| d.day)) as usize;
-    let holt_winters_peak_rps = holt_winters::fit(&holt_winters::fill(&peaks))
-        .map(|hw| (gap..gap + month.days() as usize).map(|h| hw.forecast(h)).fold(0.0, f64::max));
-    Ok(Some(Holdout {
-        month,
-        actual_peak_rps,
-        actual_mean_rps,
-        forecast: f.periods[0].clone(),
-        model: f.model.name,
-        holt_winters_peak_rps,
-    }))
+/// The last `n` months of history, each forecast one month ahead by the backtest.
+pub fn holdout(
+    months: Vec<MonthObs>,
+    days: Option<&[DayObs]>,
+    peak: PeakBasis,
+    n: usize,
+) -> Result<Vec<Holdout>, ForecastError> {
+    let frame = Frame::build(months, days, peak == PeakBasis::Observed)?;
+    let records = backtest::run(&frame, peak, 1);
+    let from = frame.months.len().saturating_sub(n);
+    let pick: bands::Pick = if peak == PeakBasis::None { bands::mean_of } else { bands::peak_of };
+    Ok(records
+        .iter()
+        .filter(|r| r.origin >= from)
+        .map(|r| {
+            let band = bands::band_at_origin(&records, pick, r);
+            let e = pick(r).map(|p| p.log_error());
+            let inside = |lo: usize, hi: usize| band.zip(e).map(|(b, e)| (b.0[lo]..=b.0[hi]).contains(&e));
+            Holdout {
+                month: frame.first_month.plus(r.origin as i64),
+                actual_mean_rps: r.mean.actual,
+                actual_peak_rps: r.peak.map(|p| p.actual),
+                mean_rps: r.mean.forecast,
+                peak_rps: r.peak.map(|p| p.forecast),
+                inside_80: inside(0, 1),
+                inside_95: inside(2, 3),
+                holt_winters_mean_rps: r.baselines[0].0,
+                holt_winters_peak_rps: r.baselines[0].1,
+                seasonal_naive_mean_rps: r.baselines[1].0,
+                seasonal_naive_peak_rps: r.baselines[1].1,
+            }
+        })
+        .collect())
 }

@@ -166,51 +166,68 @@ pub fn usl(fit: &Fit) -> Chart {
     )
 }
 
-/// Daily peaks of the history, then each month's forecast peak with its 80% and 95% bands.
-/// Bands from a short or erratic history can reach absurd heights (the table keeps their
-/// numbers); the chart cuts them at three times the largest peak, history or forecast, and says so.
+/// Daily peaks of the history, then each month's forecast peak (the mean, for a mean-only
+/// forecast) with its 80% and 95% bands where they are usable. The chart cuts bands at three
+/// times the largest peak, history or forecast, and says so.
 pub fn forecast(f: &Forecast) -> Chart {
     let mid = |m: &YearMonth| (m.first_day() + m.days() / 2) as f64;
+    let point = |p: &PeriodForecast| p.peak_rps.unwrap_or(p.mean_rps);
     let largest = f
         .days
         .iter()
         .map(|d| d.peak_rps)
-        .chain(f.forecast.periods.iter().flat_map(|p| [p.peak_rps, p.peak_rps_worst]))
+        .chain(f.forecast.periods.iter().flat_map(|p| [point(p), p.peak_rps_worst.unwrap_or(0.0)]))
         .fold(0.0f64, f64::max);
     let cap = 3.0 * largest;
-    let cut = f.forecast.periods.iter().any(|p| p.peak_rps_hi95 > cap);
-    let band = |label: &str, lo: fn(&PeriodForecast) -> f64, hi: fn(&PeriodForecast) -> f64| {
-        let clipped = f.forecast.periods.iter().any(|p| hi(p) > cap);
-        Layer::Band {
-            label: if clipped { format!("{label} (cut at {})", sig(cap, 3)) } else { label.into() },
-            points: f.forecast.periods.iter().map(|p| (mid(&p.month), lo(p), hi(p).min(cap))).collect(),
-        }
+    let usable: Vec<&PeriodForecast> = f.forecast.periods.iter().filter(|p| p.band_usable).collect();
+    let peaks = f.forecast.periods.iter().any(|p| p.peak_rps.is_some());
+    type Pick = fn(&PeriodForecast) -> Option<f64>;
+    let band = |label: &str, lo: Pick, hi: Pick| {
+        let points: Vec<(f64, f64, f64)> =
+            usable.iter().filter_map(|p| Some((mid(&p.month), lo(p)?, hi(p)?.min(cap)))).collect();
+        let clipped = usable.iter().any(|p| hi(p).is_some_and(|h| h > cap));
+        Layer::Band { label: if clipped { format!("{label} (cut at {})", sig(cap, 3)) } else { label.into() }, points }
     };
+    let (b95, b80): ((Pick, Pick), (Pick, Pick)) = if peaks {
+        ((|p| p.peak_rps_lo95, |p| p.peak_rps_hi95), (|p| p.peak_rps_lo80, |p| p.peak_rps_hi80))
+    } else {
+        ((|p| p.mean_rps_lo95, |p| p.mean_rps_hi95), (|p| p.mean_rps_lo80, |p| p.mean_rps_hi80))
+    };
+    let what = if peaks { "peak" } else { "mean" };
     let mut layers = vec![
-        band("95% band", |p| p.peak_rps_lo95, |p| p.peak_rps_hi95),
-        band("80% band", |p| p.peak_rps_lo80, |p| p.peak_rps_hi80),
+        band("95% band", b95.0, b95.1),
+        band("80% band", b80.0, b80.1),
         Layer::Dots {
-            label: "daily peak (history)".into(),
-            points: f.days.iter().filter(|d| d.peak_rps > 0.0).map(|d| (d.day as f64, d.peak_rps)).collect(),
+            label: format!("daily {what} (history)"),
+            points: f
+                .days
+                .iter()
+                .map(|d| (d.day as f64, if peaks { d.peak_rps } else { d.mean_rps }))
+                .filter(|d| d.1 > 0.0)
+                .collect(),
         },
         Layer::Line {
-            label: "forecast monthly peak".into(),
-            points: f.forecast.periods.iter().map(|p| (mid(&p.month), p.peak_rps)).collect(),
+            label: format!("forecast monthly {what}"),
+            points: f.forecast.periods.iter().map(|p| (mid(&p.month), point(p))).collect(),
         },
     ];
-    if f.forecast.periods.iter().any(|p| (p.peak_rps_worst / p.peak_rps_hi95 - 1.0).abs() > 1e-6) {
+    let explicit = f.forecast.periods.iter().any(|p| p.peak_rps_worst.is_some() && p.peak_rps_worst != p.peak_rps_hi95);
+    if explicit {
         layers.push(Layer::Line {
             label: "worst case".into(),
-            points: f.forecast.periods.iter().map(|p| (mid(&p.month), p.peak_rps_worst)).collect(),
+            points: f.forecast.periods.iter().filter_map(|p| Some((mid(&p.month), p.peak_rps_worst?))).collect(),
         });
     }
     if let Some(first) = f.forecast.periods.first() {
         layers.push(Layer::Marker { label: "forecast starts".into(), x: first.month.first_day() as f64 });
     }
-    let title = format!("Peak request rate: history and forecast ({})", f.forecast.model.name);
-    let mut c = chart("forecast", title, "date", "peak requests per second", XAxis::Day, layers);
-    if cut {
-        c.title.push_str(", bands cut");
+    let title = format!("{} request rate: history and forecast", if peaks { "Peak" } else { "Mean" });
+    let mut c = chart("forecast", title, "date", &format!("{what} requests per second"), XAxis::Day, layers);
+    if usable.len() < f.forecast.periods.len() {
+        c.title.push_str(&format!(
+            ", {} month(s) with an unusable band not drawn",
+            f.forecast.periods.len() - usable.len()
+        ));
     }
     c
 }

@@ -191,45 +191,64 @@ pub fn fit(fit: &Fit, r: &mut Review) {
 }
 
 pub fn forecast(f: &Forecast, r: &mut Review) {
+    let show = |p: &crate::model::growth::PeriodForecast| {
+        let (what, v, lo, hi) = match p.peak_rps {
+            Some(v) => ("peak", v, p.peak_rps_lo95, p.peak_rps_hi95),
+            None => ("mean", p.mean_rps, p.mean_rps_lo95, p.mean_rps_hi95),
+        };
+        let band = match lo.zip(hi) {
+            Some((lo, hi)) if p.band_usable => format!("95% band {} – {}", readable(lo), readable(hi)),
+            _ => crate::model::growth::UNUSABLE.into(),
+        };
+        format!("monthly {what} {} in {} ({band})", rps(v), p.month)
+    };
     if let (Some(first), Some(last)) = (f.forecast.periods.first(), f.forecast.periods.last()) {
+        let worst = last.peak_rps_worst.map_or("none".into(), rps);
         r.summary.push(Fact::new(
             "Forecast",
-            format!(
-                "monthly peak {} in {} (95% band {} – {}) → {} in {}; worst case {} in {}",
-                rps(first.peak_rps),
-                first.month,
-                readable(first.peak_rps_lo95),
-                readable(first.peak_rps_hi95),
-                rps(last.peak_rps),
-                last.month,
-                rps(last.peak_rps_worst),
-                last.month
-            ),
+            format!("{} → {}; worst case {} in {}", show(first), show(last), worst, last.month),
         ));
     }
     r.assumptions.push(Fact::new(
         "Growth model",
         format!(
-            "{} ({}), from {} ({} → {}): {}",
+            "{}, from {} ({} {} rows, {} → {}); {}",
             f.forecast.model.name,
-            f.forecast.model.described,
             f.source.file,
+            thousands(f.source.rows as f64),
+            f.source.interval,
             f.source.first,
             f.source.last,
-            f.forecast.model.reason
+            f.peak_means
         ),
     ));
+    let b = &f.forecast.backtest;
+    let s = &b.ahead_1_to_6;
+    let m = |v: Option<f64>| v.map_or("—".into(), |v| percent(v / 100.0, 3));
     r.assumptions.push(Fact::new(
         "Forecast error",
         format!(
-            "backtest peak MAPE {} over {} rolling origins of {} days; bands are Student's t on those errors",
-            percent(f.forecast.backtest.peak_mape / 100.0, 3),
-            f.forecast.backtest.origins,
-            f.forecast.backtest.window_days
+            "over {} rolling origins, 1–6 months ahead: mean MAPE {} (Holt-Winters {}, seasonal naive {}), peak MAPE {} (Holt-Winters {}, seasonal naive {}); 80% band coverage {}",
+            b.origins,
+            m(s.mean_mape),
+            m(s.holt_winters_mean_mape),
+            m(s.seasonal_naive_mean_mape),
+            m(s.peak_mape),
+            m(s.holt_winters_peak_mape),
+            m(s.seasonal_naive_peak_mape),
+            b.peak_coverage.as_ref().unwrap_or(&b.mean_coverage).share_80().map_or("not measured (too few origins)".into(), |c| percent(c, 2))
         ),
     ));
     r.assumptions.push(Fact::new("Worst-case demand", format!("the forecast's worst case is {}", f.worst_case)));
     r.warnings.extend(f.treatments.iter().map(|t| format!("history: {t}")));
+    let unusable = f.forecast.periods.iter().filter(|p| !p.band_usable).count();
+    if unusable > 0 {
+        r.warnings.push(format!(
+            "forecast: {unusable} of {} months' bands are unusable (95% band over {}× wide): history too short or too erratic",
+            f.forecast.periods.len(),
+            crate::model::growth::bands::UNUSABLE_RATIO
+        ));
+    }
 }
 
 pub fn plan(plan: &Plan, r: &mut Review) {

@@ -1,0 +1,91 @@
+//! The forecasting methods behind one trait: the three members whose median is headroom's
+//! forecast (M4's lesson: a combination of simple, different methods beats choosing one), and
+//! the two baselines it is measured against.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ets, naive, theta};
+use schemars::JsonSchema;
+
+/// A fitted method: forecasts h ≥ 1 steps after the series it was fitted to.
+pub trait Forecaster {
+    fn forecast(&self, h: usize) -> f64;
+}
+
+impl Forecaster for ets::Ets {
+    fn forecast(&self, h: usize) -> f64 {
+        ets::Ets::forecast(self, h)
+    }
+}
+
+impl Forecaster for theta::Theta {
+    fn forecast(&self, h: usize) -> f64 {
+        theta::Theta::forecast(self, h)
+    }
+}
+
+impl Forecaster for naive::Naive {
+    fn forecast(&self, h: usize) -> f64 {
+        naive::Naive::forecast(self, h)
+    }
+}
+
+/// A forecasting method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Exponential smoothing with a damped additive trend and a multiplicative season.
+    DampedEts,
+    /// The Theta method on the seasonally adjusted series.
+    Theta,
+    /// The last season's value with a damped drift.
+    SeasonalNaiveDrift,
+    /// Baseline: multiplicative Holt-Winters (undamped additive trend).
+    HoltWinters,
+    /// Baseline: the last season's value.
+    SeasonalNaive,
+}
+
+impl Method {
+    /// The combination's members.
+    pub const MEMBERS: [Method; 3] = [Method::DampedEts, Method::Theta, Method::SeasonalNaiveDrift];
+    /// What the combination is measured against.
+    pub const BASELINES: [Method; 2] = [Method::HoltWinters, Method::SeasonalNaive];
+
+    /// A short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::DampedEts => "damped-trend ETS",
+            Method::Theta => "Theta",
+            Method::SeasonalNaiveDrift => "seasonal naive with damped drift",
+            Method::HoltWinters => "Holt-Winters (multiplicative)",
+            Method::SeasonalNaive => "seasonal naive",
+        }
+    }
+
+    /// Fits to a positive series with season length `m` (0 for none).
+    pub fn fit(self, y: &[f64], m: usize) -> Option<Box<dyn Forecaster>> {
+        Some(match self {
+            Method::DampedEts => Box::new(ets::fit(y, m, true)?),
+            Method::HoltWinters => Box::new(ets::fit(y, m, false)?),
+            Method::Theta => Box::new(theta::fit(y, m, None)?),
+            Method::SeasonalNaiveDrift => Box::new(naive::fit(y, m, true)?),
+            Method::SeasonalNaive => Box::new(naive::fit(y, m, false)?),
+        })
+    }
+}
+
+/// The median of fitted members' forecasts.
+pub struct Combined(pub Vec<Box<dyn Forecaster>>);
+
+impl Forecaster for Combined {
+    fn forecast(&self, h: usize) -> f64 {
+        super::series::median(self.0.iter().map(|m| m.forecast(h)).collect())
+    }
+}
+
+/// Fits every method of `methods` that can be fitted; their median, or `None` when none can.
+pub fn combine(methods: &[Method], y: &[f64], m: usize) -> Option<Combined> {
+    let fitted: Vec<_> = methods.iter().filter_map(|k| k.fit(y, m)).collect();
+    (!fitted.is_empty()).then_some(Combined(fitted))
+}

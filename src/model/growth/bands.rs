@@ -1,5 +1,5 @@
-//! Prediction bands from the backtest's own errors: at each horizon, the empirical quantiles of
-//! ln(actual / forecast) over the rolling origins. Where a horizon has too few origins, the
+//! Prediction bands from the backtest's own errors: at each horizon, split-conformal bounds on
+//! |ln(actual / forecast)| over the most recent rolling origins. Where a horizon has too few origins, the
 //! longest horizon that has enough is widened by √(h / h′); with none, the damped-trend model's
 //! own standard error is used. Coverage is measured out of sample: each backtest forecast is
 //! judged against the band built only from errors known at its origin.
@@ -21,9 +21,9 @@ const Z95: f64 = 1.959_963_985;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Source {
-    /// Quantiles of this horizon's backtest errors, over `errors` origins.
+    /// From this horizon's backtest errors, over `errors` origins.
     Empirical { errors: usize },
-    /// The quantiles at horizon `from_h` (with `errors` origins), widened by √(h / from_h).
+    /// The band at horizon `from_h` (with `errors` origins), widened by √(h / from_h).
     Widened { from_h: usize, errors: usize },
     /// The damped-trend model's standard error: too few backtest origins.
     Model,
@@ -48,46 +48,32 @@ impl Offsets {
     }
 }
 
-/// The q-quantile of sorted values, interpolated linearly (numpy's default).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, frac) = (pos.floor() as usize, pos.fract());
-    if i + 1 < sorted.len() {
-        sorted[i] + frac * (sorted[i + 1] - sorted[i])
-    } else {
-        sorted[i]
-    }
-}
+/// Errors of the most recent origins a band is built from: the errors of a forecaster drift
+/// as the series changes (a level shift, a new season), and old ones stop describing it.
+pub const RECENT_ERRORS: usize = 36;
 
-/// The band of a sample of errors: split-conformal order statistics (the ⌊(n+1)·a⌋-th and
-/// ⌈(n+1)·(1−a)⌉-th smallest, for a tail share a), which cover at least their level out of
-/// sample when the errors are exchangeable; quantiles interpolated within the sample would
-/// cover less than they say when the sample is small. Past the sample's ends, the extreme
-/// error is stretched by the share the ranks fall beyond it.
-fn empirical(mut errors: Vec<f64>) -> Option<Offsets> {
+/// The band of a sample of errors (oldest first): split-conformal, from the most recent
+/// [`RECENT_ERRORS`] absolute log errors. The half-width of the band at level L is the
+/// ⌈(n+1)·L⌉-th smallest |error|, which covers at least L out of sample when the errors are
+/// exchangeable, where quantiles interpolated within a small sample cover less than they say.
+/// Past the sample's end the largest error is stretched by 1/n.
+fn empirical(errors: Vec<f64>) -> Option<Offsets> {
     if errors.len() < MIN_ERRORS {
         return None;
     }
-    errors.sort_by(f64::total_cmp);
-    let n = errors.len();
-    let rank = |r: f64| -> f64 {
-        let r = r.clamp(1.0, n as f64);
-        quantile(&errors, (r - 1.0) / (n - 1) as f64)
-    };
-    let tails = |a: f64| {
-        let lo = ((n + 1) as f64 * a).floor();
-        let hi = ((n + 1) as f64 * (1.0 - a)).ceil();
-        let (mut l, mut h) = (rank(lo), rank(hi));
-        if lo < 1.0 {
-            l -= (errors[n - 1] - errors[0]) / n as f64;
+    let mut a: Vec<f64> = errors[errors.len().saturating_sub(RECENT_ERRORS)..].iter().map(|e| e.abs()).collect();
+    a.sort_by(f64::total_cmp);
+    let n = a.len();
+    let half = |level: f64| {
+        let rank = ((n + 1) as f64 * level).ceil() as usize;
+        if rank > n {
+            a[n - 1] * (1.0 + 1.0 / n as f64)
+        } else {
+            a[rank - 1]
         }
-        if hi > n as f64 {
-            h += (errors[n - 1] - errors[0]) / n as f64;
-        }
-        (l, h)
     };
-    let ((lo80, hi80), (lo95, hi95)) = (tails(0.10), tails(0.025));
-    Some(Offsets([lo80, hi80, lo95, hi95]))
+    let (w80, w95) = (half(0.80), half(0.95));
+    Some(Offsets([-w80, w80, -w95, w95]))
 }
 
 /// Which of a record's pairs a band is for.
@@ -175,10 +161,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_interpolate_as_numpy_does() {
-        let v: Vec<f64> = (0..11).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.1), 1.0);
-        assert!((quantile(&v, 0.975) - 9.75).abs() < 1e-12);
+    fn conformal_ranks_and_the_most_recent_errors() {
+        let e: Vec<f64> = (1..=10).map(|i| if i % 2 == 0 { 0.1 * i as f64 } else { -0.1 * i as f64 }).collect();
+        let o = empirical(e).unwrap();
+        // n = 10: the 80% half-width is the ⌈8.8⌉ = 9th smallest |e|; the 95% rank 11 is past
+        // the end, so the largest is stretched by 1/10.
+        assert!((o.0[1] - 0.9).abs() < 1e-12 && (o.0[0] + 0.9).abs() < 1e-12, "{o:?}");
+        assert!((o.0[3] - 1.1).abs() < 1e-12, "{o:?}");
+        let mut old_and_new = vec![5.0; 100];
+        old_and_new.extend(vec![0.01; RECENT_ERRORS]);
+        assert!(empirical(old_and_new).unwrap().0[3] < 0.02, "old errors are forgotten");
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! servers by.
 //!
 //! With two years of months (or rows coarser than a day) the monthly mean series is forecast
-//! directly by the median of three simple, different methods (damped-trend ETS with a yearly
-//! season, Theta on the seasonally adjusted series, seasonal naive with a damped drift); shorter
+//! directly by the mean of two simple, different methods (damped-trend ETS with a yearly
+//! season, Theta on the seasonally adjusted series); shorter
 //! histories are forecast on the daily series with weekly factors by damped-trend ETS and
-//! averaged per month. A month's peak is its mean forecast times the trailing 12 months' median
-//! peak-to-mean ratio (or a given ratio), not a fit of the noisy peak series. Bands are the
-//! empirical quantiles of the rolling-origin backtest's errors at each horizon (see [`bands`]).
+//! averaged per month. A month's peak is its mean forecast times a peak-to-mean ratio (the same
+//! calendar month's in past years, the trailing 12 months' median, or a given ratio), not a fit
+//! of the noisy peak series. Bands are
+//! split-conformal bounds from the rolling-origin backtest's errors at each horizon (see [`bands`]).
 
 pub mod backtest;
 pub mod bands;
@@ -198,9 +199,7 @@ pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -
 
 fn name(resolution: Resolution) -> String {
     match resolution {
-        Resolution::Monthly => {
-            "median of damped-trend ETS, Theta and seasonal naive with damped drift, on the monthly means".into()
-        }
+        Resolution::Monthly => "mean of damped-trend ETS and Theta, on the monthly means".into(),
         Resolution::Daily => "damped-trend ETS with weekly factors on the daily means, averaged per month".into(),
     }
 }

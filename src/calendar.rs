@@ -164,21 +164,65 @@ pub enum Epoch {
     Millis,
 }
 
-/// How to read timestamps: the zone of those without an offset, and numeric ones' unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimeRead {
-    /// Seconds east of UTC.
-    pub offset_s: i64,
-    pub epoch: Epoch,
+/// The zone that timestamps without an offset are read in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Zone {
+    /// A fixed offset, seconds east of UTC.
+    Fixed(i64),
+    /// An IANA zone (`America/New_York`), with its daylight-saving rules from the time zone
+    /// database built into headroom. A local time that occurs twice is read as the first; one
+    /// that a change skips, as the instant it would have been without it.
+    Named(jiff::tz::TimeZone),
 }
 
-/// Parses `UTC`, `Z` or a fixed offset such as `+05:30`, `-0800` or `+02` into seconds east of UTC.
-pub fn parse_offset(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
-        return Some(0);
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::Fixed(0)
     }
-    offset(t.as_bytes())
+}
+
+impl Zone {
+    /// Parses `UTC`, `Z`, a fixed offset such as `+05:30`, `-0800` or `+02`, or an IANA name.
+    pub fn parse(text: &str) -> Result<Zone, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+            return Ok(Zone::Fixed(0));
+        }
+        if let Some(o) = offset(t.as_bytes()) {
+            return Ok(Zone::Fixed(o));
+        }
+        jiff::tz::TimeZone::get(t).map(Zone::Named).map_err(|_| {
+            format!(
+                "expected UTC, a fixed offset such as +05:30, or a zone name such as America/New_York, found '{text}'"
+            )
+        })
+    }
+
+    /// `UTC`, `UTC-05:00` or the zone's name.
+    pub fn name(&self) -> String {
+        match self {
+            Zone::Fixed(o) => offset_name(*o),
+            Zone::Named(tz) => tz.iana_name().unwrap_or("the named zone").to_string(),
+        }
+    }
+
+    /// The Unix time of a local wall-clock time, given as seconds since 1970-01-01T00:00 local.
+    fn utc_of_local(&self, local_s: i64) -> Option<i64> {
+        match self {
+            Zone::Fixed(o) => Some(local_s - o),
+            Zone::Named(tz) => {
+                let civil = jiff::Timestamp::from_second(local_s).ok()?.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+                tz.to_ambiguous_timestamp(civil).compatible().ok().map(|t| t.as_second())
+            }
+        }
+    }
+}
+
+/// How to read timestamps: the zone of those without an offset, and numeric ones' unit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimeRead {
+    pub zone: Zone,
+    pub epoch: Epoch,
 }
 
 /// `UTC` or `UTC+05:30`.
@@ -210,10 +254,10 @@ fn offset(rest: &[u8]) -> Option<i64> {
 /// which way it was written: RFC 3339 (`1995-07-01T04:00:00Z`, `...+02:00`, `+0200`,
 /// fractional seconds, a space for `T`), a date and time without offset, `YYYY-MM-DD` or
 /// `YYYY-MM` (these three in `read`'s zone), or Unix seconds or milliseconds.
-pub fn parse_timestamp_with(text: &[u8], read: TimeRead) -> Option<(f64, Written)> {
+pub fn parse_timestamp_with(text: &[u8], read: &TimeRead) -> Option<(f64, Written)> {
     let t = text.trim_ascii();
     let (secs, written) = if t.len() >= 7 && t[4] == b'-' {
-        parse_civil(t, read.offset_s)?
+        parse_civil(t, &read.zone)?
     } else {
         let v = std::str::from_utf8(t).ok()?.parse::<f64>().ok().filter(|v| v.is_finite())?;
         match read.epoch {
@@ -228,7 +272,7 @@ pub fn parse_timestamp_with(text: &[u8], read: TimeRead) -> Option<(f64, Written
 
 /// [`parse_timestamp_with`] in UTC, numeric units told by magnitude.
 pub fn parse_timestamp_written(text: &[u8]) -> Option<(f64, Written)> {
-    parse_timestamp_with(text, TimeRead::default())
+    parse_timestamp_with(text, &TimeRead::default())
 }
 
 /// [`parse_timestamp_written`] without saying how it was written.
@@ -236,13 +280,13 @@ pub fn parse_timestamp(text: &[u8]) -> Option<f64> {
     parse_timestamp_written(text).map(|(s, _)| s)
 }
 
-fn parse_civil(t: &[u8], zone_s: i64) -> Option<(f64, Written)> {
+fn parse_civil(t: &[u8], zone: &Zone) -> Option<(f64, Written)> {
     let (y, mo) = (digits(&t[0..4])?, digits(&t[5..7])? as u32);
     if !(1..=12).contains(&mo) {
         return None;
     }
     if t.len() == 7 {
-        return Some(((days_from_civil(y, mo, 1) * DAY_S - zone_s) as f64, Written::Month));
+        return Some((zone.utc_of_local(days_from_civil(y, mo, 1) * DAY_S)? as f64, Written::Month));
     }
     if t.len() < 10 || t[7] != b'-' {
         return None;
@@ -253,7 +297,7 @@ fn parse_civil(t: &[u8], zone_s: i64) -> Option<(f64, Written)> {
     }
     let day_s = days_from_civil(y, mo, d) * DAY_S;
     if t.len() == 10 {
-        return Some(((day_s - zone_s) as f64, Written::Date));
+        return Some((zone.utc_of_local(day_s)? as f64, Written::Date));
     }
     if !matches!(t[10], b'T' | b't' | b' ') || t.len() < 16 || t[13] != b':' {
         return None;
@@ -275,8 +319,11 @@ fn parse_civil(t: &[u8], zone_s: i64) -> Option<(f64, Written)> {
         rest = &rest[n + 1..];
     }
     let rest = rest.trim_ascii_start();
-    let (off, written) = if rest.is_empty() { (zone_s, Written::Local) } else { (offset(rest)?, Written::Rfc3339) };
-    Some(((day_s + h * 3600 + mi * 60 + s - off) as f64 + frac, written))
+    let local = day_s + h * 3600 + mi * 60 + s;
+    if rest.is_empty() {
+        return Some((zone.utc_of_local(local)? as f64 + frac, Written::Local));
+    }
+    Some(((local - offset(rest)?) as f64 + frac, Written::Rfc3339))
 }
 
 #[cfg(test)]
@@ -298,15 +345,25 @@ mod tests {
         assert_eq!(parse_timestamp(b"1995-07-01"), Some(804_556_800.0));
         assert_eq!(parse_timestamp(b"1995-07"), Some(804_556_800.0));
         assert_eq!(parse_timestamp(b"804571200000"), Some(804_571_200.0));
-        let berlin = TimeRead { offset_s: 7200, epoch: Epoch::Auto };
-        assert_eq!(parse_timestamp_with(b"1995-07-01 06:00:00", berlin), Some((804_571_200.0, Written::Local)));
-        let ms = TimeRead { offset_s: 0, epoch: Epoch::Millis };
-        assert_eq!(parse_timestamp_with(b"804571200000", ms).map(|t| t.0), Some(804_571_200.0));
-        assert_eq!(parse_timestamp_with(b"804571200", ms).map(|t| t.1), Some(Written::UnixMillis));
+        let plus2 = TimeRead { zone: Zone::Fixed(7200), epoch: Epoch::Auto };
+        assert_eq!(parse_timestamp_with(b"1995-07-01 06:00:00", &plus2), Some((804_571_200.0, Written::Local)));
+        let ms = TimeRead { zone: Zone::Fixed(0), epoch: Epoch::Millis };
+        assert_eq!(parse_timestamp_with(b"804571200000", &ms).map(|t| t.0), Some(804_571_200.0));
+        assert_eq!(parse_timestamp_with(b"804571200", &ms).map(|t| t.1), Some(Written::UnixMillis));
         for bad in [&b"1995-13-01T00:00:00Z"[..], b"1995-02-29T00:00:00Z", b"1995-07-01T04:00:00+2", b"yesterday", b""]
         {
             assert_eq!(parse_timestamp(bad), None, "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving() {
+        let ny = TimeRead { zone: Zone::parse("America/New_York").unwrap(), epoch: Epoch::Auto };
+        // 04:00 UTC is midnight in New York's summer (EDT, −4) and 23:00 the day before in winter.
+        assert_eq!(parse_timestamp_with(b"1995-07-01 00:00:00", &ny).map(|t| t.0), Some(804_571_200.0));
+        assert_eq!(parse_timestamp_with(b"1995-01-01", &ny).map(|t| t.0), Some(788_936_400.0));
+        assert!(Zone::parse("Mars/Olympus_Mons").unwrap_err().contains("America/New_York"));
+        assert_eq!(Zone::parse("-05:00").unwrap().name(), "UTC-05:00");
     }
 
     #[test]

@@ -297,3 +297,36 @@ fn history_rolls_up_by_hour_day_and_month() {
     let storm = hours.iter().find(|h| h["label"] == "1995-08-02T12:00Z").unwrap();
     assert!(storm["mean_rps"].is_null() && storm["outage_rows"] == 60, "{storm}");
 }
+
+#[test]
+fn local_times_are_read_in_a_named_zone_across_daylight_saving() {
+    // New York's clocks skip 02:00 on 2024-03-10: a local export has no such row, and no gap.
+    let mut text = String::from("timestamp,rps\n");
+    for d in 8..=12 {
+        for h in 0..24 {
+            if !(d == 10 && h == 2) {
+                text.push_str(&format!("2024-03-{d:02} {h:02}:00:00,{}\n", 10 + h));
+            }
+        }
+    }
+    let run = |zone: &str| -> Value {
+        let out = headroom()
+            .args(["history", "-", "--by", "day", "--timezone", zone, "-f", "json"])
+            .write_stdin(text.clone())
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let ny = run("America/New_York");
+    assert_eq!(ny["quality"]["gap_count"], 0, "{}", ny["quality"]);
+    assert_eq!(ny["quality"]["zone"], "America/New_York");
+    assert!(ny["treatments"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("America/New_York")));
+    let fixed = run("-05:00");
+    assert_eq!(fixed["quality"]["gap_count"], 1, "a fixed offset sees the skipped hour as missing");
+    headroom()
+        .args(["history", "-", "--timezone", "Mars/Olympus"])
+        .write_stdin(text)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("zone name such as America/New_York"));
+}

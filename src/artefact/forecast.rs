@@ -123,10 +123,10 @@ pub struct Quality {
     pub bad_row_examples: Vec<String>,
     /// The timestamps are Unix milliseconds (told by their magnitude, or `--epoch ms`).
     pub unix_millis: bool,
-    /// Seconds east of UTC of the zone that timestamps without an offset were read in
-    /// (`--timezone`); `null` when every timestamp said its own.
+    /// The zone that timestamps without an offset were read in (`--timezone`): `UTC`,
+    /// `UTC-05:00` or an IANA name; `null` when every timestamp said its own.
     #[serde(default)]
-    pub zone_offset_s: Option<i64>,
+    pub zone: Option<String>,
 }
 
 impl Contract for ForecastReport {

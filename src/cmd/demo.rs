@@ -217,7 +217,7 @@ fn history_input() -> HistoryInput {
     HistoryInput {
         history: HISTORY.into(),
         time_column: "timestamp".into(),
-        timezone: -5 * 3600,
+        timezone: crate::calendar::Zone::Fixed(-5 * 3600),
         epoch: Default::default(),
         rate_column: "rps".into(),
         count_column: Some("trips".into()),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::calendar::{parse_offset, Epoch, TimeRead};
+use crate::calendar::{Epoch, TimeRead, Zone};
 use crate::ingest::history::By;
 use crate::ingest::history::{self, Columns, History, Options};
 use crate::output::Format;
@@ -23,9 +23,10 @@ pub struct HistoryInput {
     /// `YYYY-MM`, or Unix seconds or milliseconds
     #[arg(long, default_value = "timestamp", value_name = "NAME")]
     pub time_column: String,
-    /// The zone of timestamps written without an offset: UTC or a fixed offset such as +05:30
-    #[arg(long, default_value = "UTC", value_name = "ZONE", value_parser = parse_zone, allow_hyphen_values = true)]
-    pub timezone: i64,
+    /// The zone of timestamps written without an offset: UTC, a fixed offset such as +05:30, or
+    /// a zone name such as America/New_York (daylight saving followed)
+    #[arg(long, default_value = "UTC", value_name = "ZONE", value_parser = Zone::parse, allow_hyphen_values = true)]
+    pub timezone: Zone,
     /// Unit of numeric timestamps: told by magnitude (auto), seconds or milliseconds
     #[arg(long, value_enum, default_value_t, value_name = "UNIT")]
     pub epoch: Epoch,
@@ -72,16 +73,10 @@ impl HistoryInput {
             skip_bad_rows: self.skip_bad_rows,
             outage_after_s: self.outage_after.secs(),
             hourly,
-            time: TimeRead { offset_s: self.timezone, epoch: self.epoch },
+            time: TimeRead { zone: self.timezone.clone(), epoch: self.epoch },
         };
         history::read(&self.history, &opts)
     }
-}
-
-fn parse_zone(text: &str) -> Result<i64, String> {
-    parse_offset(text).ok_or_else(|| {
-        format!("expected UTC or a fixed offset such as +05:30 or -0800, found '{text}' (zone names are not read: give the offset the rows were written in)")
-    })
 }
 
 /// Arguments of `headroom history`.

@@ -20,10 +20,9 @@ impl Quality {
                 "timestamps are Unix milliseconds (told by their 11 to 13 digits, or --epoch ms): read as such".into(),
             );
         }
-        if let Some(off) = self.zone_offset_s {
+        if let Some(zone) = &self.zone {
             out.push(format!(
-                "timestamps without an offset read as {} (--timezone); days and months are UTC days and months",
-                crate::calendar::offset_name(off)
+                "timestamps without an offset read as {zone} (--timezone); days and months are UTC days and months"
             ));
         }
         if self.gap_count > 0 {

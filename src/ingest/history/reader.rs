@@ -101,7 +101,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
         csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).buffer_capacity(1 << 18).from_reader(input);
     let header =
         rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
-    let layout = layout(&header, source, &opts.columns, opts.time)?;
+    let layout = layout(&header, source, &opts.columns, opts.time.clone())?;
     let mut record = ByteRecord::new();
     let mut pending: Vec<Row> = Vec::new();
     let mut acc: Option<Accumulator> = None;
@@ -150,7 +150,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
     };
     let mut history = acc.finish();
     history.quality.unix_millis = layout.unix.get() == Some(Written::UnixMillis);
-    history.quality.zone_offset_s = layout.zoned.get().then_some(opts.time.offset_s);
+    history.quality.zone = layout.zoned.get().then(|| opts.time.zone.name());
     history.rows = rows;
     history.quality.bad_rows = bad.bad_rows;
     history.quality.bad_row_examples = bad.bad_row_examples;
@@ -221,7 +221,7 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
     let expected = "a time such as 2026-01-31T12:00:00Z, 2026-01-31 12:00:00, 2026-01-31 or 2026-01, or Unix seconds or milliseconds, from 1970 to 2199";
     let (ts, written) = rec
         .get(l.time)
-        .and_then(|t| parse_timestamp_with(t, l.read))
+        .and_then(|t| parse_timestamp_with(t, &l.read))
         .ok_or_else(|| cell(l.time, "timestamp", expected))?;
     if matches!(written, Written::Local | Written::Date | Written::Month) {
         l.zoned.set(true);

@@ -10,6 +10,7 @@ const NASA: &str = "models/history/nasa_ksc_requests_1min.csv";
 const WC98: &str = "models/history/wc98_requests_1min.csv";
 const BIKES: &str = "models/history/bikeshare_dc_hourly.csv";
 const ENWIKI: &str = "models/history/enwiki_monthly.csv";
+const ENWIKI_DAILY: &str = "models/history/enwiki_daily.csv";
 
 fn headroom() -> Command {
     Command::cargo_bin("headroom").unwrap()
@@ -159,6 +160,19 @@ fn forecast_stdin(text: String, args: &[&str]) -> Value {
         .assert()
         .success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+#[test]
+fn seven_years_of_daily_rows_are_forecast_on_months_and_beat_both_baselines() {
+    let v = forecast(&[ENWIKI_DAILY, "--time-column", "date", "--count-column", "requests"]);
+    assert_eq!(v["source"]["interval"], "daily");
+    assert_eq!(v["model"]["resolution"], "monthly");
+    assert_eq!(v["source"]["rows"], 2437);
+    assert_eq!(v["quality"]["missing_rows"], 274);
+    assert!(v["periods"][0]["peak_rps"].is_null(), "daily rows hold no peak capacity can use");
+    let s = &v["backtest"]["ahead_1_to_6"];
+    let ours = f(s, "mean_mape");
+    assert!(ours < f(s, "holt_winters_mean_mape") && ours < f(s, "seasonal_naive_mean_mape"), "{s}");
 }
 
 #[test]

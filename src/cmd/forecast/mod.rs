@@ -76,12 +76,9 @@ pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
         worst_growth: args.worst_growth.map(|g| g.0),
         peak: basis,
     };
-    let forecast = growth::forecast(months.clone(), fine.then_some(&days[..]), opts).map_err(bad)?;
-    let holdout = args
-        .holdout
-        .map(|n| growth::holdout(months, fine.then_some(&days[..]), basis, n as usize).map(holdout_report))
-        .transpose()
-        .map_err(bad)?;
+    let held = args.holdout.unwrap_or(0) as usize;
+    let (forecast, held) = growth::forecast_with_holdout(months, fine.then_some(&days[..]), opts, held).map_err(bad)?;
+    let holdout = args.holdout.map(|_| holdout_report(held));
     let report = ForecastReport {
         source: Source {
             file,

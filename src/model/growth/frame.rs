@@ -148,7 +148,7 @@ impl Frame {
             (Resolution::Monthly, _) => MIN_MONTHS,
             (Resolution::Daily, _) => 28,
         };
-        (1..self.months.len() + 64).find(|&k| self.steps_before(k) >= need).unwrap_or(usize::MAX)
+        (1..self.months.len()).find(|&k| self.steps_before(k) >= need).unwrap_or(self.months.len())
     }
 
     /// Month `k`'s mean (or, with `peak`, its peak) from a method fitted to the first `n` steps:

@@ -74,17 +74,24 @@ impl Method {
     }
 }
 
-/// The mean of fitted members' forecasts.
-pub struct Combined(pub Vec<Box<dyn Forecaster>>);
+/// The mean of fitted members' forecasts, each member with the method it was fitted by.
+pub struct Combined(pub Vec<(Method, Box<dyn Forecaster>)>);
 
 impl Forecaster for Combined {
     fn forecast(&self, h: usize) -> f64 {
-        self.0.iter().map(|m| m.forecast(h)).sum::<f64>() / self.0.len() as f64
+        self.0.iter().map(|(_, m)| m.forecast(h)).sum::<f64>() / self.0.len() as f64
+    }
+}
+
+impl Combined {
+    /// The fitted member of `method`, when it could be fitted.
+    pub fn member(&self, method: Method) -> Option<&dyn Forecaster> {
+        self.0.iter().find(|(m, _)| *m == method).map(|(_, f)| f.as_ref())
     }
 }
 
 /// Fits every method of `methods` that can be fitted; their mean, or `None` when none can.
 pub fn combine(methods: &[Method], y: &[f64], m: usize) -> Option<Combined> {
-    let fitted: Vec<_> = methods.iter().filter_map(|k| k.fit(y, m)).collect();
+    let fitted: Vec<_> = methods.iter().filter_map(|&k| Some((k, k.fit(y, m)?))).collect();
     (!fitted.is_empty()).then_some(Combined(fitted))
 }

@@ -154,6 +154,17 @@ pub const UNUSABLE: &str = "band unusable: history too short or too erratic";
 /// Forecasts from `months` (contiguous, ending with the month before `opts.first_month`) and,
 /// for rows of a day or finer, the `days` they were made of.
 pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -> Result<Forecast, ForecastError> {
+    forecast_with_holdout(months, days, opts, 0).map(|(f, _)| f)
+}
+
+/// [`forecast`], and the last `holdout` months of history as its backtest forecast each one
+/// month ahead (read off the same backtest, not run again).
+pub fn forecast_with_holdout(
+    months: Vec<MonthObs>,
+    days: Option<&[DayObs]>,
+    opts: Options,
+    holdout: usize,
+) -> Result<(Forecast, Vec<Holdout>), ForecastError> {
     let frame = Frame::build(months, days, opts.peak == PeakBasis::Observed)?;
     let records = backtest::run(&frame, opts.peak, opts.horizon.max(6));
     let model = method::combine(frame.members(), &frame.means, frame.season)
@@ -174,7 +185,7 @@ pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -
         .iter()
         .map(|&m| Member {
             method: m,
-            first_month_mean_rps: frame.fit(m, n, false).map(|f| frame.month_value(f.as_ref(), n, origin, false)),
+            first_month_mean_rps: model.member(m).map(|f| frame.month_value(f, n, origin, false)),
         })
         .collect();
     let peak_to_mean = match opts.peak {
@@ -182,7 +193,8 @@ pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -
         PeakBasis::Ratio(r) => Some(r),
         PeakBasis::None => None,
     };
-    Ok(Forecast {
+    let held = held_out(&frame, &records, opts.peak, holdout);
+    let forecast = Forecast {
         model: ModelSummary {
             name: name(frame.resolution),
             resolution: frame.resolution,
@@ -194,7 +206,8 @@ pub fn forecast(months: Vec<MonthObs>, days: Option<&[DayObs]>, opts: Options) -
         },
         backtest: summary(&frame, &records, opts.peak),
         periods,
-    })
+    };
+    Ok((forecast, held))
 }
 
 fn name(resolution: Resolution) -> String {
@@ -361,22 +374,15 @@ pub struct Holdout {
     pub seasonal_naive_peak_rps: Option<f64>,
 }
 
-/// The last `n` months of history, each forecast one month ahead by the backtest.
-pub fn holdout(
-    months: Vec<MonthObs>,
-    days: Option<&[DayObs]>,
-    peak: PeakBasis,
-    n: usize,
-) -> Result<Vec<Holdout>, ForecastError> {
-    let frame = Frame::build(months, days, peak == PeakBasis::Observed)?;
-    let records = backtest::run(&frame, peak, 1);
+/// The last `n` months of history, each as the backtest forecast it one month ahead.
+fn held_out(frame: &Frame, records: &[Record], peak: PeakBasis, n: usize) -> Vec<Holdout> {
     let from = frame.months.len().saturating_sub(n);
     let pick: bands::Pick = if peak == PeakBasis::None { bands::mean_of } else { bands::peak_of };
-    Ok(records
+    records
         .iter()
-        .filter(|r| r.origin >= from)
+        .filter(|r| r.h == 1 && r.origin >= from)
         .map(|r| {
-            let band = bands::band_at_origin(&records, pick, r);
+            let band = bands::band_at_origin(records, pick, r);
             let e = pick(r).map(|p| p.log_error());
             let inside = |lo: usize, hi: usize| band.zip(e).map(|(b, e)| (b.0[lo]..=b.0[hi]).contains(&e));
             Holdout {
@@ -393,5 +399,5 @@ pub fn holdout(
                 seasonal_naive_peak_rps: r.baselines[1].1,
             }
         })
-        .collect())
+        .collect()
 }

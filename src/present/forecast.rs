@@ -22,7 +22,8 @@ fn opt(v: Option<f64>) -> String {
     v.map_or("—".into(), rps)
 }
 
-fn mape(v: Option<f64>) -> String {
+/// A MAPE in percent, or a dash.
+pub(crate) fn mape(v: Option<f64>) -> String {
     v.map_or("—".into(), |m| format!("{}%", sig(m, 3)))
 }
 

@@ -224,7 +224,7 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
     ));
     let b = &f.forecast.backtest;
     let s = &b.ahead_1_to_6;
-    let m = |v: Option<f64>| v.map_or("—".into(), |v| percent(v / 100.0, 3));
+    let m = crate::present::forecast::mape;
     r.assumptions.push(Fact::new(
         "Forecast error",
         format!(

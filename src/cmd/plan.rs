@@ -109,10 +109,7 @@ fn demand(args: &PlanArgs, model: &ServiceModel, file: &str) -> Result<(Vec<Mont
             .map(|p| {
                 let peak_rps = p.peak_rps.ok_or_else(|| InputError::BadFile {
                     file: file.clone(),
-                    message: format!(
-                        "{}: the forecast has the mean only ({}); run forecast with --peak-to-mean R or --peak-column",
-                        p.month, f.peak_means
-                    ),
+                    message: format!("{}: the forecast has the mean only ({})", p.month, f.peak_means),
                 })?;
                 let peak_rps_worst = p.peak_rps_worst.ok_or_else(|| InputError::BadFile {
                     file: file.clone(),

@@ -77,6 +77,7 @@ struct Layout {
     unix: std::cell::Cell<Option<Written>>,
     value: usize,
     value_name: String,
+    time_name: String,
     is_count: bool,
     instances: Option<usize>,
     cpu: Option<usize>,
@@ -194,6 +195,7 @@ fn layout(header: &ByteRecord, file: &str, cols: &Columns, read: TimeRead) -> Re
     };
     Ok(Layout {
         time,
+        time_name: cols.time.clone(),
         unix: std::cell::Cell::new(None),
         value,
         value_name,
@@ -222,7 +224,7 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
     let (ts, written) = rec
         .get(l.time)
         .and_then(|t| parse_timestamp_with(t, &l.read))
-        .ok_or_else(|| cell(l.time, "timestamp", expected))?;
+        .ok_or_else(|| cell(l.time, &l.time_name, expected))?;
     if matches!(written, Written::Local | Written::Date | Written::Month) {
         l.zoned.set(true);
     } else if written != Written::Rfc3339 {
@@ -232,7 +234,7 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
                 let (was, now) =
                     if w == Written::UnixMillis { ("milliseconds", "seconds") } else { ("seconds", "milliseconds") };
                 let why = format!("Unix {was}, as the rows before it are (this one reads as Unix {now})");
-                return Err(cell(l.time, "timestamp", &why));
+                return Err(cell(l.time, &l.time_name, &why));
             }
             Some(_) => {}
         }

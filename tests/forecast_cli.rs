@@ -264,7 +264,11 @@ fn bad_histories_exit_2_naming_the_place() {
     );
     bad(&["-", "--count-column", "requests"], "timestamp,rps\n1,2\n", "no column named 'requests'");
     bad(&["-"], "timestamp,rps\n2026-02-30T00:00:00Z,3\n", "expected a time such as");
-    bad(&["-", "--time-column", "month", "--count-column", "requests"], "month,requests\n2008-13,5\n", "<stdin>:2: column 'month': expected a time");
+    bad(
+        &["-", "--time-column", "month", "--count-column", "requests"],
+        "month,requests\n2008-13,5\n",
+        "<stdin>:2: column 'month': expected a time",
+    );
     bad(&["-"], "timestamp,rps\n", "no data rows");
     bad(&["no/such.csv"], "", "cannot open the history no/such.csv");
     // Ten days of hourly data cover no month; sixteen days from the 1st cover half of January but

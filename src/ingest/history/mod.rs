@@ -4,6 +4,7 @@
 //! Memory holds one small record per day of history and a fixed 168-slot weekly profile, never
 //! the rows: a year of per-second data costs the same as a year of per-hour data.
 
+mod accumulator;
 mod quality;
 mod reader;
 mod rollup;

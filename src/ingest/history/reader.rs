@@ -7,10 +7,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use csv::ByteRecord;
 
-use super::quality::{Gap, Outage, Quality};
-use super::rollup::Native;
-use super::rollup::{week_slot, History};
-use crate::calendar::{parse_timestamp_with, TimeRead, Written, DAY_S};
+use super::accumulator::{Accumulator, Row, Setup};
+use super::quality::Quality;
+use super::rollup::History;
+use crate::calendar::{parse_timestamp_with, TimeRead, Written};
 use crate::error::InputError;
 
 /// Which columns hold what. `count` switches from a rate column to a count per interval.
@@ -87,15 +87,6 @@ struct Layout {
     zoned: std::cell::Cell<bool>,
 }
 
-struct Row {
-    ts: f64,
-    value: f64,
-    instances: Option<f64>,
-    cpu: Option<f64>,
-    peak: Option<f64>,
-    line: u64,
-}
-
 /// Reads a history from any reader; `source` names it in messages.
 pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<History, InputError> {
     let mut rdr =
@@ -103,6 +94,13 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
     let header =
         rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
     let layout = layout(&header, source, &opts.columns, opts.time.clone())?;
+    let setup = Setup {
+        interval_s: opts.interval_s,
+        hourly: opts.hourly,
+        outage_after_s: opts.outage_after_s,
+        is_count: layout.is_count,
+        has_peak: layout.peak.is_some(),
+    };
     let mut record = ByteRecord::new();
     let mut pending: Vec<Row> = Vec::new();
     let mut acc: Option<Accumulator> = None;
@@ -137,7 +135,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
             None => {
                 pending.push(row);
                 if pending.len() >= 64 {
-                    acc = Some(Accumulator::start(source, opts, &layout, std::mem::take(&mut pending))?);
+                    acc = Some(Accumulator::start(source, &setup, std::mem::take(&mut pending))?);
                 }
             }
         }
@@ -147,7 +145,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
         None if pending.is_empty() => {
             return Err(InputError::BadFile { file: source.into(), message: "no data rows after the header".into() })
         }
-        None => Accumulator::start(source, opts, &layout, pending)?,
+        None => Accumulator::start(source, &setup, pending)?,
     };
     let mut history = acc.finish();
     history.quality.unix_millis = layout.unix.get() == Some(Written::UnixMillis);
@@ -257,148 +255,4 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
         peak: optional(l.peak, "peak", "a non-negative peak rate")?,
         line,
     })
-}
-
-struct ZeroRun {
-    from_s: f64,
-    last_s: f64,
-    rows: u64,
-    line: u64,
-    /// (hour, rows) so that an outage can be taken back out of the roll-ups.
-    segments: Vec<(i64, u32)>,
-}
-
-struct Accumulator {
-    h: History,
-    is_count: bool,
-    has_peak: bool,
-    prev_s: f64,
-    max_s: f64,
-    zero: Option<ZeroRun>,
-    outage_after_s: f64,
-}
-
-impl Accumulator {
-    fn start(source: &str, opts: &Options, layout: &Layout, first: Vec<Row>) -> Result<Self, InputError> {
-        let interval_s =
-            match opts.interval_s {
-                Some(i) => i,
-                None => first.windows(2).map(|w| w[1].ts - w[0].ts).filter(|d| *d > 0.0).reduce(f64::min).ok_or_else(
-                    || InputError::BadFile {
-                        file: source.into(),
-                        message: "cannot tell the interval between rows from the first rows: pass --interval (e.g. 1m)"
-                            .into(),
-                    },
-                )?,
-            };
-        let mut h = History::new(source, Native::of(interval_s), first[0].ts);
-        if opts.hourly {
-            h.hours = Some(Vec::new());
-        }
-        let mut acc = Accumulator {
-            h,
-            is_count: layout.is_count,
-            has_peak: layout.peak.is_some(),
-            prev_s: f64::NAN,
-            max_s: f64::NEG_INFINITY,
-            zero: None,
-            outage_after_s: opts.outage_after_s,
-        };
-        for row in first {
-            acc.push(row);
-        }
-        Ok(acc)
-    }
-
-    fn push(&mut self, row: Row) {
-        let interval = self.h.interval_s;
-        let q = &mut self.h.quality;
-        if row.ts == self.prev_s {
-            q.duplicates += 1;
-            Quality::push_line(&mut q.duplicate_lines, row.line);
-            return;
-        }
-        if row.ts < self.max_s {
-            q.out_of_order += 1;
-            Quality::push_line(&mut q.out_of_order_lines, row.line);
-        } else if self.max_s.is_finite() && row.ts - self.max_s > 1.5 * interval {
-            let missing = self.h.native.missing_between(self.max_s, row.ts);
-            q.gap_count += 1;
-            q.missing_rows += missing;
-            if q.gaps.len() < 100 {
-                q.gaps.push(Gap { from_s: self.max_s + interval, to_s: row.ts, missing_rows: missing, line: row.line });
-            }
-        }
-        self.prev_s = row.ts;
-        self.max_s = self.max_s.max(row.ts);
-        self.h.first_s = self.h.first_s.min(row.ts);
-        self.h.last_s = self.h.last_s.max(row.ts);
-        if let Some(days) = self.h.native.days_spanned(row.ts) {
-            return self.push_coarse(&row, days);
-        }
-        let rps = if self.is_count { row.value / interval } else { row.value };
-        let day_no = row.ts.div_euclid(DAY_S as f64) as i64;
-        let slot = week_slot(row.ts);
-        let peak = if self.has_peak { row.peak.unwrap_or(0.0) } else { rps };
-        self.h.day_mut(day_no).add_rate(rps, peak, row.cpu, row.instances);
-        self.h.week[slot].0 += rps;
-        self.h.week[slot].1 += 1;
-        let hour = row.ts.div_euclid(3600.0) as i64;
-        if let Some(h) = self.h.hour_mut(hour) {
-            h.add_rate(rps, peak, row.cpu, row.instances);
-        }
-        self.track_zero(rps, row.ts, row.line, hour);
-    }
-
-    /// A row of a day or more (a day, a week, a calendar month): its rate (a count divided by
-    /// the row's own span) is each of its days' mean.
-    fn push_coarse(&mut self, row: &Row, (first_day, days): (i64, i64)) {
-        let rps = if self.is_count { row.value / (days * DAY_S) as f64 } else { row.value };
-        let peak = if self.has_peak { row.peak.unwrap_or(0.0) } else { rps };
-        for d in first_day..first_day + days {
-            self.h.day_mut(d).add_rate(rps, peak, row.cpu, row.instances);
-        }
-    }
-
-    fn track_zero(&mut self, rps: f64, ts: f64, line: u64, hour: i64) {
-        if rps > 0.0 {
-            self.end_zero_run();
-            return;
-        }
-        let run = self.zero.get_or_insert(ZeroRun { from_s: ts, last_s: ts, rows: 0, line, segments: Vec::new() });
-        run.rows += 1;
-        run.last_s = ts;
-        match run.segments.last_mut() {
-            Some((h, n)) if *h == hour => *n += 1,
-            _ => run.segments.push((hour, 1)),
-        }
-    }
-
-    fn end_zero_run(&mut self) {
-        let Some(run) = self.zero.take() else { return };
-        let to_s = run.last_s + self.h.interval_s;
-        let q = &mut self.h.quality;
-        if to_s - run.from_s < self.outage_after_s {
-            q.isolated_zero_rows += run.rows;
-            return;
-        }
-        q.outage_rows += run.rows;
-        q.outages.push(Outage { from_s: run.from_s, to_s, rows: run.rows, line: run.line });
-        let take_out = |bucket: &mut super::Day, n: u32| {
-            bucket.rows -= n;
-            bucket.outage_rows += n;
-        };
-        for (hour, n) in run.segments {
-            take_out(self.h.day_mut(hour.div_euclid(24)), n);
-            if let Some(h) = self.h.hour_mut(hour) {
-                take_out(h, n);
-            }
-            self.h.week[week_slot(hour as f64 * 3600.0)].1 -= n as u64;
-        }
-    }
-
-    fn finish(mut self) -> History {
-        self.end_zero_run();
-        self.h
-    }
 }

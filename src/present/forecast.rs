@@ -51,6 +51,7 @@ fn model_section(f: &Forecast) -> Table {
             "peak MAPE",
             "Holt-Winters",
             "seasonal naive",
+            "inside 80% band",
         ],
     );
     let row = |label: String, s: &Scores| {
@@ -63,9 +64,13 @@ fn model_section(f: &Forecast) -> Table {
             mape(s.peak_mape),
             mape(s.holt_winters_peak_mape),
             mape(s.seasonal_naive_peak_mape),
+            s.judged_coverage().share_80().map_or("—".into(), |c| percent(c, 2)),
         ]
     };
     t = t.row(row("1–6 (pooled)".into(), &b.ahead_1_to_6));
+    if let Some(s) = &b.ahead_7_to_12 {
+        t = t.row(row("7–12 (pooled)".into(), s));
+    }
     for h in b.horizons.iter().take(6) {
         t = t.row(row(h.h.to_string(), &h.scores));
     }
@@ -81,9 +86,13 @@ fn model_section(f: &Forecast) -> Table {
     if let Some(g) = f.model.growth_per_month {
         t.notes.push(format!("the next 12 months' mean grows {} per month over the last 12", percent(g, 3)));
     }
-    t.notes.push(format!("mean band coverage, out of sample: {}", coverage(&b.mean_coverage)));
+    let top = b.horizons.last().map_or(0, |h| h.h);
+    t.notes.push(format!(
+        "band coverage, out of sample (each forecast against the band from the errors known at its origin), 1–{top} months ahead: mean {}",
+        coverage(&b.mean_coverage)
+    ));
     if let Some(c) = &b.peak_coverage {
-        t.notes.push(format!("peak band coverage, out of sample: {}", coverage(c)));
+        t.notes.push(format!("peak {}", coverage(c)));
     }
     let clipped: Vec<String> = f
         .model
@@ -106,8 +115,10 @@ fn model_section(f: &Forecast) -> Table {
 
 fn source_note(p: &PeriodForecast) -> String {
     match p.band {
-        Source::Empirical { errors } => format!("backtest errors ({errors})"),
-        Source::Widened { from_h, errors } => format!("widened from {from_h} month(s) ahead ({errors})"),
+        Source::Empirical { errors, scale } => format!("backtest errors ({errors}) ×{}", sig(scale, 2)),
+        Source::Widened { from_h, errors, scale } => {
+            format!("widened from {from_h} month(s) ahead ({errors}) ×{}", sig(scale, 2))
+        }
         Source::Model => "model".into(),
     }
 }

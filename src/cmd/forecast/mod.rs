@@ -11,7 +11,7 @@ use crate::cmd::history::HistoryInput;
 use crate::error::InputError;
 use crate::ingest::history::{History, Native};
 use crate::ingest::service::Growth;
-use crate::model::growth::{self, backtest::mape, DayObs, MonthObs, PeakBasis, Scores};
+use crate::model::growth::{self, backtest::mape, bands::Coverage, DayObs, MonthObs, PeakBasis, Scores};
 use crate::output::Format;
 use crate::units::{percent, sig};
 
@@ -183,6 +183,13 @@ fn day_obs(h: &History, end_day: i64) -> Vec<DayObs> {
 
 fn holdout_report(months: Vec<growth::Holdout>) -> HoldoutReport {
     let pairs = |f: fn(&growth::Holdout) -> Option<(f64, f64)>| mape(months.iter().filter_map(f));
+    // The months' bands are the peak's, or the mean's for a mean-only forecast.
+    let judged = Coverage {
+        checked: months.iter().filter(|h| h.inside_80.is_some()).count(),
+        inside_80: months.iter().filter(|h| h.inside_80 == Some(true)).count(),
+        inside_95: months.iter().filter(|h| h.inside_95 == Some(true)).count(),
+    };
+    let peaks = months.iter().any(|h| h.peak_rps.is_some());
     let scores = Scores {
         forecasts: months.len(),
         mean_mape: pairs(|h| Some((h.mean_rps, h.actual_mean_rps))),
@@ -191,12 +198,8 @@ fn holdout_report(months: Vec<growth::Holdout>) -> HoldoutReport {
         holt_winters_peak_mape: pairs(|h| h.holt_winters_peak_rps.zip(h.actual_peak_rps)),
         seasonal_naive_mean_mape: pairs(|h| h.seasonal_naive_mean_rps.map(|f| (f, h.actual_mean_rps))),
         seasonal_naive_peak_mape: pairs(|h| h.seasonal_naive_peak_rps.zip(h.actual_peak_rps)),
+        mean_coverage: if peaks { Coverage::default() } else { judged },
+        peak_coverage: peaks.then_some(judged),
     };
-    HoldoutReport {
-        judged: months.iter().filter(|h| h.inside_80.is_some()).count(),
-        inside_80: months.iter().filter(|h| h.inside_80 == Some(true)).count(),
-        inside_95: months.iter().filter(|h| h.inside_95 == Some(true)).count(),
-        scores,
-        months,
-    }
+    HoldoutReport { judged: judged.checked, inside_80: judged.inside_80, inside_95: judged.inside_95, scores, months }
 }

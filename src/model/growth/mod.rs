@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::YearMonth;
 use backtest::{mape, peak_from_mean, Record};
-use bands::{Coverage, Offsets, Source};
+use bands::{Coverage, Offsets, Replay, Source};
 pub use frame::{Frame, Resolution};
 pub use method::Method;
 use schemars::JsonSchema;
@@ -85,6 +85,20 @@ pub struct Scores {
     pub holt_winters_peak_mape: Option<f64>,
     pub seasonal_naive_mean_mape: Option<f64>,
     pub seasonal_naive_peak_mape: Option<f64>,
+    /// Out of sample: these forecasts against the bands from the errors known at their origins.
+    #[serde(default)]
+    pub mean_coverage: Coverage,
+    /// The same for peaks; `null` for a mean-only forecast.
+    #[serde(default)]
+    pub peak_coverage: Option<Coverage>,
+}
+
+impl Scores {
+    /// The coverage of the figure the plan buys by: the peak's, or the mean's for a mean-only
+    /// forecast.
+    pub fn judged_coverage(&self) -> &Coverage {
+        self.peak_coverage.as_ref().unwrap_or(&self.mean_coverage)
+    }
 }
 
 /// The scores at one horizon.
@@ -104,8 +118,12 @@ pub struct BacktestSummary {
     pub first_origin: Option<YearMonth>,
     /// Pooled over 1 to 6 months ahead.
     pub ahead_1_to_6: Scores,
+    /// Pooled over 7 to 12 months ahead; `null` when the backtest did not reach 7 months.
+    #[serde(default)]
+    pub ahead_7_to_12: Option<Scores>,
     pub horizons: Vec<HorizonScores>,
-    /// Out of sample: each forecast against the band from the errors known at its origin.
+    /// Out of sample, over every horizon backtested: each forecast against the band from the
+    /// errors known at its origin.
     pub mean_coverage: Coverage,
     pub peak_coverage: Option<Coverage>,
 }
@@ -172,12 +190,15 @@ pub fn forecast_with_holdout(
     let n = frame.means.len();
     let origin = frame.months.len();
     let sigma = model_sigma(&frame, opts.peak);
+    let mean_replay = bands::replay(&records, bands::mean_of);
+    let peak_replay = (opts.peak != PeakBasis::None).then(|| bands::replay(&records, bands::peak_of));
     let mut periods = Vec::with_capacity(opts.horizon);
     for h in 1..=opts.horizon {
         let mean = frame.month_value(&model, n, origin + h - 1, false);
         let peak = peak_from_mean(&frame, opts.peak, mean, origin + h - 1, origin);
-        let (mean_band, mean_source) = bands::offsets(&records, bands::mean_of, h, |h| sigma(h, false));
-        let peak_band = peak.map(|_| bands::offsets(&records, bands::peak_of, h, |h| sigma(h, true)));
+        let (mean_band, mean_source) = mean_replay.offsets(&records, bands::mean_of, h, |h| sigma(h, false));
+        let peak_band =
+            peak.zip(peak_replay.as_ref()).map(|(_, r)| r.offsets(&records, bands::peak_of, h, |h| sigma(h, true)));
         periods.push(period(&frame, &opts, h, (mean, mean_band, mean_source), peak.zip(peak_band)));
     }
     let members = frame
@@ -193,7 +214,8 @@ pub fn forecast_with_holdout(
         PeakBasis::Ratio(r) => Some(r),
         PeakBasis::None => None,
     };
-    let held = held_out(&frame, &records, opts.peak, holdout);
+    let judged = peak_replay.as_ref().map_or((&mean_replay, bands::mean_of as bands::Pick), |r| (r, bands::peak_of));
+    let held = held_out(&frame, &records, judged, holdout);
     let forecast = Forecast {
         model: ModelSummary {
             name: name(frame.resolution),
@@ -204,7 +226,7 @@ pub fn forecast_with_holdout(
             growth_per_month: growth(&frame, &periods),
             adjusted: frame.adjusted.clone(),
         },
-        backtest: summary(&frame, &records, opts.peak),
+        backtest: summary(&frame, &records, &mean_replay, peak_replay.as_ref()),
         periods,
     };
     Ok((forecast, held))
@@ -316,10 +338,12 @@ fn growth(frame: &Frame, periods: &[PeriodForecast]) -> Option<f64> {
     Some((ahead / last.iter().sum::<f64>()).powf(1.0 / 12.0) - 1.0)
 }
 
-/// The scores of a set of records.
-fn scores<'a>(records: impl Iterator<Item = &'a Record> + Clone) -> Scores {
+/// The scores of the records `which` picks (coverage is judged against bands built from all
+/// `records`).
+fn scores(records: &[Record], replays: Replays, which: impl Fn(&Record) -> bool + Copy) -> Scores {
+    let picked = || records.iter().filter(move |r| which(r));
     let baseline = |i: usize, peak: bool| {
-        mape(records.clone().filter_map(move |r| {
+        mape(picked().filter_map(move |r| {
             let (m, p) = r.baselines[i];
             if peak {
                 p.zip(r.peak.map(|x| x.actual))
@@ -329,29 +353,34 @@ fn scores<'a>(records: impl Iterator<Item = &'a Record> + Clone) -> Scores {
         }))
     };
     Scores {
-        forecasts: records.clone().count(),
-        mean_mape: mape(records.clone().map(|r| (r.mean.forecast, r.mean.actual))),
-        peak_mape: mape(records.clone().filter_map(|r| r.peak.map(|p| (p.forecast, p.actual)))),
+        forecasts: picked().count(),
+        mean_mape: mape(picked().map(|r| (r.mean.forecast, r.mean.actual))),
+        peak_mape: mape(picked().filter_map(|r| r.peak.map(|p| (p.forecast, p.actual)))),
         holt_winters_mean_mape: baseline(0, false),
         holt_winters_peak_mape: baseline(0, true),
         seasonal_naive_mean_mape: baseline(1, false),
         seasonal_naive_peak_mape: baseline(1, true),
+        mean_coverage: replays.0.coverage(records, bands::mean_of, which),
+        peak_coverage: replays.1.map(|r| r.coverage(records, bands::peak_of, which)),
     }
 }
 
-fn summary(frame: &Frame, records: &[Record], basis: PeakBasis) -> BacktestSummary {
+/// The replayed bands of the means and (where forecast) the peaks.
+type Replays<'a> = (&'a Replay, Option<&'a Replay>);
+
+fn summary(frame: &Frame, records: &[Record], mean: &Replay, peak: Option<&Replay>) -> BacktestSummary {
+    let replays = (mean, peak);
     let mut origins: Vec<usize> = records.iter().map(|r| r.origin).collect();
     origins.dedup();
     let top = records.iter().map(|r| r.h).max().unwrap_or(0).min(12);
     BacktestSummary {
         origins: origins.len(),
         first_origin: origins.first().map(|&k| frame.first_month.plus(k as i64)),
-        ahead_1_to_6: scores(records.iter().filter(|r| r.h <= 6)),
-        horizons: (1..=top)
-            .map(|h| HorizonScores { h, scores: scores(records.iter().filter(move |r| r.h == h)) })
-            .collect(),
-        mean_coverage: bands::coverage(records, bands::mean_of),
-        peak_coverage: (basis != PeakBasis::None).then(|| bands::coverage(records, bands::peak_of)),
+        ahead_1_to_6: scores(records, replays, |r| r.h <= 6),
+        ahead_7_to_12: (top >= 7).then(|| scores(records, replays, |r| (7..=12).contains(&r.h))),
+        horizons: (1..=top).map(|h| HorizonScores { h, scores: scores(records, replays, move |r| r.h == h) }).collect(),
+        mean_coverage: mean.coverage(records, bands::mean_of, |_| true),
+        peak_coverage: peak.map(|r| r.coverage(records, bands::peak_of, |_| true)),
     }
 }
 
@@ -374,15 +403,16 @@ pub struct Holdout {
     pub seasonal_naive_peak_rps: Option<f64>,
 }
 
-/// The last `n` months of history, each as the backtest forecast it one month ahead.
-fn held_out(frame: &Frame, records: &[Record], peak: PeakBasis, n: usize) -> Vec<Holdout> {
+/// The last `n` months of history, each as the backtest forecast it one month ahead, judged by
+/// the band of the replay given (the peak's, or the mean's for a mean-only forecast).
+fn held_out(frame: &Frame, records: &[Record], (replay, pick): (&Replay, bands::Pick), n: usize) -> Vec<Holdout> {
     let from = frame.months.len().saturating_sub(n);
-    let pick: bands::Pick = if peak == PeakBasis::None { bands::mean_of } else { bands::peak_of };
     records
         .iter()
-        .filter(|r| r.h == 1 && r.origin >= from)
-        .map(|r| {
-            let band = bands::band_at_origin(records, pick, r);
+        .enumerate()
+        .filter(|(_, r)| r.h == 1 && r.origin >= from)
+        .map(|(i, r)| {
+            let band = replay.band(i);
             let e = pick(r).map(|p| p.log_error());
             let inside = |lo: usize, hi: usize| band.zip(e).map(|(b, e)| (b.0[lo]..=b.0[hi]).contains(&e));
             Holdout {

@@ -228,7 +228,7 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
     r.assumptions.push(Fact::new(
         "Forecast error",
         format!(
-            "over {} rolling origins, 1–6 months ahead: mean MAPE {} (Holt-Winters {}, seasonal naive {}), peak MAPE {} (Holt-Winters {}, seasonal naive {}); 80% band coverage {}",
+            "over {} rolling origins, 1–6 months ahead: mean MAPE {} (Holt-Winters {}, seasonal naive {}), peak MAPE {} (Holt-Winters {}, seasonal naive {}); the 80% band held {}{}",
             b.origins,
             m(s.mean_mape),
             m(s.holt_winters_mean_mape),
@@ -236,7 +236,11 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
             m(s.peak_mape),
             m(s.holt_winters_peak_mape),
             m(s.seasonal_naive_peak_mape),
-            b.peak_coverage.as_ref().unwrap_or(&b.mean_coverage).share_80().map_or("not measured (too few origins)".into(), |c| percent(c, 2))
+            s.judged_coverage().share_80().map_or("not measured (too few origins)".into(), |c| percent(c, 2)),
+            b.ahead_7_to_12
+                .as_ref()
+                .and_then(|l| l.judged_coverage().share_80())
+                .map_or(String::new(), |c| format!(" (7–12 months ahead: {})", percent(c, 2)))
         ),
     ));
     r.assumptions.push(Fact::new("Worst-case demand", format!("the forecast's worst case is {}", f.worst_case)));

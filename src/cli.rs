@@ -4,15 +4,15 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::calc::CalcCommand;
 use crate::cmd::{
-    demo::DemoArgs, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs, report::ReportArgs,
-    run::RunArgs, serve_sim::ServeSimArgs,
+    compare::CompareArgs, demo::DemoArgs, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs,
+    report::ReportArgs, run::RunArgs, serve_sim::ServeSimArgs,
 };
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
 #[derive(Debug, Parser)]
 #[command(name = "headroom", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 an SLO threshold failed, 2 bad input or usage, 3 the run was not valid, 4 the run was aborted by its safety rule, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
+    after_help = "Exit codes: 0 ok, 1 an SLO threshold failed (compare: a regression), 2 bad input or usage, 3 the run was not valid, 4 the run was aborted by its safety rule, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,6 +34,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// A capacity review (HTML, Markdown, JSON or CSV) from results, fit, forecast and plan files
     Report(ReportArgs),
+    /// A run against a baseline run: percentiles, throughput and errors side by side, each change
+    /// judged for significance; exit 1 on a regression
+    Compare(CompareArgs),
     /// The simulated service (loopback by default), for tests and the demo
     ServeSim(ServeSimArgs),
     /// The whole pipeline against the simulated service: sweep, spike, fit, forecast, plan, report

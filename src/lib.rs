@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = io::BufWriter::new(io::stdout());
     let code = match cli.command {
         Command::Run(args) => cmd::run::run(*args, &mut out)?,
+        Command::Compare(args) => cmd::compare::run(args, &mut out)?,
         Command::Demo(args) => {
             cmd::demo::run(args, &mut out)?;
             ExitCode::SUCCESS
@@ -60,7 +61,9 @@ pub fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Plan(args) => cmd::plan::run(args, out)?,
         Command::Report(args) => cmd::report::run(args, out)?,
         Command::Calc(c) => cmd::calc::run(c, out)?,
-        Command::Run(_) | Command::ServeSim(_) | Command::Demo(_) => unreachable!("handled by run"),
+        Command::Run(_) | Command::Compare(_) | Command::ServeSim(_) | Command::Demo(_) => {
+            unreachable!("handled by run")
+        }
     }
     Ok(())
 }

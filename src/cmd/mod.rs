@@ -1,6 +1,7 @@
 //! One file per command: typed arguments → core → output.
 
 pub mod calc;
+pub mod compare;
 pub mod demo;
 pub mod fit;
 pub mod forecast;

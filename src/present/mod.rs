@@ -3,6 +3,7 @@
 //! are in `analysis`) or a layout (those are in `output`).
 
 pub mod calc;
+pub mod compare;
 pub mod fit;
 pub mod forecast;
 pub mod history;

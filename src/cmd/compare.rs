@@ -1,0 +1,153 @@
+//! `headroom compare BASE NEW`: a run against a baseline run, with its regressions named and an
+//! exit code a CI pipeline can gate on.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::analysis::compare::{self, Comparison, Limits};
+use crate::artefact::{self, results::Results, Any};
+use crate::error::InputError;
+use crate::output::Format;
+use crate::units::Fraction;
+
+/// Arguments of `headroom compare`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A regression is a change past a limit that is also beyond what sampling explains: percentiles \
+by their 95% order-statistic intervals (not overlapping), throughput and error rates at three standard errors.\n\n\
+Exit codes: 0 no regression, 1 a regression (each is named), 2 bad input.\n\n\
+Examples:\n  headroom compare baseline/results.json reports/run/results.json\n  \
+headroom compare baseline reports/run --max-p99-increase 5% --junit compare.xml"
+)]
+pub struct CompareArgs {
+    /// The baseline: a results.json from `headroom run`, or the folder holding one
+    pub base: PathBuf,
+    /// The run to judge against it, the same way
+    pub new: PathBuf,
+    /// The largest p99 increase allowed
+    #[arg(long, default_value = "10%", value_name = "PCT")]
+    pub max_p99_increase: Fraction,
+    /// The largest p50 increase allowed (default: the p50 is shown, not judged)
+    #[arg(long, value_name = "PCT")]
+    pub max_p50_increase: Option<Fraction>,
+    /// The largest drop in achieved throughput allowed
+    #[arg(long, default_value = "5%", value_name = "PCT")]
+    pub max_throughput_drop: Fraction,
+    /// The largest rise in the error rate allowed, in percentage points of all requests
+    #[arg(long, default_value = "1%", value_name = "PCT")]
+    pub max_error_rate_increase: Fraction,
+    /// Also write the checks as JUnit XML to this file, one test case a judged measure
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// A results.json, or the one in a folder.
+fn results(path: &Path) -> Result<(Results, String)> {
+    let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+    let name = crate::input::name(&file);
+    match artefact::read_any(&file)? {
+        Any::Results(r) => Ok((*r, name)),
+        _ => Err(InputError::BadFile {
+            file: name,
+            message:
+                "compare reads two results.json files from `headroom run` (fits and forecasts are not compared yet)"
+                    .into(),
+        }
+        .into()),
+    }
+}
+
+/// Runs `headroom compare`: 1 when there is a regression.
+pub fn run(args: CompareArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let (base, base_name) = results(&args.base)?;
+    let (new, new_name) = results(&args.new)?;
+    let limits = Limits {
+        max_p99_increase: args.max_p99_increase.0,
+        max_p50_increase: args.max_p50_increase.map(|f| f.0),
+        max_throughput_drop: args.max_throughput_drop.0,
+        max_error_rate_increase: args.max_error_rate_increase.0,
+    };
+    let c = compare::compare(&base, &base_name, &new, &new_name, limits);
+    if c.steps.is_empty() {
+        return Err(InputError::BadFile {
+            file: new_name,
+            message: format!("no step of it has the name of a step in {base_name}: nothing to compare"),
+        }
+        .into());
+    }
+    if let Some(path) = &args.junit {
+        crate::files::write_atomic(path, |w| Ok(write_junit(&c, w)?))?;
+    }
+    super::emit(&c, args.format, out, None)?;
+    step_summary(&c)?;
+    for r in &c.regressions {
+        eprintln!("regression: {r}");
+    }
+    Ok(if c.regressions.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// In a GitHub Actions job (`GITHUB_STEP_SUMMARY` set), appends the comparison as Markdown to
+/// the job's summary page.
+fn step_summary(c: &Comparison) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else { return Ok(()) };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("GITHUB_STEP_SUMMARY ({}): {e}", Path::new(&path).display()))?;
+    let mut doc = crate::present::Present::view(c);
+    doc.csv = None;
+    crate::output::render(&doc, Format::Md, &mut file, None)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The comparison as JUnit XML: one test suite, one test case per judged measure of each step
+/// and request, a failure for each regression.
+pub fn write_junit(c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    let cases: Vec<(String, String, Option<String>)> = c
+        .steps
+        .iter()
+        .flat_map(|s| {
+            let class = match &s.request {
+                Some(r) => format!("{}.{r}", s.step),
+                None => s.step.clone(),
+            };
+            s.changes
+                .iter()
+                .filter(|ch| ch.limit.is_some())
+                .map(move |ch| (class.clone(), ch.measure.clone(), ch.regression.then(|| compare::describe(ch))))
+        })
+        .collect();
+    let failures = cases.iter().filter(|c| c.2.is_some()).count();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(out, r#"<testsuites name="headroom compare" tests="{}" failures="{failures}">"#, cases.len())?;
+    writeln!(
+        out,
+        r#"  <testsuite name="{} against {}" tests="{}" failures="{failures}">"#,
+        xml_escape(&c.new),
+        xml_escape(&c.base),
+        cases.len()
+    )?;
+    for (class, name, failure) in &cases {
+        match failure {
+            None => writeln!(out, r#"    <testcase classname="{}" name="{}"/>"#, xml_escape(class), xml_escape(name))?,
+            Some(msg) => {
+                writeln!(out, r#"    <testcase classname="{}" name="{}">"#, xml_escape(class), xml_escape(name))?;
+                writeln!(out, r#"      <failure message="{}"/>"#, xml_escape(msg))?;
+                writeln!(out, "    </testcase>")?;
+            }
+        }
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")
+}

@@ -1,0 +1,90 @@
+//! `headroom compare` as a CI job uses it: two runs of the simulated service, at 20 ms and at
+//! 30 ms of service time, and two runs of the same configuration. The slower one is a p99
+//! regression, named, exit 1; the same configuration twice is none, exit 0. The runs take a lock
+//! so that no two disturb each other's timing.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+mod common;
+use common::{headroom, Sim};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// A 4-second run at 50 RPS against a simulated service of `service_time`, into `dir`.
+fn run_against(service_time: &str, dir: &Path) {
+    let sim = Sim::start(&["--workers", "16", "--service-time", service_time, "--distribution", "constant"]);
+    let out = headroom()
+        .args(["run", "--target", &sim.url, "--rate", "50", "--duration", "4s", "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn compare(base: &Path, new: &Path, extra: &[&str]) -> (i32, String, String) {
+    let out = headroom().arg("compare").arg(base).arg(new).args(extra).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    run_against("20ms", dirs[0].path());
+    run_against("30ms", dirs[1].path());
+    run_against("20ms", dirs[2].path());
+    let (base, slower, again) = (dirs[0].path(), dirs[1].path(), dirs[2].path());
+
+    let junit = base.join("compare.xml");
+    let (code, stdout, stderr) = compare(base, slower, &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("regression: step 'load 50': p99 rose"), "{stderr}");
+    assert!(stdout.contains("REGRESSION") && stdout.contains("1 regression(s)"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"failures="1""#) && xml.contains("<failure message=\"p99 rose"), "{xml}");
+
+    let summary = base.join("summary.md");
+    let out = headroom().arg("compare").arg(base).arg(again).env("GITHUB_STEP_SUMMARY", &summary).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "the same configuration twice: {stdout}{stderr}");
+    assert!(stdout.contains("no regression"), "{stdout}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("no regression") && md.contains("| load 50 |"), "the job summary: {md}");
+
+    // JSON and CSV of the same comparison, piped.
+    let (code, json, _) = compare(base, slower, &["--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let p99 = v["steps"][0]["changes"].as_array().unwrap().iter().find(|c| c["measure"] == "p99").unwrap().clone();
+    let (b, n) = (p99["base"].as_f64().unwrap(), p99["new"].as_f64().unwrap());
+    assert!(p99["regression"] == true && n > b * 1.3 && (20_000.0..26_000.0).contains(&b), "{p99}");
+    let (_, csv, _) = compare(base, slower, &["--format", "csv"]);
+    assert!(csv.lines().next().unwrap().starts_with("step,request,measure,base,new,change,base_lo95"), "{csv}");
+    assert!(!csv.contains("ms") && !csv.contains("RPS"), "plain numbers: {csv}");
+}
+
+#[test]
+fn files_that_are_not_two_runs_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = compare(dir.path(), dir.path(), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("results.json"), "{stderr}");
+    let (code, _, stderr) =
+        compare(Path::new("tests/fixtures/report/fit.json"), Path::new("tests/fixtures/report/fit.json"), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("fit.json") && stderr.contains("compare reads two results.json"), "{stderr}");
+    let (code, _, stderr) = compare(
+        Path::new("tests/fixtures/report/spike-results.json"),
+        Path::new("tests/fixtures/report/sweep-results.json"),
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("nothing to compare"), "{stderr}");
+    let (code, _, stderr) = compare(
+        Path::new("tests/fixtures/report/spike-results.json"),
+        Path::new("tests/fixtures/report/spike-results.json"),
+        &["--max-p99-increase", "-5%"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -70,10 +70,9 @@ fn files_that_are_not_two_runs_are_refused_naming_them() {
     let (code, _, stderr) = compare(dir.path(), dir.path(), &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("results.json"), "{stderr}");
-    let (code, _, stderr) =
-        compare(Path::new("tests/fixtures/report/fit.json"), Path::new("tests/fixtures/report/fit.json"), &[]);
+    let (code, _, stderr) = compare(Path::new("tests/fixtures/report/forecast.json"), dir.path(), &[]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("fit.json") && stderr.contains("compare reads two results.json"), "{stderr}");
+    assert!(stderr.contains("forecast.json") && stderr.contains("compare reads a results.json"), "{stderr}");
     let (code, _, stderr) = compare(
         Path::new("tests/fixtures/report/spike-results.json"),
         Path::new("tests/fixtures/report/sweep-results.json"),
@@ -87,4 +86,42 @@ fn files_that_are_not_two_runs_are_refused_naming_them() {
         &["--max-p99-increase", "-5%"],
     );
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// The fit of `csv` (throughputs times `scale`), as `headroom fit --format json` writes it.
+fn fit_of(csv: &str, scale: f64, dir: &Path, name: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut scaled = String::new();
+    for l in text.lines() {
+        match l.split_once(',').map(|(n, x)| (n, x.trim().parse::<f64>())) {
+            Some((n, Ok(x))) => scaled.push_str(&format!("{n},{}\n", x * scale)),
+            _ => scaled.push_str(&format!("{l}\n")),
+        }
+    }
+    let points = dir.join(format!("{name}.csv"));
+    std::fs::write(&points, scaled).unwrap();
+    let out =
+        headroom().arg("fit").arg(&points).args(["--concurrency-column", "load", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, out.stdout).unwrap();
+    path
+}
+
+#[test]
+fn a_fitted_capacity_that_fell_is_a_regression_and_the_same_fit_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fit_of("models/specsdm91.csv", 1.0, dir.path(), "base");
+    let lower = fit_of("models/specsdm91.csv", 0.8, dir.path(), "lower");
+    let (code, stdout, stderr) = compare(&base, &lower, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("regression: USL fit: capacity X(N*) fell 20%"), "{stderr}");
+    assert!(stdout.contains("sigma") && stdout.contains("kappa"), "{stdout}");
+    let (code, stdout, stderr) = compare(&base, &base, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // A sweep's results against itself: its steps and its fit, no regression.
+    let sweep = Path::new("tests/fixtures/report/sweep-results.json");
+    let (code, stdout, stderr) = compare(sweep, sweep, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("USL fit") && stdout.contains("capacity"), "{stdout}");
 }

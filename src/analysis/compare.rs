@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::artefact::fit::FitReport;
 use crate::artefact::results::{decode, Results, StepResult};
 use crate::plan::profile::Role;
 
@@ -33,6 +34,13 @@ pub struct Limits {
     pub max_throughput_drop: f64,
     /// The largest rise in the error rate allowed, in absolute terms (0.01 = one point).
     pub max_error_rate_increase: f64,
+    /// The largest drop in a fit's capacity (the USL's X(N*), or Amdahl's ceiling) allowed.
+    #[serde(default = "five_percent")]
+    pub max_capacity_drop: f64,
+}
+
+fn five_percent() -> f64 {
+    0.05
 }
 
 impl Default for Limits {
@@ -42,6 +50,7 @@ impl Default for Limits {
             max_p50_increase: None,
             max_throughput_drop: 0.05,
             max_error_rate_increase: 0.01,
+            max_capacity_drop: 0.05,
         }
     }
 }
@@ -50,13 +59,15 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// `p50`, `p90`, `p99` (microseconds), `throughput` (responses per second) or `error_rate`
-    /// (a fraction).
+    /// (a fraction) of a step; `sigma`, `kappa`, `lambda` (requests per second at N = 1),
+    /// `peak_concurrency` (N*) or `capacity` (X(N*), requests per second) of a fit.
     pub measure: String,
     pub base: f64,
     pub new: f64,
     /// new / base − 1 (for the error rate: new − base).
     pub change: Option<f64>,
-    /// The base's and the new run's 95% intervals, for percentiles.
+    /// The base's and the new run's 95% intervals: for percentiles, and a fit's coefficients and
+    /// capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_interval: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,12 +80,14 @@ pub struct Change {
     pub regression: bool,
 }
 
-/// One step (or one request of it) in both runs.
+/// One step (or one request of it) in both runs, or both runs' fits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StepComparison {
+    /// The step's name, or `USL fit`.
     pub step: String,
     /// The request name; `null` for the whole step.
     pub request: Option<String>,
+    /// Requests measured (for a fit: the points fitted).
     pub base_requests: u64,
     pub new_requests: u64,
     pub changes: Vec<Change>,
@@ -237,17 +250,105 @@ pub fn compare(base: &Results, base_name: &str, new: &Results, new_name: &str, l
             unmatched.push(format!("step '{}' is only in {new_name}", n.name));
         }
     }
-    let regressions = steps
-        .iter()
-        .flat_map(|s| {
-            let at = match &s.request {
-                Some(r) => format!("step '{}', request '{r}'", s.step),
-                None => format!("step '{}'", s.step),
-            };
-            s.changes.iter().filter(|c| c.regression).map(move |c| format!("{at}: {}", describe(c)))
-        })
-        .collect();
-    Comparison { base: base_name.into(), new: new_name.into(), limits, steps, unmatched, regressions, warnings }
+    let mut c = Comparison {
+        base: base_name.into(),
+        new: new_name.into(),
+        limits,
+        steps,
+        unmatched,
+        regressions: Vec::new(),
+        warnings,
+    };
+    c.judge();
+    c
+}
+
+impl Comparison {
+    /// A comparison of nothing yet, between the two files named.
+    pub fn empty(base: &str, new: &str, limits: Limits) -> Self {
+        Comparison {
+            base: base.into(),
+            new: new.into(),
+            limits,
+            steps: Vec::new(),
+            unmatched: Vec::new(),
+            regressions: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Names every regression of its steps (and fit).
+    pub fn judge(&mut self) {
+        self.regressions = self
+            .steps
+            .iter()
+            .flat_map(|s| {
+                let at = match (&s.request, s.step.as_str()) {
+                    (_, FIT) => FIT.to_string(),
+                    (Some(r), step) => format!("step '{step}', request '{r}'"),
+                    (None, step) => format!("step '{step}'"),
+                };
+                s.changes.iter().filter(|c| c.regression).map(move |c| format!("{at}: {}", describe(c)))
+            })
+            .collect();
+    }
+}
+
+/// The name a fit's row goes by.
+pub const FIT: &str = "USL fit";
+
+/// A coefficient of both fits, with its 95% intervals; significant when they do not overlap.
+fn coefficient(measure: &str, (b, bi): (f64, Option<[f64; 2]>), (n, ni): (f64, Option<[f64; 2]>)) -> Change {
+    let significant = bi.zip(ni).is_some_and(|(bi, ni)| ni[0] > bi[1] || ni[1] < bi[0]);
+    Change {
+        measure: measure.into(),
+        base: b,
+        new: n,
+        change: (b != 0.0).then(|| n / b - 1.0),
+        base_interval: bi,
+        new_interval: ni,
+        significant,
+        limit: None,
+        regression: false,
+    }
+}
+
+/// A fit's capacity: the USL's X(N*) with the curve's 95% band at the sample nearest N*, or,
+/// without a peak (κ = 0), Amdahl's ceiling λ/σ.
+fn capacity(f: &FitReport) -> Option<(f64, Option<[f64; 2]>)> {
+    match (f.usl.peak_throughput, f.usl.peak_concurrency) {
+        (Some(x), Some(n)) => {
+            let near = f.curve.iter().min_by(|a, b| (a.n - n).abs().total_cmp(&(b.n - n).abs()));
+            Some((x, near.and_then(|p| p.usl_lo95.zip(p.usl_hi95)).map(|(lo, hi)| [lo, hi])))
+        }
+        _ => f.amdahl.ceiling_throughput.map(|x| (x, None)),
+    }
+}
+
+/// Both fits side by side: σ, κ, λ and N* shown, the capacity judged against its limit.
+pub fn compare_fits(base: &FitReport, new: &FitReport, limits: &Limits) -> StepComparison {
+    let (b, n) = (&base.usl, &new.usl);
+    let mut changes = vec![
+        coefficient("sigma", (b.sigma, b.sigma_ci), (n.sigma, n.sigma_ci)),
+        coefficient("kappa", (b.kappa, b.kappa_ci), (n.kappa, n.kappa_ci)),
+        coefficient("lambda", (b.lambda, b.lambda_ci), (n.lambda, n.lambda_ci)),
+    ];
+    if let (Some(bp), Some(np)) = (b.peak_concurrency, n.peak_concurrency) {
+        changes.push(coefficient("peak_concurrency", (bp, None), (np, None)));
+    }
+    if let (Some(bc), Some(nc)) = (capacity(base), capacity(new)) {
+        let mut c = coefficient("capacity", bc, nc);
+        c.limit = Some(limits.max_capacity_drop);
+        c.regression = c.significant && c.new < c.base && c.change.is_some_and(|d| -d > limits.max_capacity_drop);
+        changes.push(c);
+    }
+    StepComparison {
+        step: FIT.into(),
+        request: None,
+        base_requests: base.input.points.len() as u64,
+        new_requests: new.input.points.len() as u64,
+        changes,
+    }
 }
 
 /// One regression in words: `p99 rose 48.2% (20.1 ms → 29.8 ms), past the 10% allowed`.
@@ -257,6 +358,13 @@ pub fn describe(c: &Change) -> String {
     match c.measure.as_str() {
         "throughput" => format!(
             "throughput fell {} ({} → {} RPS), past the {} allowed",
+            c.change.map_or("?".into(), pct),
+            readable(c.base),
+            readable(c.new),
+            c.limit.map_or("?".into(), pct)
+        ),
+        "capacity" => format!(
+            "capacity X(N*) fell {} ({} → {} RPS), past the {} allowed",
             c.change.map_or("?".into(), pct),
             readable(c.base),
             readable(c.new),

@@ -9,9 +9,10 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::analysis::compare::{self, Comparison, Limits};
-use crate::artefact::{self, results::Results, Any};
+use crate::artefact::{self, fit::FitReport, results::Results, Any};
 use crate::error::InputError;
 use crate::output::Format;
+use crate::plan::profile::ProfileKind;
 use crate::units::Fraction;
 
 /// Arguments of `headroom compare`.
@@ -24,9 +25,11 @@ Examples:\n  headroom compare baseline/results.json reports/run/results.json\n  
 headroom compare baseline reports/run --max-p99-increase 5% --junit compare.xml"
 )]
 pub struct CompareArgs {
-    /// The baseline: a results.json from `headroom run`, or the folder holding one
+    /// The baseline: a results.json from `headroom run` (or the folder holding one), or a fit
+    /// from `headroom fit --format json`
     pub base: PathBuf,
-    /// The run to judge against it, the same way
+    /// The run (or fit) to judge against it. Two runs compare step by step, and two sweeps or
+    /// stress runs their fitted capacity too; a run against a fit is fitted first
     pub new: PathBuf,
     /// The largest p99 increase allowed
     #[arg(long, default_value = "10%", value_name = "PCT")]
@@ -40,6 +43,10 @@ pub struct CompareArgs {
     /// The largest rise in the error rate allowed, in percentage points of all requests
     #[arg(long, default_value = "1%", value_name = "PCT")]
     pub max_error_rate_increase: Fraction,
+    /// The largest drop in fitted capacity allowed (the USL's X(N*), or Amdahl's ceiling), when
+    /// fits are compared
+    #[arg(long, default_value = "5%", value_name = "PCT")]
+    pub max_capacity_drop: Fraction,
     /// Also write the checks as JUnit XML to this file, one test case a judged measure
     #[arg(long, value_name = "FILE.xml")]
     pub junit: Option<PathBuf>,
@@ -48,39 +55,76 @@ pub struct CompareArgs {
     pub format: Format,
 }
 
-/// A results.json, or the one in a folder.
-fn results(path: &Path) -> Result<(Results, String)> {
+/// One side of a comparison: a run, or a fit.
+enum Side {
+    Run(Box<Results>),
+    Fit(Box<FitReport>),
+}
+
+/// A results.json (or the one in a folder) or a fit, with the file and its name.
+fn side(path: &Path) -> Result<(Side, PathBuf, String)> {
     let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
     let name = crate::input::name(&file);
     match artefact::read_any(&file)? {
-        Any::Results(r) => Ok((*r, name)),
+        Any::Results(r) => Ok((Side::Run(r), file, name)),
+        Any::Fit(f) => Ok((Side::Fit(f), file, name)),
         _ => Err(InputError::BadFile {
             file: name,
-            message:
-                "compare reads two results.json files from `headroom run` (fits and forecasts are not compared yet)"
-                    .into(),
+            message: "compare reads a results.json from `headroom run` or a fit from `headroom fit --format json`; \
+                      a forecast or a plan is neither"
+                .into(),
         }
         .into()),
     }
 }
 
+/// The fit of one side: itself, or its run's steps fitted.
+fn fitted(side: &Side, file: &Path) -> Result<FitReport> {
+    match side {
+        Side::Fit(f) => Ok((**f).clone()),
+        Side::Run(_) => super::fit::fit_path(file),
+    }
+}
+
+/// A run whose steps a fit is made of: a closed sweep or a stress run.
+fn sweep(side: &Side) -> bool {
+    matches!(side, Side::Run(r) if matches!(r.profile, ProfileKind::Closed | ProfileKind::Stress))
+}
+
 /// Runs `headroom compare`: 1 when there is a regression.
 pub fn run(args: CompareArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let (base, base_name) = results(&args.base)?;
-    let (new, new_name) = results(&args.new)?;
+    let (base, base_file, base_name) = side(&args.base)?;
+    let (new, new_file, new_name) = side(&args.new)?;
     let limits = Limits {
         max_p99_increase: args.max_p99_increase.0,
         max_p50_increase: args.max_p50_increase.map(|f| f.0),
         max_throughput_drop: args.max_throughput_drop.0,
         max_error_rate_increase: args.max_error_rate_increase.0,
+        max_capacity_drop: args.max_capacity_drop.0,
     };
-    let c = compare::compare(&base, &base_name, &new, &new_name, limits);
-    if c.steps.is_empty() {
-        return Err(InputError::BadFile {
-            file: new_name,
-            message: format!("no step of it has the name of a step in {base_name}: nothing to compare"),
+    let both_runs = matches!((&base, &new), (Side::Run(_), Side::Run(_)));
+    let mut c = match (&base, &new) {
+        (Side::Run(b), Side::Run(n)) => {
+            let c = compare::compare(b, &base_name, n, &new_name, limits);
+            if c.steps.is_empty() {
+                return Err(InputError::BadFile {
+                    file: new_name,
+                    message: format!("no step of it has the name of a step in {base_name}: nothing to compare"),
+                }
+                .into());
+            }
+            c
         }
-        .into());
+        _ => Comparison::empty(&base_name, &new_name, limits),
+    };
+    // Fits are compared when either side is one, or when both runs are sweeps a fit is made of.
+    if !both_runs || (sweep(&base) && sweep(&new)) {
+        match (fitted(&base, &base_file), fitted(&new, &new_file)) {
+            (Ok(b), Ok(n)) => c.steps.push(compare::compare_fits(&b, &n, &limits)),
+            (Err(e), _) | (_, Err(e)) if !both_runs => return Err(e),
+            (Err(e), _) | (_, Err(e)) => c.warnings.push(format!("no fitted capacity compared: {e:#}")),
+        }
+        c.judge();
     }
     if let Some(path) = &args.junit {
         crate::files::write_atomic(path, |w| Ok(write_junit(&c, w)?))?;

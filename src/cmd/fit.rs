@@ -1,7 +1,7 @@
 //! `headroom fit FILE`: Amdahl and USL fits of (concurrency, throughput) measurements.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
@@ -46,17 +46,7 @@ pub struct FitArgs {
 /// Runs `headroom fit`.
 pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
     let cols = Columns { concurrency: args.concurrency_column.clone(), throughput: args.throughput_column.clone() };
-    let file = points::display_name(&args.file);
-    let points::Points { points, dropped } = points::read(&args.file, &cols)?;
-    // A fit refused for want of points says which steps were left out, and why.
-    let refused = |e: usl_fit::FitError| {
-        let left = if dropped.is_empty() { String::new() } else { format!(" ({})", dropped.join("; ")) };
-        InputError::BadFile { file: file.clone(), message: format!("{e}{left}") }
-    };
-    let usl = usl_fit::fit_usl(&points).map_err(refused)?;
-    let amdahl = usl_fit::fit_amdahl(&points).map_err(refused)?;
-    let mut report = FitReport::new(file.clone(), points, &usl, &amdahl, &args);
-    report.warnings.extend(dropped.iter().cloned());
+    let report = fit_file(&args.file, &cols, &args.at, args.target)?;
     if let Some(path) = &args.plot {
         // The chart is the report's, drawn from the same JSON this command prints.
         svg::write_svg(&crate::present::review::usl_chart(&report), path)?;
@@ -65,13 +55,42 @@ pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// The fit of a run's steps (or a CSV of points) with the default columns, as `headroom fit FILE`
+/// makes it: for `compare`, which judges fitted capacity.
+pub fn fit_path(path: &Path) -> Result<FitReport> {
+    let cols = Columns { concurrency: "concurrency".into(), throughput: "throughput".into() };
+    fit_file(path, &cols, &[], None)
+}
+
+/// Reads the points of `path` and fits both laws, with the predictions asked for.
+fn fit_file(path: &Path, cols: &Columns, at: &[Amount], target: Option<Rate>) -> Result<FitReport> {
+    let file = points::display_name(path);
+    let points::Points { points, dropped } = points::read(path, cols)?;
+    // A fit refused for want of points says which steps were left out, and why.
+    let refused = |e: usl_fit::FitError| {
+        let left = if dropped.is_empty() { String::new() } else { format!(" ({})", dropped.join("; ")) };
+        InputError::BadFile { file: file.clone(), message: format!("{e}{left}") }
+    };
+    let usl = usl_fit::fit_usl(&points).map_err(refused)?;
+    let amdahl = usl_fit::fit_amdahl(&points).map_err(refused)?;
+    let mut report = FitReport::new(file.clone(), points, &usl, &amdahl, at, target);
+    report.warnings.extend(dropped);
+    Ok(report)
+}
+
 impl FitReport {
-    fn new(file: String, points: Vec<Point>, usl: &UslFit, amdahl: &AmdahlFit, args: &FitArgs) -> Self {
+    fn new(
+        file: String,
+        points: Vec<Point>,
+        usl: &UslFit,
+        amdahl: &AmdahlFit,
+        at: &[Amount],
+        target: Option<Rate>,
+    ) -> Self {
         let amdahl_curve =
             crate::model::usl::Usl { lambda: amdahl.lambda.value, sigma: amdahl.sigma.value, kappa: 0.0 };
         let mut warnings = usl.warnings.clone();
-        let predictions: Vec<PredictionJson> = args
-            .at
+        let predictions: Vec<PredictionJson> = at
             .iter()
             .map(|n| {
                 let p = usl.predict(n.0);
@@ -90,7 +109,7 @@ impl FitReport {
                 }
             })
             .collect();
-        let target = args.target.map(|t| TargetJson {
+        let target = target.map(|t| TargetJson {
             throughput: t.per_sec(),
             usl_concurrency: usl.curve.n_for_throughput(t.per_sec()),
             amdahl_concurrency: amdahl_curve.n_for_throughput(t.per_sec()),

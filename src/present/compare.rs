@@ -9,8 +9,9 @@ use crate::view::{Block, Document, Fact, Status, Table};
 /// A measure's value for reading.
 fn value(measure: &str, v: f64) -> String {
     match measure {
-        "throughput" => format!("{} RPS", readable(v)),
+        "throughput" | "capacity" | "lambda" => format!("{} RPS", readable(v)),
         "error_rate" => percent(v, 3),
+        "sigma" | "kappa" | "peak_concurrency" => sig(v, 4),
         _ => micros(v),
     }
 }
@@ -90,11 +91,12 @@ impl Present for Comparison {
             Fact::new(
                 "Limits",
                 format!(
-                    "p99 +{}{}, throughput −{}, error rate +{} points; a change must also be significant",
+                    "p99 +{}{}, throughput −{}, error rate +{} points, fitted capacity −{}; a change must also be significant",
                     percent(l.max_p99_increase, 3),
                     l.max_p50_increase.map_or(String::new(), |p| format!(", p50 +{}", percent(p, 3))),
                     percent(l.max_throughput_drop, 3),
-                    sig(l.max_error_rate_increase * 100.0, 3)
+                    sig(l.max_error_rate_increase * 100.0, 3),
+                    percent(l.max_capacity_drop, 3)
                 ),
             ),
         ];
@@ -102,7 +104,7 @@ impl Present for Comparison {
         facts.extend(self.warnings.iter().map(|w| Fact::new("Warning", w.clone()).status(Status::Warn)));
         let mut table = self.table(false);
         table.notes.push(
-            "significant: percentiles whose 95% intervals (each run's histogram's order statistics) do not overlap; throughput and error rates at three standard errors. Runs of one configuration differ by more than sampling explains, which is why a regression must also pass its limit"
+            "significant: percentiles whose 95% intervals (each run's histogram's order statistics) do not overlap, and fit coefficients and capacity whose 95% intervals do not; throughput and error rates at three standard errors. Runs of one configuration differ by more than sampling explains, which is why a regression must also pass its limit"
                 .into(),
         );
         table.notes.extend(self.unmatched.iter().map(|u| format!("not compared: {u}")));

@@ -4,8 +4,16 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::calc::CalcCommand;
 use crate::cmd::{
-    compare::CompareArgs, demo::DemoArgs, fit::FitArgs, forecast::ForecastArgs, history::HistoryArgs, plan::PlanArgs,
-    report::ReportArgs, run::RunArgs, serve_sim::ServeSimArgs,
+    compare::CompareArgs,
+    demo::DemoArgs,
+    fit::FitArgs,
+    forecast::ForecastArgs,
+    history::HistoryArgs,
+    plan::PlanArgs,
+    report::ReportArgs,
+    run::RunArgs,
+    serve_sim::ServeSimArgs,
+    shell::{CompletionsArgs, ManArgs},
 };
 
 /// Capacity planning and load testing: honest percentiles, scalability fits and instance plans.
@@ -37,6 +45,10 @@ pub enum Command {
     /// A run against a baseline run: percentiles, throughput and errors side by side, each change
     /// judged for significance; exit 1 on a regression
     Compare(CompareArgs),
+    /// A completion script for bash, zsh, fish, elvish or PowerShell, on standard output
+    Completions(CompletionsArgs),
+    /// The man page (roff) of headroom, or of one command, on standard output
+    Man(ManArgs),
     /// The simulated service (loopback by default), for tests and the demo
     ServeSim(ServeSimArgs),
     /// The whole pipeline against the simulated service: sweep, spike, fit, forecast, plan, report

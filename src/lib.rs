@@ -61,6 +61,8 @@ pub fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Plan(args) => cmd::plan::run(args, out)?,
         Command::Report(args) => cmd::report::run(args, out)?,
         Command::Calc(c) => cmd::calc::run(c, out)?,
+        Command::Completions(args) => cmd::shell::completions(args, <Cli as clap::CommandFactory>::command(), out)?,
+        Command::Man(args) => cmd::shell::man(args, <Cli as clap::CommandFactory>::command(), out)?,
         Command::Run(_) | Command::Compare(_) | Command::ServeSim(_) | Command::Demo(_) => {
             unreachable!("handled by run")
         }

@@ -306,3 +306,39 @@ fn two_runs_started_together_never_share_a_default_folder() {
         assert!(f.join("results.json").exists(), "{}", f.display());
     }
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_itself() {
+    let commands = ["run", "fit", "forecast", "history", "plan", "report", "compare", "serve-sim", "demo", "calc"];
+    let bash = headroom().args(["completions", "bash"]).assert().success().get_output().stdout.clone();
+    let bash = String::from_utf8(bash).unwrap();
+    for c in commands {
+        assert!(bash.contains(c), "bash completes {c}");
+    }
+    assert!(bash.contains("--max-p99-increase") && bash.contains("--count-column"), "and their flags");
+    // The script is valid bash and registers itself for headroom.
+    let check = Std::new("bash")
+        .args(["-c", "source /dev/stdin && complete -p headroom"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bash.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(check.status.success() && String::from_utf8_lossy(&check.stdout).contains("headroom"), "{check:?}");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = headroom().args(["completions", shell]).assert().success().get_output().stdout.clone();
+        assert!(String::from_utf8(out).unwrap().contains("compare"), "{shell}");
+    }
+    headroom().args(["completions", "tcsh"]).assert().code(2).stderr(predicate::str::contains("bash"));
+
+    let man = String::from_utf8(headroom().arg("man").assert().success().get_output().stdout.clone()).unwrap();
+    assert!(man.contains(".TH headroom 1") && man.contains(".SH SUBCOMMANDS"), "{man}");
+    let page =
+        String::from_utf8(headroom().args(["man", "compare"]).assert().success().get_output().stdout.clone()).unwrap();
+    assert!(page.contains(".TH headroom-compare 1") && page.contains(r"\-\-max\-p99\-increase"), "{page}");
+    headroom().args(["man", "nosuch"]).assert().code(2).stderr(predicate::str::contains("one of run, fit"));
+}

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod serve_sim;
+pub mod shell;
 
 use std::io::Write;
 use std::path::Path;

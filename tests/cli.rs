@@ -342,3 +342,39 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
     assert!(page.contains(".TH headroom-compare 1") && page.contains(r"\-\-max\-p99\-increase"), "{page}");
     headroom().args(["man", "nosuch"]).assert().code(2).stderr(predicate::str::contains("one of run, fit"));
 }
+
+#[test]
+fn csv_is_plain_numbers_under_one_header() {
+    let csv = |args: &[&str]| {
+        let out = headroom().args(args).args(["--format", "csv"]).assert().success().get_output().stdout.clone();
+        let text = String::from_utf8(out).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<Vec<String>> = rows.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+        assert!(!text.contains("\n\n"), "one table: {text}");
+        (header, rows)
+    };
+    let (header, rows) = csv(&["calc", "littles", "--throughput", "1.5k", "--latency", "200ms"]);
+    assert_eq!(header, ["field", "value"]);
+    assert!(rows.contains(&vec!["in_flight".to_string(), "300.0".to_string()]), "{rows:?}");
+    assert!(rows.contains(&vec!["throughput_rps".to_string(), "1500.0".to_string()]), "{rows:?}");
+    let (_, rows) = csv(&["calc", "usl", "--sigma", "0.02", "--kappa", "0.0001", "--lambda", "100"]);
+    let peak = rows.iter().find(|r| r[0] == "peak.concurrency").unwrap();
+    assert!((peak[1].parse::<f64>().unwrap() - 98.99494936611666).abs() < 1e-9, "{peak:?}");
+    let (header, rows) = csv(&["fit", "models/specsdm91.csv", "--concurrency-column", "load", "--at", "64"]);
+    assert_eq!(header, ["model", "parameter", "value", "std_error", "lo95", "hi95"]);
+    for r in &rows {
+        assert!(r[2].is_empty() || r[2].parse::<f64>().is_ok(), "a plain number: {r:?}");
+    }
+    let n_star = rows.iter().find(|r| r[0] == "usl" && r[1] == "peak_concurrency").unwrap();
+    assert!((n_star[2].parse::<f64>().unwrap() - 96.52).abs() < 0.01, "{n_star:?}");
+    for worksheet in [
+        &["calc", "amdahl", "--sigma", "5%", "--n", "16"][..],
+        &["calc", "queue", "--rate", "90", "--service-time", "10ms", "--servers", "1"],
+        &["calc", "budget", "--slo", "99.9%", "--window", "30d"],
+    ] {
+        let (header, rows) = csv(worksheet);
+        assert_eq!(header, ["field", "value"], "{worksheet:?}");
+        assert!(rows.iter().all(|r| !r[1].ends_with(" ms") && !r[1].ends_with("req/s")), "{worksheet:?}: {rows:?}");
+    }
+}

@@ -47,7 +47,54 @@ fn fit_tables(f: &FitReport) -> Vec<Table> {
     vec![coefficients, summary]
 }
 
+impl FitReport {
+    /// The fit's figures, one a row, with plain numbers: `model,parameter,value,std_error,lo95,hi95`.
+    fn figures(&self) -> Table {
+        let (u, a) = (&self.usl, &self.amdahl);
+        let num = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        let mut t = Table::new("", &["model", "parameter", "value", "std_error", "lo95", "hi95"]);
+        let mut row = |model: &str, name: &str, value: Option<f64>, se: Option<f64>, ci: Option<[f64; 2]>| {
+            t.rows.push(vec![
+                model.into(),
+                name.into(),
+                num(value),
+                num(se),
+                num(ci.map(|c| c[0])),
+                num(ci.map(|c| c[1])),
+            ]);
+        };
+        row("usl", "lambda", Some(u.lambda), u.lambda_se, u.lambda_ci);
+        row("usl", "sigma", Some(u.sigma), u.sigma_se, u.sigma_ci);
+        row("usl", "kappa", Some(u.kappa), u.kappa_se, u.kappa_ci);
+        row("usl", "peak_concurrency", u.peak_concurrency, None, None);
+        row("usl", "peak_throughput", u.peak_throughput, None, None);
+        row("usl", "r_squared", Some(u.r_squared), None, None);
+        row("usl", "residual_std_error", Some(u.residual_std_error), None, None);
+        row("amdahl", "lambda", Some(a.lambda), a.lambda_se, a.lambda_ci);
+        row("amdahl", "sigma", Some(a.sigma), a.sigma_se, a.sigma_ci);
+        row("amdahl", "ceiling_throughput", a.ceiling_throughput, None, None);
+        row("amdahl", "r_squared", Some(a.r_squared), None, None);
+        row("amdahl", "residual_std_error", Some(a.residual_std_error), None, None);
+        for p in &self.predictions {
+            let at = format!("throughput_at_{}", p.concurrency);
+            row("usl", &at, Some(p.usl_throughput), None, None);
+            row("amdahl", &at, Some(p.amdahl_throughput), None, None);
+        }
+        if let Some(tg) = &self.target {
+            let at = format!("concurrency_for_{}", tg.throughput);
+            row("usl", &at, tg.usl_concurrency, None, None);
+            row("amdahl", &at, tg.amdahl_concurrency, None, None);
+        }
+        t
+    }
+}
+
 impl Present for FitReport {
+    /// The figures with plain numbers, one header.
+    fn csv(&self) -> Option<Table> {
+        Some(self.figures())
+    }
+
     fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         crate::artefact::to_writer(self, out)
     }

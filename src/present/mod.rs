@@ -40,6 +40,25 @@ struct Versioned<'a, T: ?Sized> {
     body: &'a T,
 }
 
+/// A value's fields as one `field,value` table of plain values (its JSON flattened: `a.b`,
+/// `list[2].c`), for a CSV of an answer that is no list of rows.
+pub fn fields<T: Serialize + ?Sized>(value: &T) -> crate::view::Table {
+    fn walk(v: &serde_json::Value, at: String, t: &mut crate::view::Table) {
+        use serde_json::Value as V;
+        let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+        match v {
+            V::Object(m) => m.iter().for_each(|(k, v)| walk(v, join(k), t)),
+            V::Array(a) => a.iter().enumerate().for_each(|(i, v)| walk(v, format!("{at}[{i}]"), t)),
+            V::Null => t.rows.push(vec![at, String::new()]),
+            V::String(s) => t.rows.push(vec![at, s.clone()]),
+            other => t.rows.push(vec![at, other.to_string()]),
+        }
+    }
+    let mut t = crate::view::Table::new("", &["field", "value"]);
+    walk(&serde_json::to_value(value).unwrap_or_default(), String::new(), &mut t);
+    t
+}
+
 /// Writes `value` as pretty JSON, `schema_version` first, with a trailing newline.
 pub fn versioned<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(

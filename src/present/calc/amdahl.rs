@@ -25,6 +25,11 @@ pub struct Answer {
 }
 
 impl Present for Answer {
+    /// Its fields with plain numbers, no units.
+    fn csv(&self) -> Option<Table> {
+        Some(crate::present::fields(self))
+    }
+
     fn view(&self) -> Document {
         let mut table = Table::new("", &["N", "speedup S(N)", "efficiency S(N)/N"]);
         for r in &self.rows {

@@ -31,6 +31,11 @@ pub(crate) fn minutes(secs: f64) -> String {
 }
 
 impl Present for Answer {
+    /// Its fields with plain numbers, no units.
+    fn csv(&self) -> Option<Table> {
+        Some(crate::present::fields(self))
+    }
+
     fn view(&self) -> Document {
         let mut facts = Table::new("", &["", "value", "formula"])
             .row([

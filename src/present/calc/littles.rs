@@ -18,6 +18,11 @@ pub struct Answer {
 }
 
 impl Present for Answer {
+    /// Its fields with plain numbers, no units.
+    fn csv(&self) -> Option<Table> {
+        Some(crate::present::fields(self))
+    }
+
     fn view(&self) -> Document {
         let how =
             |s: Solved, formula: &str| if s == self.solved_for { format!("solved: {formula}") } else { "given".into() };

@@ -33,6 +33,11 @@ pub struct Answer {
 }
 
 impl Present for Answer {
+    /// Its fields with plain numbers, no units.
+    fn csv(&self) -> Option<Table> {
+        Some(crate::present::fields(self))
+    }
+
     fn view(&self) -> Document {
         let p = Percentile(self.percentile).to_string();
         let of = match self.of {

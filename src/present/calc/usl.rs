@@ -26,6 +26,11 @@ pub struct Answer {
 }
 
 impl Present for Answer {
+    /// Its fields with plain numbers, no units.
+    fn csv(&self) -> Option<Table> {
+        Some(crate::present::fields(self))
+    }
+
     fn view(&self) -> Document {
         let c = &self.curve;
         let mut facts = Table::new("", &["", "value", "formula"]).row([

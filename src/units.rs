@@ -268,6 +268,21 @@ pub fn thousands(v: f64) -> String {
     out
 }
 
+/// A number for CSV: every digit that means something (twelve significant), no binary noise,
+/// no separators or units: `16105.1`, not `16105.100000000006`.
+pub fn plain(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let scale = 10f64.powi(11 - v.abs().log10().floor() as i32);
+    let rounded = (v * scale).round() / scale;
+    if rounded.is_finite() {
+        rounded.to_string()
+    } else {
+        v.to_string()
+    }
+}
+
 /// Prints a float without a trailing `.0` and without float noise (`99.9`, not `99.90000000000001`).
 pub fn trim_float(v: f64) -> String {
     let s = format!("{:.6}", v);

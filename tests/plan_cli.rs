@@ -35,7 +35,7 @@ fn worked_example_month_by_month() {
     let instances: Vec<u64> = column(&v, "instances").iter().map(|x| x.as_u64().unwrap()).collect();
     assert_eq!(instances, [20, 20, 20, 20, 22, 24, 26, 29, 32, 35, 39, 42]);
     let notes = column(&v, "note");
-    assert!(notes[..4].iter().all(|n| n == "current fleet sufficient"));
+    assert!(notes[..4].iter().all(|n| n == "current fleet is enough"));
     assert_eq!(v["months"][0]["month"], "2027-01");
     assert!((v["months"][0]["peak_rps"].as_f64().unwrap() - 11_000.0).abs() < 1e-6);
     assert_eq!(v["months"][4]["add"], 2);
@@ -107,7 +107,7 @@ fn csv_is_one_plain_table() {
         "month,peak_rps,peak_rps_worst,instances,instances_worst,add,utilization,utilization_after_domain_loss,note"
     );
     assert_eq!(lines.len(), 6);
-    assert!(lines[5].starts_with("2027-05,16105.1,16105.1,22,22,2,0.5856,,"), "{}", lines[5]);
+    assert!(lines[5].starts_with("2027-05,16105.1,16105.1,22,22,2,0.58564,,"), "{}", lines[5]);
 }
 
 fn bad_model(text: &str, message: &str) {

@@ -160,7 +160,7 @@ pub fn plan(fleet: &Fleet, months: &[MonthDemand]) -> Vec<MonthPlan> {
             if let Some(max) = unreachable {
                 notes.push(format!("not reachable by adding instances: the fleet carries at most {max:.0} RPS at the target utilization"));
             } else if needed.is_some_and(|n| n <= fleet.current_instances) {
-                notes.push("current fleet sufficient".into());
+                notes.push("current fleet is enough".into());
             }
             match (instances, instances_worst) {
                 (Some(n), Some(w)) if w > n => notes.push(format!("worst case exceeds nominal by {}", w - n)),
@@ -218,7 +218,7 @@ mod tests {
         let rows = plan(&fleet, &months);
         for row in &rows[..4] {
             assert_eq!(row.instances, Some(20));
-            assert_eq!(row.note, "current fleet sufficient");
+            assert_eq!(row.note, "current fleet is enough");
         }
         assert_eq!(rows[4].instances, Some(22));
         assert_eq!(rows[4].add, Some(2));

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Comfy};
+use comfy_table::{presets, CellAlignment, ColumnConstraint, ContentArrangement, Table as Comfy, Width};
 
 use super::Renderer;
 use crate::view::{Block, Document, Status, Table};
@@ -17,6 +17,20 @@ fn numeric(cell: &str) -> bool {
     t.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// A terminal narrower than this (a 0×0 pty says 0) is taken for one of [`FALLBACK_WIDTH`].
+const NARROWEST: u16 = 40;
+const FALLBACK_WIDTH: u16 = 80;
+/// The longest word a column keeps whole; longer ones may wrap.
+const LONGEST_WORD: usize = 24;
+
+/// The widest word (run of non-spaces) of a column, header included: the least it may shrink
+/// to, so that a number or a name is wrapped at its spaces and never split.
+fn widest_word(t: &Table, i: usize) -> usize {
+    let words = |cell: &str| cell.split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
+    let cells = t.rows.iter().filter_map(|r| r.get(i)).chain(t.header.get(i));
+    cells.map(|c| words(c)).max().unwrap_or(0).min(LONGEST_WORD)
+}
+
 fn table(t: &Table, out: &mut dyn Write) -> std::io::Result<()> {
     if !t.heading.is_empty() {
         writeln!(out, "{}", t.heading)?;
@@ -27,10 +41,15 @@ fn table(t: &Table, out: &mut dyn Write) -> std::io::Result<()> {
     for row in &t.rows {
         c.add_row(row);
     }
+    if c.width().is_some_and(|w| w < NARROWEST) {
+        c.set_width(FALLBACK_WIDTH);
+    }
     for (i, col) in c.column_iter_mut().enumerate() {
         if t.rows.iter().all(|r| r.get(i).is_some_and(|c| numeric(c))) {
             col.set_cell_alignment(CellAlignment::Right);
         }
+        // The constraint counts the cell's padding (one space each side).
+        col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(widest_word(t, i) as u16 + 2)));
     }
     writeln!(out, "{c}")?;
     for n in &t.notes {

@@ -40,32 +40,28 @@ pub(crate) fn coverage(c: &Coverage) -> String {
 /// The members, the backtest beside the baselines, and how well the bands covered.
 fn model_section(f: &Forecast) -> Table {
     let b = &f.backtest;
-    let mut t = Table::new(
-        "Backtest (rolling origins)",
-        &[
-            "months ahead",
-            "forecasts",
-            "mean MAPE",
-            "Holt-Winters",
-            "seasonal naive",
-            "peak MAPE",
-            "Holt-Winters",
-            "seasonal naive",
-            "inside 80% band",
-        ],
-    );
+    // A mean-only forecast has no peak columns; with them, the baselines go by their initials
+    // so that the table fits 80 columns.
+    let peaks = f.model.peak_to_mean.is_some() || b.ahead_1_to_6.peak_mape.is_some();
+    let header: &[&str] = if peaks {
+        &["months ahead", "scored", "mean MAPE", "HW", "SN", "peak MAPE", "HW", "SN", "inside 80% band"]
+    } else {
+        &["months ahead", "scored", "mean MAPE", "Holt-Winters", "seasonal naive", "inside 80% band"]
+    };
+    let mut t = Table::new("Backtest (rolling origins)", header);
     let row = |label: String, s: &Scores| {
-        [
+        let mut cells = vec![
             label,
             s.forecasts.to_string(),
             mape(s.mean_mape),
             mape(s.holt_winters_mean_mape),
             mape(s.seasonal_naive_mean_mape),
-            mape(s.peak_mape),
-            mape(s.holt_winters_peak_mape),
-            mape(s.seasonal_naive_peak_mape),
-            s.judged_coverage().share_80().map_or("—".into(), |c| percent(c, 2)),
-        ]
+        ];
+        if peaks {
+            cells.extend([mape(s.peak_mape), mape(s.holt_winters_peak_mape), mape(s.seasonal_naive_peak_mape)]);
+        }
+        cells.push(s.judged_coverage().share_80().map_or("—".into(), |c| percent(c, 2)));
+        cells
     };
     t = t.row(row("1–6 (pooled)".into(), &b.ahead_1_to_6));
     if let Some(s) = &b.ahead_7_to_12 {
@@ -73,6 +69,9 @@ fn model_section(f: &Forecast) -> Table {
     }
     for h in b.horizons.iter().take(6) {
         t = t.row(row(h.h.to_string(), &h.scores));
+    }
+    if peaks {
+        t.notes.push("HW: Holt-Winters (multiplicative), SN: seasonal naive; the band is the peak's".into());
     }
     t.notes.push(format!(
         "model: {}; {} origin(s){}",
@@ -125,39 +124,29 @@ fn source_note(p: &PeriodForecast) -> String {
 
 /// One row a forecast month.
 fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
-    let mut t = Table::new(
-        "Forecast",
-        &[
-            "month",
-            "mean RPS",
-            "mean 80% band",
-            "peak RPS",
-            "peak 80% band",
-            "peak 95% band",
-            "worst case",
-            "band from",
-        ],
-    );
+    let peaks = f.periods.iter().any(|p| p.peak_rps.is_some());
+    let header: &[&str] = if peaks {
+        &["month", "mean RPS", "peak RPS", "peak 80% band", "peak 95% band", "worst case", "band from"]
+    } else {
+        &["month", "mean RPS", "mean 80% band", "mean 95% band", "band from"]
+    };
+    let mut t = Table::new("Forecast", header);
     for p in &f.periods {
-        let (mean_band, peak80, peak95) = if p.band_usable {
-            (
-                band(p.mean_rps_lo80, p.mean_rps_hi80),
-                band(p.peak_rps_lo80, p.peak_rps_hi80),
-                band(p.peak_rps_lo95, p.peak_rps_hi95),
-            )
-        } else {
-            (UNUSABLE.into(), "—".into(), "—".into())
+        let pair = |lo80, hi80, lo95, hi95| {
+            if p.band_usable {
+                (band(lo80, hi80), band(lo95, hi95))
+            } else {
+                (UNUSABLE.into(), "—".into())
+            }
         };
-        t = t.row([
-            p.month.to_string(),
-            rps(p.mean_rps),
-            mean_band,
-            opt(p.peak_rps),
-            peak80,
-            peak95,
-            opt(p.peak_rps_worst),
-            source_note(p),
-        ]);
+        let row = if peaks {
+            let (b80, b95) = pair(p.peak_rps_lo80, p.peak_rps_hi80, p.peak_rps_lo95, p.peak_rps_hi95);
+            vec![p.month.to_string(), rps(p.mean_rps), opt(p.peak_rps), b80, b95, opt(p.peak_rps_worst), source_note(p)]
+        } else {
+            let (b80, b95) = pair(p.mean_rps_lo80, p.mean_rps_hi80, p.mean_rps_lo95, p.mean_rps_hi95);
+            vec![p.month.to_string(), rps(p.mean_rps), b80, b95, source_note(p)]
+        };
+        t = t.row(row);
     }
     t.notes.push(peak_means.to_string());
     if let Some(r) = f.model.peak_to_mean {

@@ -2,7 +2,7 @@
 
 use crate::artefact::plan::PlanReport;
 use crate::present::Present;
-use crate::units::{percent, sig, thousands};
+use crate::units::{percent, plain, readable, sig, thousands};
 use crate::view::{Document, Table};
 
 pub(crate) fn maybe_percent(v: Option<f64>) -> String {
@@ -17,13 +17,24 @@ pub(crate) fn count(v: Option<u32>) -> String {
 pub(crate) fn months(plan: &PlanReport) -> Table {
     let mut months = Table::new(
         "Per-month instance plan",
-        &["month", "peak RPS", "worst RPS", "instances", "worst", "add", "utilization", "after domain loss", "note"],
+        // Short headers and words, so that the table fits 80 columns without splitting a number.
+        &[
+            "month",
+            "peak RPS",
+            "worst RPS",
+            "fleet",
+            "worst fleet",
+            "add",
+            "util. at peak",
+            "after domain loss",
+            "note",
+        ],
     );
     for m in &plan.months {
         months = months.row([
             m.month.clone(),
-            thousands(m.peak_rps),
-            thousands(m.peak_rps_worst),
+            readable(m.peak_rps),
+            readable(m.peak_rps_worst),
             count(m.instances),
             count(m.instances_worst),
             m.add.map_or("—".into(), |d| if d > 0 { format!("+{d}") } else { d.to_string() }),
@@ -89,7 +100,7 @@ impl Present for PlanReport {
     }
 
     fn csv(&self) -> Option<Table> {
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+        let opt = |v: Option<f64>| v.map_or(String::new(), plain);
         let header = [
             "month",
             "peak_rps",
@@ -105,8 +116,8 @@ impl Present for PlanReport {
         for m in &self.months {
             s = s.row([
                 m.month.clone(),
-                format!("{:.1}", m.peak_rps),
-                format!("{:.1}", m.peak_rps_worst),
+                plain(m.peak_rps),
+                plain(m.peak_rps_worst),
                 m.instances.map_or(String::new(), |n| n.to_string()),
                 m.instances_worst.map_or(String::new(), |n| n.to_string()),
                 m.add.map_or(String::new(), |n| n.to_string()),

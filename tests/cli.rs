@@ -378,3 +378,32 @@ fn csv_is_plain_numbers_under_one_header() {
         assert!(rows.iter().all(|r| !r[1].ends_with(" ms") && !r[1].ends_with("req/s")), "{worksheet:?}: {rows:?}");
     }
 }
+
+#[test]
+fn a_dash_reads_standard_input_and_writes_standard_output() {
+    let stdin = |path: &str| fs::read_to_string(path).unwrap();
+    // history and plan read their file from standard input.
+    let history = headroom()
+        .args(["history", "-", "--by", "day", "-f", "csv"])
+        .write_stdin(stdin("models/history/nasa_ksc_requests_1min.csv"))
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&history.get_output().stdout).starts_with("period,"), "history -");
+    let plan = headroom()
+        .args(["plan", "-", "--start", "2027-01", "--months", "2", "-f", "json"])
+        .write_stdin(stdin("models/example.toml"))
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
+    assert_eq!(v["months"].as_array().unwrap().len(), 2);
+    // report reads an artefact from standard input and writes to standard output with -o -.
+    let report = headroom()
+        .args(["report", "-", "-f", "md", "-o", "-"])
+        .write_stdin(stdin("tests/fixtures/report/plan.json"))
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&report.get_output().stdout).contains("Per-month instance plan"));
+    // compare takes either side from standard input.
+    let fit = "tests/fixtures/report/fit.json";
+    headroom().args(["compare", "-", fit]).write_stdin(stdin(fit)).assert().success();
+}

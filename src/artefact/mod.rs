@@ -6,6 +6,7 @@
 
 pub mod fit;
 pub mod forecast;
+pub mod hlog;
 pub mod plan;
 pub mod results;
 

@@ -36,14 +36,17 @@ const TARGET_UTILIZATION: f64 = 0.6;
 #[derive(Debug, Args)]
 #[command(after_help = "Run from the repository's root (it reads models/history/):\n  cargo run --release -- demo")]
 pub struct DemoArgs {
-    /// Folder for the review and every file behind it
-    #[arg(long, default_value = "reports/demo", value_name = "DIR")]
+    /// Folder for the review and every file behind it (git ignores the default; the sample
+    /// committed in reports/demo/ is `--out reports/demo`)
+    #[arg(long, default_value = "reports/demo-run", value_name = "DIR")]
     pub out: PathBuf,
 }
 
+/// Each step's line, bold on a terminal unless `NO_COLOR` is set (no-color.org).
 fn say(text: &str) {
     use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
+    let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if std::io::stderr().is_terminal() && !plain {
         eprintln!("\x1b[1m==>\x1b[0m {text}");
     } else {
         eprintln!("==> {text}");

@@ -148,6 +148,15 @@ fn per_request(records: &[Record], names: &[String], per_answer: f64) -> Vec<Req
         .collect()
 }
 
+/// Writes step `index` (1-based) of `results` as an HdrHistogram interval log beside
+/// results.json (see [`crate::artefact::hlog`]).
+pub fn write_hlog(dir: &Path, index: usize, results: &crate::artefact::results::Results) -> anyhow::Result<()> {
+    let Some(step) = results.steps.get(index - 1) else { return Ok(()) };
+    let path = dir.join(crate::artefact::hlog::file_name(index, step));
+    let version = &results.environment.headroom_version;
+    crate::files::write_atomic(&path, |w| Ok(crate::artefact::hlog::write(step, version, w)?))
+}
+
 /// Writes `results` as `dir/results.json` through a temporary file and a rename, so that a
 /// reader never sees half a file, even when the run is interrupted.
 pub fn write_atomic(dir: &Path, results: &crate::artefact::results::Results) -> anyhow::Result<PathBuf> {

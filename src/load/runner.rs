@@ -94,6 +94,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             results.aborted = watch.abort_reason.clone();
             finish(&mut results, &r, cpu0);
             results::write_atomic(&opts.out, &results)?;
+            results::write_hlog(&opts.out, results.steps.len(), &results)?;
             if r.profile.stop_on_slo_failure && failed {
                 break 'phases;
             }

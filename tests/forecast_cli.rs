@@ -378,3 +378,53 @@ fn local_times_are_read_in_a_named_zone_across_daylight_saving() {
         .code(2)
         .stderr(predicate::str::contains("zone name such as America/New_York"));
 }
+
+/// A Prometheus `query_range` answer: two series at 5-minute steps over `days` days from
+/// 2026-01-01 (Unix 1767225600), one of 100 RPS with a daily swing of ±20, one of 50 RPS.
+fn query_range(days: usize) -> String {
+    let steps = days * 288;
+    let series = |f: &dyn Fn(usize) -> f64| {
+        (0..steps).map(|k| format!("[{},\"{}\"]", 1_767_225_600 + k * 300, f(k))).collect::<Vec<_>>().join(",")
+    };
+    let swing = |k: usize| 100.0 + 20.0 * (2.0 * std::f64::consts::PI * (k % 288) as f64 / 288.0).sin();
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"matrix","result":[
+        {{"metric":{{"job":"api","instance":"a:9100"}},"values":[{}]}},
+        {{"metric":{{"job":"api","instance":"b:9100"}},"values":[{}]}}]}}}}"#,
+        series(&swing),
+        series(&|_| 50.0)
+    )
+}
+
+#[test]
+fn a_prometheus_range_query_is_a_history_the_sum_of_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("range.json");
+    fs::write(&path, query_range(35)).unwrap();
+    let file = path.to_str().unwrap();
+    let out = headroom().args(["history", file, "--by", "day", "-f", "json"]).assert().success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["rows"], 35 * 288);
+    assert_eq!(v["interval_s"], 300.0);
+    let day = &v["periods"][0];
+    assert!((f(day, "mean_rps") - 150.0).abs() < 1e-6 && (f(day, "peak_rps") - 170.0).abs() < 1e-6, "{day}");
+    let f = forecast(&[file, "--horizon", "1"]);
+    assert_eq!(f["model"]["resolution"], "daily");
+    assert!(f["periods"][0]["mean_rps"].as_f64().unwrap() > 100.0);
+
+    for (text, says) in [
+        (
+            r#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#,
+            "Prometheus answered error (bad_data): parse error",
+        ),
+        (r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#, "needs a range query's 'matrix'"),
+        (
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"api"},"values":[[1,"1"],[2,"NaN"]]}]}}"#,
+            r#"data.result[0].values[1]: expected a request rate of 0 or more, found 'NaN' (series {"job":"api"})"#,
+        ),
+        (r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#, "0 step(s) of data"),
+    ] {
+        fs::write(&path, text).unwrap();
+        headroom().args(["history", file]).assert().code(2).stderr(predicate::str::contains(says));
+    }
+}

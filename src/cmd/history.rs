@@ -17,7 +17,9 @@ use crate::units::Span;
 /// Where a history comes from and how to read it (shared by `history` and `forecast`).
 #[derive(Debug, Args)]
 pub struct HistoryInput {
-    /// CSV with a header row, a timestamp column and a rate (or count) column; `-` reads stdin
+    /// CSV with a header row, a timestamp column and a rate (or count) column, or the JSON of a
+    /// Prometheus range query (/api/v1/query_range; its series summed, as requests per second);
+    /// `-` reads stdin
     pub history: PathBuf,
     /// Column with the time: RFC 3339 (any offset), `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`,
     /// `YYYY-MM`, or Unix seconds or milliseconds

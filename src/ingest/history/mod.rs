@@ -1,10 +1,11 @@
-//! Historical request-rate CSVs: read in one streaming pass, rolled up by day, hour of week and
+//! Historical request-rate CSVs (or a Prometheus range query's JSON): read in one streaming pass, rolled up by day, hour of week and
 //! month, with every data-quality finding reported and nothing dropped or "fixed" silently.
 //!
 //! Memory holds one small record per day of history and a fixed 168-slot weekly profile, never
 //! the rows: a year of per-second data costs the same as a year of per-hour data.
 
 mod accumulator;
+mod prometheus;
 mod quality;
 mod reader;
 mod rollup;

@@ -1,7 +1,7 @@
 //! The streaming CSV reader: one pass, constant memory per row.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -61,14 +61,28 @@ impl Default for Options {
     }
 }
 
-/// Reads a history from `path` (`-` for standard input).
+/// Reads a history from `path` (`-` for standard input): a CSV, or the JSON of a Prometheus
+/// range query.
 pub fn read(path: &Path, opts: &Options) -> Result<History> {
     if path.to_str() == Some("-") {
-        return Ok(read_from(io::stdin().lock(), "<stdin>", opts)?);
+        return Ok(read_either(BufReader::with_capacity(1 << 18, io::stdin().lock()), "<stdin>", opts)?);
     }
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("cannot open the history {name}"))?;
-    Ok(read_from(BufReader::with_capacity(1 << 18, file), &name, opts)?)
+    Ok(read_either(BufReader::with_capacity(1 << 18, file), &name, opts)?)
+}
+
+/// A CSV streamed, or JSON (which starts with `{`) read whole.
+fn read_either<R: BufRead>(mut input: R, source: &str, opts: &Options) -> Result<History, InputError> {
+    let unreadable =
+        |e: io::Error| InputError::BadFile { file: source.into(), message: format!("cannot read it: {e}") };
+    if super::prometheus::is_json(input.fill_buf().map_err(unreadable)?) {
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes).map_err(unreadable)?;
+        let text = crate::input::utf8(bytes, source)?;
+        return super::prometheus::read(&text, source, opts);
+    }
+    read_from(input, source, opts)
 }
 
 struct Layout {

@@ -356,15 +356,9 @@ pub fn describe(c: &Change) -> String {
     use crate::units::{micros, percent, readable};
     let pct = |v: f64| percent(v.abs(), 3);
     match c.measure.as_str() {
-        "throughput" => format!(
-            "throughput fell {} ({} → {} RPS), past the {} allowed",
-            c.change.map_or("?".into(), pct),
-            readable(c.base),
-            readable(c.new),
-            c.limit.map_or("?".into(), pct)
-        ),
-        "capacity" => format!(
-            "capacity X(N*) fell {} ({} → {} RPS), past the {} allowed",
+        m @ ("throughput" | "capacity") => format!(
+            "{} fell {} ({} → {} RPS), past the {} allowed",
+            if m == "capacity" { "capacity X(N*)" } else { m },
             c.change.map_or("?".into(), pct),
             readable(c.base),
             readable(c.new),

@@ -52,6 +52,20 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("no regression") && md.contains("| load 50 |"), "the job summary: {md}");
 
+    // The review of the slower run, given the baseline: its verdict in the summary, and the table.
+    let out = headroom()
+        .arg("report")
+        .arg(slower.join("results.json"))
+        .arg("--baseline")
+        .arg(base)
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("**Against the baseline**") && md.contains("1 regression(s) against"), "{md}");
+    assert!(md.contains("| load 50 | p99 |") && md.contains("REGRESSION"), "{md}");
+
     // JSON and CSV of the same comparison, piped.
     let (code, json, _) = compare(base, slower, &["--format", "json"]);
     assert_eq!(code, 1);

@@ -209,6 +209,7 @@ fn review(sources: &[String], html: &str, md: &str) -> Result<()> {
             files: sources.iter().map(PathBuf::from).collect(),
             format,
             output: Some(PathBuf::from(file)),
+            baseline: None,
         };
         super::report::run(args, &mut std::io::sink())?;
     }

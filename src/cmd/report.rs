@@ -18,8 +18,8 @@ headroom report results.json --format md -o review.md   (charts are written as r
 headroom report plan.json --format csv > plan.csv"
 )]
 pub struct ReportArgs {
-    /// results.json from `headroom run`, or the JSON of `headroom fit`, `forecast` or `plan`
-    /// (`--format json`), in the order the review should show them
+    /// results.json from `headroom run` (or the folder holding one), or the JSON of `headroom
+    /// fit`, `forecast` or `plan` (`--format json`), in the order the review should show them
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Output format: html (one self-contained file), md (charts as SVG files beside it, with
@@ -27,6 +27,11 @@ pub struct ReportArgs {
     /// plain numbers), or table (the terminal)
     #[arg(long, short, value_enum, default_value = "html")]
     pub format: Format,
+    /// Compare every results.json given against this baseline run (a results.json or its
+    /// folder), with `compare`'s default limits: a verdict in the summary and a side-by-side
+    /// table (use `headroom compare` to gate a pipeline on it)
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
     /// Write the review to this file (default, and `-`: standard output)
     #[arg(long, short, value_name = "OUT")]
     pub output: Option<PathBuf>,
@@ -35,7 +40,18 @@ pub struct ReportArgs {
 /// Runs `headroom report`.
 pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     let artefacts = args.files.iter().map(|f| inputs::read(f)).collect::<Result<Vec<_>>>()?;
-    let review = review::build(&artefacts);
+    let mut review = review::build(&artefacts);
+    if let Some(path) = &args.baseline {
+        let (name, base) = inputs::read(path)?;
+        let review::Artefact::Results(base) = base else {
+            return Err(crate::error::InputError::BadFile {
+                file: name,
+                message: "--baseline takes a results.json from `headroom run` (or its folder)".into(),
+            }
+            .into());
+        };
+        review::against_baseline(&mut review, &artefacts, (&name, &base), Default::default());
+    }
     match &args.output {
         Some(path) => {
             let to_file = path.to_str() != Some("-");

@@ -39,7 +39,7 @@ fn verdict(c: &Change) -> &'static str {
 impl Comparison {
     /// The measures side by side: for reading (`plain` false; percentile intervals are in the
     /// JSON and the CSV), or with plain numbers and the intervals for the CSV.
-    fn table(&self, plain: bool) -> Table {
+    pub(crate) fn table(&self, plain: bool) -> Table {
         let requests = plain || self.steps.iter().any(|s| s.request.is_some());
         let mut header = vec!["step", "request", "measure", "base", "new", "change"];
         if plain {

@@ -10,7 +10,9 @@ pub use crate::artefact::plan::PlanReport as Plan;
 pub use crate::artefact::results::{Delivery, Results as Run, StepResult as Step};
 pub use crate::artefact::Any as Artefact;
 
-/// Reads `path` (`-` for standard input), whatever contract it holds: its name and contents.
+/// Reads `path` (`-` for standard input; a folder for the results.json in it), whatever
+/// contract it holds: its name and contents.
 pub fn read(path: &Path) -> Result<(String, Artefact)> {
-    Ok((crate::input::name(path), crate::artefact::read_any(path)?))
+    let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+    Ok((crate::input::name(&file), crate::artefact::read_any(&file)?))
 }

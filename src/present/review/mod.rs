@@ -8,10 +8,11 @@ pub mod inputs;
 use serde::Serialize;
 
 use super::Present;
-use crate::view::{Block, Chart, Document, Fact, Sources, Table};
+use crate::analysis::compare::{self, Comparison, Limits};
+use crate::view::{Block, Chart, Document, Fact, Sources, Status, Table};
 
 pub use charts::usl as usl_chart;
-pub use inputs::Artefact;
+pub use inputs::{Artefact, Run};
 
 /// A file the review was made from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +37,41 @@ pub struct Review {
     #[serde(skip)]
     pub csv: Option<Table>,
     pub warnings: Vec<String>,
+    /// Each run against the baseline run given (`report --baseline`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Adds each run's comparison with a baseline run: a summary line with its verdict and the
+/// side-by-side table. A run with no step of the baseline's names is noted, not compared.
+pub fn against_baseline(
+    r: &mut Review,
+    artefacts: &[(String, Artefact)],
+    (base_name, base): (&str, &Run),
+    limits: Limits,
+) {
+    for (file, a) in artefacts {
+        let Artefact::Results(run) = a else { continue };
+        let c = compare::compare(base, base_name, run, file, limits);
+        if c.steps.is_empty() {
+            r.warnings.push(format!("baseline {base_name}: no step of {file} has one of its step names; not compared"));
+            continue;
+        }
+        let fact = if c.regressions.is_empty() {
+            Fact::new("Against the baseline", format!("{file}: no regression against {base_name}")).status(Status::Pass)
+        } else {
+            let n = c.regressions.len();
+            let all = c.regressions.join("; ");
+            Fact::new("Against the baseline", format!("{file}: {n} regression(s) against {base_name}: {all}"))
+                .status(Status::Fail)
+        };
+        r.summary.push(fact);
+        let mut t = c.table(false);
+        t.heading = format!("{file} against {base_name}");
+        r.tables.push(t);
+        r.comparisons.push(c);
+    }
+    r.sources.push(Source { file: base_name.into(), kind: "baseline run" });
 }
 
 /// Builds the review of `artefacts` (file name, contents), in the order given.
@@ -50,6 +86,7 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
         tables: Vec::new(),
         csv: None,
         warnings: Vec::new(),
+        comparisons: Vec::new(),
     };
     let mut step_csv = None;
     for (file, a) in artefacts {

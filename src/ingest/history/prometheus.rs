@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::accumulator::{Accumulator, Row, Setup};
-use super::reader::Options;
 use super::rollup::History;
 use crate::error::InputError;
 
@@ -74,8 +73,9 @@ fn rows(series: &[Series], source: &str) -> Result<Vec<Row>, InputError> {
         .collect())
 }
 
-/// Reads a `query_range` answer; `source` names it in messages.
-pub fn read(text: &str, source: &str, opts: &Options) -> Result<History, InputError> {
+/// Reads a `query_range` answer into rows accumulated as `setup` says (its values are rates);
+/// `source` names it in messages.
+pub fn read(text: &str, source: &str, setup: &Setup) -> Result<History, InputError> {
     let bad = |message: String| InputError::BadFile { file: source.into(), message };
     let r: Response = serde_json::from_str(text)
         .map_err(|e| bad(format!("line {}: not a Prometheus query_range answer: {e}", e.line())))?;
@@ -99,14 +99,7 @@ pub fn read(text: &str, source: &str, opts: &Options) -> Result<History, InputEr
     if rows.len() < 2 {
         return Err(bad(format!("{n} step(s) of data: a history needs at least two")));
     }
-    let setup = Setup {
-        interval_s: opts.interval_s,
-        hourly: opts.hourly,
-        outage_after_s: opts.outage_after_s,
-        is_count: false,
-        has_peak: false,
-    };
-    let mut history = Accumulator::start(source, &setup, rows)?.finish();
+    let mut history = Accumulator::start(source, setup, rows)?.finish();
     history.rows = n;
     Ok(history)
 }

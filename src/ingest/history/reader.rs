@@ -80,7 +80,14 @@ fn read_either<R: BufRead>(mut input: R, source: &str, opts: &Options) -> Result
         let mut bytes = Vec::new();
         input.read_to_end(&mut bytes).map_err(unreadable)?;
         let text = crate::input::utf8(bytes, source)?;
-        return super::prometheus::read(&text, source, opts);
+        let setup = Setup {
+            interval_s: opts.interval_s,
+            hourly: opts.hourly,
+            outage_after_s: opts.outage_after_s,
+            is_count: false,
+            has_peak: false,
+        };
+        return super::prometheus::read(&text, source, &setup);
     }
     read_from(input, source, opts)
 }

@@ -123,7 +123,7 @@ fn source_note(p: &PeriodForecast) -> String {
 }
 
 /// One row a forecast month.
-fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
+pub(crate) fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
     let peaks = f.periods.iter().any(|p| p.peak_rps.is_some());
     let header: &[&str] = if peaks {
         &["month", "mean RPS", "peak RPS", "peak 80% band", "peak 95% band", "worst case", "band from"]

@@ -170,6 +170,9 @@ fn analysis_notes(r: &Results, notes: &mut Vec<String>) {
 
 /// The steps table, one row a step, as `run` prints it and the review shows it. A step that did
 /// not deliver its offered load says so beside its name.
+/// What the steps table's latencies are.
+pub(crate) const LATENCY_NOTE: &str = "latency from each request's intended send time; raw = from its actual send";
+
 pub(crate) fn steps(r: &Results) -> Table {
     let unsent = r.steps.iter().any(|s| s.unsent > 0);
     let mut header =
@@ -177,8 +180,7 @@ pub(crate) fn steps(r: &Results) -> Table {
     if unsent {
         header.push("unsent");
     }
-    let mut t =
-        Table::new("Steps (latency from each request's intended send time; raw = from its actual send)", &header);
+    let mut t = Table::new(&format!("Steps ({LATENCY_NOTE})"), &header);
     for s in &r.steps {
         let l = s.latency_us;
         let name = match (&s.delivery, s.valid) {

@@ -10,12 +10,17 @@ fn rps(v: f64) -> String {
     format!("{} RPS", readable(v))
 }
 
-pub fn run(run: &Run, r: &mut Review) {
-    let requests: u64 = run.steps.iter().map(|s| s.requests).sum();
-    let what = match run.profile.name() {
+/// What a run was, for headings: "Spike test", "Concurrency sweep".
+pub fn run_title(run: &Run) -> String {
+    match run.profile.name() {
         "closed" => "Concurrency sweep".to_string(),
         p => format!("{}{} test", p[..1].to_uppercase(), &p[1..]),
-    };
+    }
+}
+
+pub fn run(run: &Run, r: &mut Review) {
+    let requests: u64 = run.steps.iter().map(|s| s.requests).sum();
+    let what = run_title(run);
     r.summary.push(Fact::new(
         &what,
         format!(

@@ -96,7 +96,10 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 r.charts.push(charts::latency(run));
                 r.charts.push(charts::rate(run));
                 r.charts.extend(charts::knee(run));
-                r.tables.push(super::run::steps(run));
+                // Each run's table says which run it is: a review often holds two.
+                let mut steps = super::run::steps(run);
+                steps.heading = format!("{} steps, {file} ({})", facts::run_title(run), super::run::LATENCY_NOTE);
+                r.tables.push(steps);
                 step_csv.get_or_insert_with(|| super::run::steps_csv(run));
                 "load test results"
             }
@@ -108,6 +111,9 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
             Artefact::Forecast(f) => {
                 facts::forecast(f, &mut r);
                 r.charts.push(charts::forecast(f));
+                let mut months = super::forecast::periods_section_of(&f.forecast, &f.peak_means);
+                months.heading = format!("Forecast, {file}");
+                r.tables.push(months);
                 "forecast"
             }
             Artefact::Plan(plan) => {

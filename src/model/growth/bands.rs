@@ -74,6 +74,11 @@ impl Offsets {
         Offsets(self.0.map(|q| q * k))
     }
 
+    /// Whether a log error lies inside the 80% and the 95% band.
+    pub fn holds(&self, e: f64) -> [bool; 2] {
+        [(self.0[0]..=self.0[1]).contains(&e), (self.0[2]..=self.0[3]).contains(&e)]
+    }
+
     /// The band around `point`: (lo80, hi80, lo95, hi95).
     pub fn around(self, point: f64) -> [f64; 4] {
         self.0.map(|q| point * q.exp())
@@ -157,7 +162,7 @@ pub fn replay(records: &[Record], pick: Pick) -> Replay {
         if let (Some(b), Some(p)) = (band, pick(r)) {
             let e = p.log_error();
             let month = pending.entry(r.target()).or_default();
-            month.0 += usize::from(!(b.0[0]..=b.0[1]).contains(&e));
+            month.0 += usize::from(!b.holds(e)[0]);
             month.1 += 1;
         }
         bands.push(band);
@@ -197,10 +202,10 @@ impl Replay {
         let mut c = Coverage::default();
         for (r, band) in records.iter().zip(&self.bands) {
             let (true, Some(p), Some(o)) = (which(r), pick(r), band) else { continue };
-            let e = p.log_error();
+            let [in80, in95] = o.holds(p.log_error());
             c.checked += 1;
-            c.inside_80 += usize::from((o.0[0]..=o.0[1]).contains(&e));
-            c.inside_95 += usize::from((o.0[2]..=o.0[3]).contains(&e));
+            c.inside_80 += usize::from(in80);
+            c.inside_95 += usize::from(in95);
         }
         c
     }

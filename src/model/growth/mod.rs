@@ -414,15 +414,15 @@ fn held_out(frame: &Frame, records: &[Record], (replay, pick): (&Replay, bands::
         .map(|(i, r)| {
             let band = replay.band(i);
             let e = pick(r).map(|p| p.log_error());
-            let inside = |lo: usize, hi: usize| band.zip(e).map(|(b, e)| (b.0[lo]..=b.0[hi]).contains(&e));
+            let holds = band.zip(e).map(|(b, e)| b.holds(e));
             Holdout {
                 month: frame.first_month.plus(r.origin as i64),
                 actual_mean_rps: r.mean.actual,
                 actual_peak_rps: r.peak.map(|p| p.actual),
                 mean_rps: r.mean.forecast,
                 peak_rps: r.peak.map(|p| p.forecast),
-                inside_80: inside(0, 1),
-                inside_95: inside(2, 3),
+                inside_80: holds.map(|h| h[0]),
+                inside_95: holds.map(|h| h[1]),
                 holt_winters_mean_rps: r.baselines[0].0,
                 holt_winters_peak_rps: r.baselines[0].1,
                 seasonal_naive_mean_rps: r.baselines[1].0,

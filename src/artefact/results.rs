@@ -45,6 +45,19 @@ impl Contract for Results {
     const KIND: Kind = Kind::Results;
 }
 
+/// The name `headroom run` gives its results in its `--out` folder.
+pub const FILE_NAME: &str = "results.json";
+
+/// The file a path names for a run: the results.json in it when it is a run's folder, else the
+/// path itself.
+pub fn file_in(path: &std::path::Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        path.join(FILE_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// What the machine and the run were.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Environment {

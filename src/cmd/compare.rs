@@ -63,7 +63,7 @@ enum Side {
 
 /// A results.json (or the one in a folder) or a fit, with the file and its name.
 fn side(path: &Path) -> Result<(Side, PathBuf, String)> {
-    let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+    let file = crate::artefact::results::file_in(path);
     let name = crate::input::name(&file);
     match artefact::read_any(&file)? {
         Any::Results(r) => Ok((Side::Run(r), file, name)),

@@ -161,7 +161,7 @@ pub fn write_hlog(dir: &Path, index: usize, results: &crate::artefact::results::
 /// reader never sees half a file, even when the run is interrupted.
 pub fn write_atomic(dir: &Path, results: &crate::artefact::results::Results) -> anyhow::Result<PathBuf> {
     crate::artefact::ready(dir, "results.json")?;
-    let path = dir.join("results.json");
+    let path = dir.join(crate::artefact::results::FILE_NAME);
     crate::artefact::write(results, &path)?;
     Ok(path)
 }

@@ -165,7 +165,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     runtime.shutdown_background();
     crate::cmd::emit(&results, args.format, out, None)?;
     out.flush()?;
-    eprintln!("results: {}", opts.out.join("results.json").display());
+    eprintln!("results: {}", opts.out.join(crate::artefact::results::FILE_NAME).display());
     Ok(if results.interrupted {
         ExitCode::from(signals::received().map_or(130, |s| s.exit_code()))
     } else if results.aborted.is_some() {

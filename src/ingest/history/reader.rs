@@ -72,6 +72,11 @@ pub fn read(path: &Path, opts: &Options) -> Result<History> {
     Ok(read_either(BufReader::with_capacity(1 << 18, file), &name, opts)?)
 }
 
+/// How rows are accumulated: the reader's options, and what the file holds.
+fn setup(opts: &Options, is_count: bool, has_peak: bool) -> Setup {
+    Setup { interval_s: opts.interval_s, hourly: opts.hourly, outage_after_s: opts.outage_after_s, is_count, has_peak }
+}
+
 /// A CSV streamed, or JSON (which starts with `{`) read whole.
 fn read_either<R: BufRead>(mut input: R, source: &str, opts: &Options) -> Result<History, InputError> {
     let unreadable =
@@ -80,14 +85,8 @@ fn read_either<R: BufRead>(mut input: R, source: &str, opts: &Options) -> Result
         let mut bytes = Vec::new();
         input.read_to_end(&mut bytes).map_err(unreadable)?;
         let text = crate::input::utf8(bytes, source)?;
-        let setup = Setup {
-            interval_s: opts.interval_s,
-            hourly: opts.hourly,
-            outage_after_s: opts.outage_after_s,
-            is_count: false,
-            has_peak: false,
-        };
-        return super::prometheus::read(&text, source, &setup);
+        // A range query's values are rates, and it has no peak column.
+        return super::prometheus::read(&text, source, &setup(opts, false, false));
     }
     read_from(input, source, opts)
 }
@@ -115,13 +114,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
     let header =
         rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
     let layout = layout(&header, source, &opts.columns, opts.time.clone())?;
-    let setup = Setup {
-        interval_s: opts.interval_s,
-        hourly: opts.hourly,
-        outage_after_s: opts.outage_after_s,
-        is_count: layout.is_count,
-        has_peak: layout.peak.is_some(),
-    };
+    let setup = setup(opts, layout.is_count, layout.peak.is_some());
     let mut record = ByteRecord::new();
     let mut pending: Vec<Row> = Vec::new();
     let mut acc: Option<Accumulator> = None;

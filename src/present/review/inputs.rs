@@ -13,6 +13,6 @@ pub use crate::artefact::Any as Artefact;
 /// Reads `path` (`-` for standard input; a folder for the results.json in it), whatever
 /// contract it holds: its name and contents.
 pub fn read(path: &Path) -> Result<(String, Artefact)> {
-    let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+    let file = crate::artefact::results::file_in(path);
     Ok((crate::input::name(&file), crate::artefact::read_any(&file)?))
 }

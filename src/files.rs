@@ -3,12 +3,17 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+/// Whether a file argument is `-`, standard input or output.
+pub fn is_stdout(path: &Path) -> bool {
+    path.to_str() == Some("-")
+}
+
 /// Writes `path` through a temporary file beside it, synced and then renamed, so that a reader,
 /// a crash or Ctrl-C never sees half a file; `-` writes standard output.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     use anyhow::Context;
     // `-`: standard output.
-    if path.to_str() == Some("-") {
+    if is_stdout(path) {
         let mut out = io::BufWriter::new(io::stdout().lock());
         write(&mut out)?;
         return Ok(out.flush()?);

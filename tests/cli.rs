@@ -406,4 +406,26 @@ fn a_dash_reads_standard_input_and_writes_standard_output() {
     // compare takes either side from standard input.
     let fit = "tests/fixtures/report/fit.json";
     headroom().args(["compare", "-", fit]).write_stdin(stdin(fit)).assert().success();
+    // An output given as `-` takes standard output, and the summary moves to standard error.
+    let junit = headroom().args(["compare", "-", fit, "--junit", "-"]).write_stdin(stdin(fit)).assert().success();
+    let out = junit.get_output();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("<?xml"), "compare --junit -");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Comparison"), "compare --junit -");
+    let plot = headroom()
+        .args(["fit", "-", "--concurrency-column", "load", "--plot", "-"])
+        .write_stdin(stdin("models/specsdm91.csv"))
+        .assert()
+        .success();
+    let out = plot.get_output();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("<svg"), "fit --plot -");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Scalability fit of <stdin>"), "fit --plot -");
+    let forecast = headroom()
+        .args(["forecast", "-", "--time-column", "month", "--count-column", "requests", "--horizon", "2", "-f", "json"])
+        .write_stdin(stdin("models/history/enwiki_monthly.csv"))
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&forecast.get_output().stdout).unwrap();
+    assert_eq!(v["kind"], "forecast");
+    // The demo writes a folder of files: `-` is refused with the fix.
+    headroom().args(["demo", "--out", "-"]).assert().code(2).stderr(predicate::str::contains("give a folder"));
 }

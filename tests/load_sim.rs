@@ -23,7 +23,7 @@ async fn run(plan_text: &str, cfg: SimConfig, dir: &Path) -> Results {
     let opts = RunOptions {
         target: None,
         max_rps: None,
-        out: dir.to_path_buf(),
+        out: Some(dir.to_path_buf()),
         progress: false,
         insecure: false,
         overrides: Vec::new(),

@@ -412,3 +412,34 @@ fn thresholds_say_their_unit_and_throughput_thresholds_compare_what_completed() 
     assert!((by("rps")["value"].as_f64().unwrap() / 50.0 - 1.0).abs() < 0.05, "{}", by("rps")["value"]);
     assert_eq!(by("max")["passed"], true);
 }
+
+/// `run - --out -`: the plan from standard input and results.json to standard output (the
+/// summary on standard error, no folder written), ready to pipe into `report -` and `compare -`.
+#[test]
+fn a_run_reads_its_plan_from_stdin_and_writes_its_results_to_stdout() {
+    let sim = Sim::start(&[]);
+    let cwd = tempfile::tempdir().unwrap();
+    let plan =
+        "target = \"http://127.0.0.1:9\"\nslo = [\"p99 < 5s\"]\n\n[[requests]]\nname = \"home\"\npath = \"/\"\n\n\
+                [profile]\nkind = \"load\"\nrate = \"100\"\nduration = \"1s\"\n";
+    let run = headroom()
+        .current_dir(cwd.path())
+        .args(["run", "-", "--target", &sim.url, "-o", "-"])
+        .write_stdin(plan)
+        .assert()
+        .success();
+    let out = run.get_output();
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).expect("results.json on standard output");
+    assert_eq!(results["kind"], "results");
+    assert!(results["steps"][0]["requests"].as_u64().unwrap() > 50, "{results}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Steps (latency") && err.contains("load 100"), "the summary goes to standard error: {err}");
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "--out - writes no folder");
+    // What it printed is an artefact the other commands read from standard input.
+    let review =
+        headroom().args(["report", "-", "-f", "md", "-o", "-"]).write_stdin(out.stdout.clone()).assert().success();
+    assert!(String::from_utf8_lossy(&review.get_output().stdout).contains("load 100"));
+    let saved = cwd.path().join("saved.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    headroom().args(["compare", "-", saved.to_str().unwrap()]).write_stdin(out.stdout.clone()).assert().success();
+}

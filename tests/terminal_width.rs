@@ -1,6 +1,9 @@
 //! Tables in a terminal 80 columns wide (and in a 0×0 pty, which says it is 0 wide): they fit
 //! by wrapping at spaces, and every number the wide table shows is still whole. The commands run
-//! under `script` (util-linux), which gives them a pseudo-terminal of the size set by `stty`.
+//! in a tmux window 80 columns wide (its screen read back with wrapped lines joined, so a line
+//! too long shows whole), and under `script` (util-linux), whose pseudo-terminal has the size
+//! set by `stty`. Without tmux that half says so and passes, unless HEADROOM_REQUIRE_TMUX is set
+//! (as `.ci/run` does).
 
 use std::process::Command;
 
@@ -21,6 +24,44 @@ fn in_pty(args: &str, cols: u16) -> Option<String> {
     let out = Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
     assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
     Some(String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+/// The screen of a tmux window `cols` wide after the command ran in it, or `None` without tmux.
+fn in_tmux(args: &str, cols: u16) -> Option<String> {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("HEADROOM_REQUIRE_TMUX").is_none(),
+            "HEADROOM_REQUIRE_TMUX is set but tmux is missing"
+        );
+        eprintln!("skipped: no tmux (apt-get install tmux to run this test)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A server of its own (its socket in the temporary folder), with none of the user's settings
+    // and a scroll-back that holds the longest output.
+    let socket = dir.path().join("tmux.sock");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g history-limit 100000\n").unwrap();
+    let tmux = |a: &[&str]| {
+        let out = Command::new("tmux").arg("-S").arg(&socket).arg("-f").arg(&conf).args(a).output().unwrap();
+        assert!(out.status.success(), "tmux {a:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let done = dir.path().join("done");
+    let line = format!("{} {args}; echo $? > {}; sleep 120", bin(), done.display());
+    let (cols, rows) = (cols.to_string(), "50".to_string());
+    tmux(&["new-session", "-d", "-x", &cols, "-y", &rows, "-s", "t", "sh", "-c", &line]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done.exists() || std::fs::read_to_string(&done).unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{args}: did not finish in tmux within 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "0", "{args} failed in tmux");
+    let width = tmux(&["display-message", "-p", "-t", "t", "#{pane_width}"]);
+    assert_eq!(width.trim(), cols, "the tmux window is not {cols} columns wide");
+    let screen = tmux(&["capture-pane", "-p", "-J", "-S", "-", "-E", "-", "-t", "t"]);
+    tmux(&["kill-server"]);
+    Some(screen)
 }
 
 /// The output piped (no terminal: tables as wide as their content).
@@ -46,10 +87,19 @@ const COMMANDS: &[&str] = &[
 ];
 
 #[test]
-fn at_80_columns_tables_fit_and_no_number_is_split() {
+fn at_80_columns_in_tmux_tables_fit_and_no_number_is_split() {
+    fits_at_80(in_tmux);
+}
+
+#[test]
+fn at_80_columns_in_a_pty_tables_fit_and_no_number_is_split() {
+    fits_at_80(in_pty);
+}
+
+fn fits_at_80(term: fn(&str, u16) -> Option<String>) {
     let number = Regex::new(r"[-+−]?\d[\d,.]*(?:%|×)?").unwrap();
     for args in COMMANDS {
-        let Some(narrow) = in_pty(args, 80) else { return };
+        let Some(narrow) = term(args, 80) else { return };
         for line in table_lines(&narrow) {
             assert!(line.chars().count() <= 80, "{args}: a line of {} columns:\n{line}", line.chars().count());
         }

@@ -29,7 +29,7 @@ async fn run_into(dir: &std::path::Path, top: &str, profile: &str, script: Scrip
     let opts = RunOptions {
         target: None,
         max_rps: None,
-        out: dir.to_path_buf(),
+        out: Some(dir.to_path_buf()),
         progress: false,
         insecure: false,
         overrides: Vec::new(),

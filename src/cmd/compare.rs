@@ -47,7 +47,8 @@ pub struct CompareArgs {
     /// fits are compared
     #[arg(long, default_value = "5%", value_name = "PCT")]
     pub max_capacity_drop: Fraction,
-    /// Also write the checks as JUnit XML to this file, one test case a judged measure
+    /// Also write the checks as JUnit XML to this file, one test case a judged measure (`-`:
+    /// standard output, the comparison then on standard error)
     #[arg(long, value_name = "FILE.xml")]
     pub junit: Option<PathBuf>,
     /// Output format
@@ -126,10 +127,18 @@ pub fn run(args: CompareArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         c.judge();
     }
-    if let Some(path) = &args.junit {
-        crate::files::write_atomic(path, |w| Ok(write_junit(&c, w)?))?;
+    match &args.junit {
+        // JUnit on standard output; the comparison beside it, on standard error.
+        Some(path) if crate::files::is_stdout(path) => {
+            write_junit(&c, out)?;
+            super::emit(&c, args.format, &mut std::io::stderr().lock(), None)?;
+        }
+        Some(path) => {
+            crate::files::write_atomic(path, |w| Ok(write_junit(&c, w)?))?;
+            super::emit(&c, args.format, out, None)?;
+        }
+        None => super::emit(&c, args.format, out, None)?,
     }
-    super::emit(&c, args.format, out, None)?;
     step_summary(&c)?;
     for r in &c.regressions {
         eprintln!("regression: {r}");

@@ -68,6 +68,12 @@ fn into(to: &Path, run: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()>
 
 /// Runs `headroom demo`.
 pub fn run(args: DemoArgs, out: &mut dyn Write) -> Result<()> {
+    if crate::files::is_stdout(&args.out) {
+        anyhow::bail!(crate::error::InputError::Usage(
+            "--out -: the demo writes a folder (the review and every file behind it), not one stream; give a folder, e.g. --out /tmp/demo"
+                .into()
+        ));
+    }
     if !Path::new(HISTORY).exists() {
         anyhow::bail!(crate::error::InputError::BadFile {
             file: HISTORY.into(),
@@ -129,7 +135,7 @@ fn measure(dir: &Path) -> Result<bool> {
             let opts = runner::RunOptions {
                 target: Some(sim.url()),
                 max_rps: None,
-                out: to.clone(),
+                out: Some(to.clone()),
                 progress: true,
                 insecure: false,
                 overrides: Vec::new(),
@@ -219,7 +225,7 @@ fn review(sources: &[String], html: &str, md: &str) -> Result<()> {
 /// The shipped Capital Bikeshare history: trips per hour, local time (US Eastern standard).
 fn history_input() -> HistoryInput {
     HistoryInput {
-        history: HISTORY.into(),
+        history: Some(HISTORY.into()),
         time_column: "timestamp".into(),
         timezone: crate::calendar::Zone::Fixed(-5 * 3600),
         epoch: Default::default(),
@@ -231,6 +237,7 @@ fn history_input() -> HistoryInput {
         interval: None,
         outage_after: "15m".parse().expect("a valid span"),
         skip_bad_rows: false,
+        prometheus: Default::default(),
     }
 }
 

@@ -35,7 +35,8 @@ pub struct FitArgs {
     /// Find the concurrency that reaches this throughput (e.g. 1.5k)
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub target: Option<Rate>,
-    /// Draw the points, both curves and the peak to this SVG file
+    /// Draw the points, both curves and the peak to this SVG file (`-`: standard output, the
+    /// fit then on standard error)
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// Output format
@@ -47,11 +48,20 @@ pub struct FitArgs {
 pub fn run(args: FitArgs, out: &mut dyn Write) -> Result<()> {
     let cols = Columns { concurrency: args.concurrency_column.clone(), throughput: args.throughput_column.clone() };
     let report = fit_file(&args.file, &cols, &args.at, args.target)?;
-    if let Some(path) = &args.plot {
-        // The chart is the report's, drawn from the same JSON this command prints.
-        svg::write_svg(&crate::present::review::usl_chart(&report), path)?;
+    // The chart is the report's, drawn from the same JSON this command prints.
+    let chart = || crate::present::review::usl_chart(&report);
+    match &args.plot {
+        // The SVG on standard output; the fit beside it, on standard error.
+        Some(path) if crate::files::is_stdout(path) => {
+            out.write_all(svg::svg(&chart())?.as_bytes())?;
+            super::emit(&report, args.format, &mut std::io::stderr().lock(), None)?;
+        }
+        Some(path) => {
+            svg::write_svg(&chart(), path)?;
+            super::emit(&report, args.format, out, None)?;
+        }
+        None => super::emit(&report, args.format, out, None)?,
     }
-    super::emit(&report, args.format, out, None)?;
     Ok(())
 }
 

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::calendar::{Epoch, TimeRead, Zone};
+use crate::error::InputError;
+use crate::ingest::history::query::Query;
 use crate::ingest::history::By;
 use crate::ingest::history::{self, Columns, History, Options};
 use crate::output::Format;
@@ -16,11 +20,12 @@ use crate::units::Span;
 
 /// Where a history comes from and how to read it (shared by `history` and `forecast`).
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["history", "prometheus"])))]
 pub struct HistoryInput {
     /// CSV with a header row, a timestamp column and a rate (or count) column, or the JSON of a
     /// Prometheus range query (/api/v1/query_range; its series summed, as requests per second);
-    /// `-` reads stdin
-    pub history: PathBuf,
+    /// `-` reads stdin. Not needed with --prometheus
+    pub history: Option<PathBuf>,
     /// Column with the time: RFC 3339 (any offset), `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`,
     /// `YYYY-MM`, or Unix seconds or milliseconds
     #[arg(long, default_value = "timestamp", value_name = "NAME")]
@@ -57,6 +62,48 @@ pub struct HistoryInput {
     /// Count and report unreadable rows instead of stopping at the first
     #[arg(long)]
     pub skip_bad_rows: bool,
+    #[command(flatten)]
+    pub prometheus: PrometheusInput,
+}
+
+const PROMETHEUS: &str = "Query Prometheus instead of reading a file";
+
+/// A Prometheus server to query instead of reading a file.
+#[derive(Debug, Args)]
+pub struct PrometheusInput {
+    /// The server's base URL (e.g. http://127.0.0.1:9090): the history is queried from its
+    /// /api/v1/query_range, in requests of at most 10,000 steps
+    #[arg(help_heading = PROMETHEUS, long, value_name = "URL", requires = "query")]
+    pub prometheus: Option<String>,
+    /// PromQL whose series, summed, are requests per second (e.g. 'sum(rate(http_requests_total[5m]))')
+    #[arg(help_heading = PROMETHEUS, long, value_name = "PROMQL", requires = "prometheus")]
+    pub query: Option<String>,
+    /// How far back from --end to query
+    #[arg(help_heading = PROMETHEUS, long, default_value = "400d", value_name = "DURATION")]
+    pub range: Span,
+    /// The query's resolution: one point per step
+    #[arg(help_heading = PROMETHEUS, long, default_value = "5m", value_name = "DURATION")]
+    pub step: Span,
+    /// The end of the range: RFC 3339 (2026-11-30T00:00:00Z) or YYYY-MM-DD, UTC (default: now)
+    #[arg(help_heading = PROMETHEUS, long, value_name = "TIME", value_parser = parse_end)]
+    pub end: Option<f64>,
+}
+
+impl Default for PrometheusInput {
+    fn default() -> Self {
+        PrometheusInput {
+            prometheus: None,
+            query: None,
+            range: "400d".parse().expect("a valid span"),
+            step: "5m".parse().expect("a valid span"),
+            end: None,
+        }
+    }
+}
+
+fn parse_end(text: &str) -> Result<f64, String> {
+    crate::calendar::parse_timestamp(text.trim().as_bytes())
+        .ok_or_else(|| format!("expected a time such as 2026-11-30T00:00:00Z or 2026-11-30, found '{text}'"))
 }
 
 impl HistoryInput {
@@ -77,14 +124,42 @@ impl HistoryInput {
             hourly,
             time: TimeRead { zone: self.timezone.clone(), epoch: self.epoch },
         };
-        history::read(&self.history, &opts)
+        match (&self.prometheus.prometheus, &self.history) {
+            (Some(url), _) => {
+                let now =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+                let query = Query {
+                    url: url.clone(),
+                    promql: self.prometheus.query.clone().unwrap_or_default(),
+                    range_s: self.prometheus.range.secs(),
+                    step_s: self.prometheus.step.secs(),
+                    end_s: self.prometheus.end.unwrap_or(now),
+                };
+                let bar = ProgressBar::new(0).with_style(
+                    ProgressStyle::with_template("querying Prometheus: {pos}/{len} requests {wide_bar}")
+                        .expect("a valid template"),
+                );
+                let h = history::query::read(&query, &opts, &mut |done, all| {
+                    bar.set_length(all as u64);
+                    bar.set_position(done as u64);
+                });
+                bar.finish_and_clear();
+                Ok(h?)
+            }
+            (None, Some(path)) => history::read(path, &opts),
+            (None, None) => Err(InputError::Usage(
+                "name a history file (or - for stdin), or --prometheus URL --query PROMQL".into(),
+            )
+            .into()),
+        }
     }
 }
 
 /// Arguments of `headroom history`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  headroom history models/history/nasa_ksc_requests_1min.csv --by month\n  \
-headroom history traffic.csv --by hour --format csv > hourly.csv")]
+headroom history traffic.csv --by hour --format csv > hourly.csv\n  \
+headroom history --prometheus http://127.0.0.1:9090 --query 'sum(rate(http_requests_total[5m]))' --range 30d")]
 pub struct HistoryArgs {
     #[command(flatten)]
     pub input: HistoryInput,

@@ -54,7 +54,7 @@ pub fn run(args: ReportArgs, out: &mut dyn Write) -> Result<()> {
     }
     match &args.output {
         Some(path) => {
-            let to_file = path.to_str() != Some("-");
+            let to_file = !crate::files::is_stdout(path);
             let dest = to_file.then_some(path.as_path());
             crate::files::write_atomic(path, |w| super::emit(&review, args.format, w, dest))?;
             if to_file {

@@ -89,7 +89,9 @@ pub struct RunOptions {
     pub target: Option<String>,
     /// Caps every step's rate, on top of the plan's own cap.
     pub max_rps: Option<f64>,
-    pub out: PathBuf,
+    /// The folder results.json (and a .hlog per step) is written to as each step ends; `None`
+    /// writes nothing, for a caller that prints the results once the run is over.
+    pub out: Option<PathBuf>,
     /// Draw a live progress line on standard error.
     pub progress: bool,
     /// Accept any TLS certificate (self-signed staging servers).
@@ -197,13 +199,7 @@ fn expect(plan: &LoadPlan, file: &str, profile: &profile::Profile) -> Result<Opt
 /// Checks everything a run would check of `plan` before sending a request (the fuzz tests and
 /// `--dry-run`-like uses); `Ok` when it could run.
 pub fn check(plan: &LoadPlan, file: &str) -> Result<()> {
-    let opts = RunOptions {
-        target: None,
-        max_rps: None,
-        out: std::path::PathBuf::new(),
-        progress: false,
-        insecure: false,
-        overrides: Vec::new(),
-    };
+    let opts =
+        RunOptions { target: None, max_rps: None, out: None, progress: false, insecure: false, overrides: Vec::new() };
     resolve(plan, file, &opts).map(|_| ())
 }

@@ -67,7 +67,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
         results.valid = false;
         results.invalid_reasons = vec![format!("{e:#}")];
         results.environment.end = now_rfc3339();
-        results::write_atomic(&opts.out, &results)?;
+        save(opts, &results, false)?;
         return Err(e);
     }
     let mut watch = Watch::new(&r, opts, stop_tx);
@@ -93,8 +93,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             results.interrupted = stopped && watch.abort_reason.is_none();
             results.aborted = watch.abort_reason.clone();
             finish(&mut results, &r, cpu0);
-            results::write_atomic(&opts.out, &results)?;
-            results::write_hlog(&opts.out, results.steps.len(), &results)?;
+            save(opts, &results, true)?;
             if r.profile.stop_on_slo_failure && failed {
                 break 'phases;
             }
@@ -108,8 +107,18 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
     results.interrupted = *watch.stop_tx.borrow() && results.aborted.is_none();
     results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name().to_string());
     finish(&mut results, &r, cpu0);
-    results::write_atomic(&opts.out, &results)?;
+    save(opts, &results, false)?;
     Ok(results)
+}
+
+/// The results so far into the run's folder, if it has one; `step_ended` adds that step's .hlog.
+fn save(opts: &RunOptions, results: &Results, step_ended: bool) -> Result<()> {
+    let Some(dir) = &opts.out else { return Ok(()) };
+    results::write_atomic(dir, results)?;
+    if step_ended {
+        results::write_hlog(dir, results.steps.len(), results)?;
+    }
+    Ok(())
 }
 
 /// Checks that the target can be reached (and speaks TLS when it should) before any step.

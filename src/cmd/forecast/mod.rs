@@ -21,7 +21,8 @@ use crate::units::{percent, sig};
     after_help = "Examples:\n  headroom forecast models/history/bikeshare_dc_hourly.csv --count-column trips\n  \
 headroom forecast models/history/enwiki_monthly.csv --count-column requests --peak-to-mean 1.9\n  \
 headroom forecast traffic.csv --count-column requests --interval 5m --format json > forecast.json\n  \
-headroom forecast models/history/wc98_requests_1min.csv --holdout 2"
+headroom forecast models/history/wc98_requests_1min.csv --holdout 2\n  \
+headroom forecast --prometheus http://127.0.0.1:9090 --query 'sum(rate(http_requests_total[5m]))' --range 400d"
 )]
 pub struct ForecastArgs {
     #[command(flatten)]

@@ -83,8 +83,10 @@ pub struct RunArgs {
     /// Accept any TLS certificate (certificates are checked by default)
     #[arg(long)]
     pub insecure: bool,
-    /// Where results.json goes (default: a new folder under reports/)
-    #[arg(long, value_name = "DIR")]
+    /// The folder results.json (and a .hlog per step) goes to, rewritten as each step ends
+    /// (default: a new folder under reports/). `-` writes no files: results.json goes to
+    /// standard output when the run ends, and the summary to standard error
+    #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Output format of the summary
     #[arg(long, short, value_enum, default_value_t)]
@@ -110,9 +112,18 @@ fn default_out() -> Result<PathBuf> {
     anyhow::bail!("{} and 998 more folders like it exist: pass --out DIR", base.display())
 }
 
-/// The folder `--out` names, made ready: a file in its place is a usage error naming it.
-fn out_dir(out: &Option<PathBuf>) -> Result<PathBuf> {
-    let Some(dir) = out else { return default_out() };
+/// Whether `--out -` asked for results on standard output instead of a folder.
+fn to_stdout(out: &Option<PathBuf>) -> bool {
+    out.as_deref().is_some_and(crate::files::is_stdout)
+}
+
+/// The folder `--out` names, made ready (`None` for `-`): a file in its place is a usage error
+/// naming it.
+fn out_dir(out: &Option<PathBuf>) -> Result<Option<PathBuf>> {
+    if to_stdout(out) {
+        return Ok(None);
+    }
+    let Some(dir) = out else { return default_out().map(Some) };
     if dir.exists() && !dir.is_dir() {
         return Err(InputError::Usage(format!(
             "--out {}: is a file; results.json goes in a folder: give a folder's path",
@@ -121,7 +132,7 @@ fn out_dir(out: &Option<PathBuf>) -> Result<PathBuf> {
         .into());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder {} for --out", dir.display()))?;
-    Ok(dir.clone())
+    Ok(Some(dir.clone()))
 }
 
 /// Runs `headroom run`; the exit code says whether the SLO held and the run was valid.
@@ -153,8 +164,8 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let results: Results = runtime.block_on(runner::execute(&plan, &file, &opts, stop_tx)).map_err(|e| {
         // A default folder the run wrote nothing into goes again (remove_dir takes only empty ones).
-        if args.out.is_none() {
-            let _ = std::fs::remove_dir(&opts.out);
+        if let (None, Some(dir)) = (&args.out, &opts.out) {
+            let _ = std::fs::remove_dir(dir);
         }
         // A key the plan file holds is named with its line.
         match args.plan.as_deref().map(|p| crate::input::read_text(p, "the load plan")) {
@@ -163,9 +174,21 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
     })?;
     runtime.shutdown_background();
-    crate::cmd::emit(&results, args.format, out, None)?;
-    out.flush()?;
-    eprintln!("results: {}", opts.out.join(crate::artefact::results::FILE_NAME).display());
+    match &opts.out {
+        Some(dir) => {
+            crate::cmd::emit(&results, args.format, out, None)?;
+            out.flush()?;
+            eprintln!("results: {}", dir.join(crate::artefact::results::FILE_NAME).display());
+        }
+        None => {
+            // results.json on standard output; the summary beside it, on standard error.
+            if args.format != Format::Json {
+                crate::cmd::emit(&results, args.format, &mut std::io::stderr().lock(), None)?;
+            }
+            crate::cmd::emit(&results, Format::Json, out, None)?;
+            out.flush()?;
+        }
+    }
     Ok(if results.interrupted {
         ExitCode::from(signals::received().map_or(130, |s| s.exit_code()))
     } else if results.aborted.is_some() {

@@ -7,6 +7,7 @@
 mod accumulator;
 mod prometheus;
 mod quality;
+pub mod query;
 mod reader;
 mod rollup;
 

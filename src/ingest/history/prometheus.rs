@@ -30,7 +30,7 @@ struct Data {
 }
 
 #[derive(Deserialize)]
-struct Series {
+pub(super) struct Series {
     #[serde(default)]
     metric: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
@@ -42,16 +42,17 @@ pub fn is_json(text_start: &[u8]) -> bool {
     text_start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-/// The step values of every series summed by timestamp, as rows of a rate.
-fn rows(series: &[Series], source: &str) -> Result<Vec<Row>, InputError> {
-    let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
+/// Every series' step values added into `sum` by timestamp (milliseconds): the request rate of
+/// all series together.
+pub(super) fn add(series: &[Series], source: &str, sum: &mut BTreeMap<i64, f64>) -> Result<(), InputError> {
     for (i, s) in series.iter().enumerate() {
         for (k, (ts, value)) in s.values.iter().enumerate() {
             let v: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
                 InputError::BadFile {
                     file: source.into(),
                     message: format!(
-                        "data.result[{i}].values[{k}]: expected a request rate of 0 or more, found '{value}' (series {})",
+                        "data.result[{i}].values[{k}] (at {}): expected a request rate of 0 or more, found '{value}' (series {})",
+                        crate::calendar::rfc3339(*ts),
                         serde_json::Value::Object(s.metric.clone())
                     ),
                 }
@@ -59,7 +60,19 @@ fn rows(series: &[Series], source: &str) -> Result<Vec<Row>, InputError> {
             *sum.entry((ts * 1000.0).round() as i64).or_default() += v;
         }
     }
-    Ok(sum
+    Ok(())
+}
+
+/// The summed steps as a history accumulated as `setup` says.
+pub(super) fn history(sum: BTreeMap<i64, f64>, source: &str, setup: &Setup) -> Result<History, InputError> {
+    let n = sum.len() as u64;
+    if n < 2 {
+        return Err(InputError::BadFile {
+            file: source.into(),
+            message: format!("{n} step(s) of data: a history needs at least two"),
+        });
+    }
+    let rows = sum
         .into_iter()
         .enumerate()
         .map(|(i, (ms, value))| Row {
@@ -70,12 +83,14 @@ fn rows(series: &[Series], source: &str) -> Result<Vec<Row>, InputError> {
             peak: None,
             line: i as u64 + 1,
         })
-        .collect())
+        .collect();
+    let mut history = Accumulator::start(source, setup, rows)?.finish();
+    history.rows = n;
+    Ok(history)
 }
 
-/// Reads a `query_range` answer into rows accumulated as `setup` says (its values are rates);
-/// `source` names it in messages.
-pub fn read(text: &str, source: &str, setup: &Setup) -> Result<History, InputError> {
+/// The series of a `query_range` answer, or what Prometheus said was wrong.
+pub(super) fn series(text: &str, source: &str) -> Result<Vec<Series>, InputError> {
     let bad = |message: String| InputError::BadFile { file: source.into(), message };
     let r: Response = serde_json::from_str(text)
         .map_err(|e| bad(format!("line {}: not a Prometheus query_range answer: {e}", e.line())))?;
@@ -94,12 +109,13 @@ pub fn read(text: &str, source: &str, setup: &Setup) -> Result<History, InputErr
             data.result_type
         )));
     }
-    let rows = rows(&data.result, source)?;
-    let n = rows.len() as u64;
-    if rows.len() < 2 {
-        return Err(bad(format!("{n} step(s) of data: a history needs at least two")));
-    }
-    let mut history = Accumulator::start(source, setup, rows)?.finish();
-    history.rows = n;
-    Ok(history)
+    Ok(data.result)
+}
+
+/// Reads a `query_range` answer into rows accumulated as `setup` says (its values are rates);
+/// `source` names it in messages.
+pub fn read(text: &str, source: &str, setup: &Setup) -> Result<History, InputError> {
+    let mut sum = BTreeMap::new();
+    add(&series(text, source)?, source, &mut sum)?;
+    history(sum, source, setup)
 }

@@ -64,7 +64,7 @@ impl Default for Options {
 /// Reads a history from `path` (`-` for standard input): a CSV, or the JSON of a Prometheus
 /// range query.
 pub fn read(path: &Path, opts: &Options) -> Result<History> {
-    if path.to_str() == Some("-") {
+    if crate::files::is_stdout(path) {
         return Ok(read_either(BufReader::with_capacity(1 << 18, io::stdin().lock()), "<stdin>", opts)?);
     }
     let name = path.display().to_string();
@@ -73,7 +73,7 @@ pub fn read(path: &Path, opts: &Options) -> Result<History> {
 }
 
 /// How rows are accumulated: the reader's options, and what the file holds.
-fn setup(opts: &Options, is_count: bool, has_peak: bool) -> Setup {
+pub(super) fn setup(opts: &Options, is_count: bool, has_peak: bool) -> Setup {
     Setup { interval_s: opts.interval_s, hourly: opts.hourly, outage_after_s: opts.outage_after_s, is_count, has_peak }
 }
 

@@ -420,7 +420,7 @@ fn a_prometheus_range_query_is_a_history_the_sum_of_its_series() {
         (r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#, "needs a range query's 'matrix'"),
         (
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"api"},"values":[[1,"1"],[2,"NaN"]]}]}}"#,
-            r#"data.result[0].values[1]: expected a request rate of 0 or more, found 'NaN' (series {"job":"api"})"#,
+            r#"data.result[0].values[1] (at 1970-01-01T00:00:02Z): expected a request rate of 0 or more, found 'NaN' (series {"job":"api"})"#,
         ),
         (r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#, "0 step(s) of data"),
     ] {

@@ -115,7 +115,7 @@ fn a_spike_past_capacity_measures_the_burst_at_capacity_and_stays_valid() {
     let p = plan(
         &sim,
         "timeout = \"5s\"",
-        "kind = \"spike\"\nbaseline = \"100\"\nburst = \"800\"\nhold = \"1s\"\nbefore = \"2s\"\nafter = \"4s\"",
+        "kind = \"spike\"\nbaseline = \"100\"\nburst = \"800\"\nhold = \"1s\"\nbefore = \"3s\"\nafter = \"4s\"",
         dir.path(),
     );
     let (got, summary, v) = run(&[&p], dir.path());
@@ -123,7 +123,9 @@ fn a_spike_past_capacity_measures_the_burst_at_capacity_and_stays_valid() {
     assert_eq!(got, 0, "{summary}");
     let steps = v["steps"].as_array().unwrap();
     let by = |name: &str| steps.iter().find(|s| s["name"] == name).unwrap();
-    assert!(within(achieved(by("baseline")), 100.0, 0.01), "baseline {}", achieved(by("baseline")));
+    // 2%: the baseline's rate is read from its middle 80% (240 responses), where one stall of
+    // 35 ms on a busy 2-core machine moves it by 1.5%.
+    assert!(within(achieved(by("baseline")), 100.0, 0.02), "baseline {}", achieved(by("baseline")));
     assert!(within(achieved(by("burst")), CAPACITY, 0.05), "burst {}", achieved(by("burst")));
     assert!(within(achieved(by("recovery")), 100.0, 0.01), "recovery {}", achieved(by("recovery")));
     assert_eq!(by("burst")["delivery"]["kind"], "saturated");

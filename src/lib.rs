@@ -17,6 +17,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod present;
+pub mod process;
 pub mod signals;
 pub mod sim;
 pub mod units;

@@ -4,6 +4,9 @@
 //! history --prometheus` must read exactly what the same numbers read from a CSV give, across
 //! more steps than one Prometheus request may return (11,000 per series).
 //!
+//! A second test has Prometheus scrape serve-sim's `/metrics` every second while `run` loads it,
+//! and reads the target's utilization from Prometheus with PromQL.
+//!
 //! Without the binaries the test says so and passes, unless HEADROOM_REQUIRE_PROMETHEUS is set
 //! (as `.ci/run` does), where their absence is a failure.
 
@@ -28,6 +31,42 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Whether the binaries are here; without them a test skips, unless HEADROOM_REQUIRE_PROMETHEUS.
+fn installed() -> bool {
+    if Path::new(PROMETHEUS).exists() && Path::new(PROMTOOL).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("HEADROOM_REQUIRE_PROMETHEUS").is_none(),
+        "HEADROOM_REQUIRE_PROMETHEUS is set but {PROMETHEUS} or {PROMTOOL} is missing: apt-get install prometheus"
+    );
+    eprintln!("skipped: no {PROMETHEUS} (apt-get install prometheus to run this test)");
+    false
+}
+
+/// Prometheus on a free loopback port with `config` and its storage in `dir/data`, ready.
+fn start_prometheus(dir: &Path, config: &str) -> (Server, String) {
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server(
+        Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .args(["--storage.tsdb.retention.time=10y", &format!("--web.listen-address=127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ureq::get(&format!("{url}/-/ready")).timeout(Duration::from_secs(2)).call().is_err() {
+        assert!(Instant::now() < deadline, "Prometheus on {url} not ready in 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (server, url)
 }
 
 fn headroom(args: &[&str]) -> std::process::Output {
@@ -64,12 +103,7 @@ fn history_json(args: &[&str]) -> Value {
 
 #[test]
 fn a_history_queried_from_prometheus_is_the_one_its_csv_gives() {
-    if !Path::new(PROMETHEUS).exists() || !Path::new(PROMTOOL).exists() {
-        assert!(
-            std::env::var_os("HEADROOM_REQUIRE_PROMETHEUS").is_none(),
-            "HEADROOM_REQUIRE_PROMETHEUS is set but {PROMETHEUS} or {PROMTOOL} is missing: apt-get install prometheus"
-        );
-        eprintln!("skipped: no {PROMETHEUS} (apt-get install prometheus to run this test)");
+    if !installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -88,25 +122,7 @@ fn a_history_queried_from_prometheus_is_the_one_its_csv_gives() {
         .output()
         .unwrap();
     assert!(made.status.success(), "promtool: {}", String::from_utf8_lossy(&made.stderr));
-    std::fs::write(dir.path().join("prometheus.yml"), "global:\n  scrape_interval: 1h\n").unwrap();
-
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = Server(
-        Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .args(["--storage.tsdb.retention.time=10y", &format!("--web.listen-address=127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{url}/-/ready")).timeout(Duration::from_secs(2)).call().is_err() {
-        assert!(Instant::now() < deadline, "Prometheus on {url} not ready in 60 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let (_server, url) = start_prometheus(dir.path(), "global:\n  scrape_interval: 1h\n");
 
     let end_text = format!("{end}");
     let range = format!("{DAYS}d");
@@ -134,4 +150,66 @@ fn a_history_queried_from_prometheus_is_the_one_its_csv_gives() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("HTTP 404") && err.contains("base URL"), "{err}");
+}
+
+#[test]
+fn a_run_reads_the_targets_utilization_from_prometheus() {
+    if !installed() {
+        return;
+    }
+    // serve-sim: 8 workers of 20 ms, so 200 RPS keeps them 50% busy.
+    let mut sim = Command::new(assert_cmd::cargo::cargo_bin("headroom"))
+        .args(["serve-sim", "--addr", "127.0.0.1:0", "--workers", "8", "--service-time", "20ms"])
+        .args(["--distribution", "constant", "--duration", "120s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(sim.stdout.take().unwrap()), &mut line).unwrap();
+    let _sim = Server(sim);
+    let sim_url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{}']\n",
+        sim_url.trim_start_matches("http://")
+    );
+    let (_server, url) = start_prometheus(dir.path(), &config);
+    // Until Prometheus has scraped the simulator twice, its rate has no value.
+    let query = "sum(rate(headroom_sim_busy_seconds_total[3s])) / sum(headroom_sim_workers)";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer: Value =
+            ureq::get(&format!("{url}/api/v1/query")).query("query", query).call().unwrap().into_json().unwrap();
+        if answer["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Prometheus has not scraped {sim_url} in 30 s: {answer}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // A warm-up longer than the rate's window, so that the measured step reads only its own load.
+    let out = headroom(&[
+        "run",
+        "--target",
+        &sim_url,
+        "--rate",
+        "200",
+        "--warmup",
+        "4s",
+        "--duration",
+        "6s",
+        "--out",
+        "-",
+        "--utilization-prometheus",
+        &url,
+        "--utilization-query",
+        query,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = &v["steps"][0];
+    let (x, u) = (step["achieved_rps"].as_f64().unwrap(), step["utilization"].as_f64().unwrap());
+    let expected = x * 0.020 / 8.0;
+    assert!((u - expected).abs() <= 0.15 * expected, "utilization {u} at {x} RPS; expected {expected}");
+    assert_eq!(v["utilization_source"]["reading"], "gauge");
+    assert!(v["utilization_source"]["source"].as_str().unwrap().starts_with(&format!("query {url}")));
 }

@@ -9,3 +9,4 @@ pub mod slo;
 pub mod soak;
 pub mod spike;
 pub mod stress;
+pub mod utilization;

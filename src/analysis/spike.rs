@@ -73,6 +73,7 @@ mod tests {
             max_us: Some(h.max()),
             errors: Default::default(),
             latency: crate::artefact::results::encode(&h),
+            utilization: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod forecast;
 pub mod hlog;
 pub mod plan;
 pub mod results;
+pub mod utilization;
 
 use std::io::Write;
 use std::path::Path;

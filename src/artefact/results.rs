@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::utilization::{UtilizationLaw, UtilizationSource};
 use super::{Contract, Kind};
 use crate::plan::profile::{ProfileKind, Role};
 use crate::plan::{LoadPlan, Op, Unit};
@@ -39,6 +40,12 @@ pub struct Results {
     pub slo_passed: bool,
     pub steps: Vec<StepResult>,
     pub analysis: Analysis,
+    /// Where the target's utilization was read while it was loaded, when the plan said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization_source: Option<UtilizationSource>,
+    /// The Utilization Law fitted to the steps that read a utilization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization_law: Option<UtilizationLaw>,
 }
 
 impl Contract for Results {
@@ -243,6 +250,10 @@ pub struct Second {
     pub errors: ErrorCounts,
     /// The interval's latency histogram (from the intended send time), base64 V2.
     pub latency: String,
+    /// The target's utilization over the interval (a share of its capacity), from the reads
+    /// within half a read interval of it; absent when none was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
 }
 
 impl Second {
@@ -391,6 +402,11 @@ pub struct StepResult {
     pub mean_in_system: f64,
     /// The generator's CPU over the step, as a share of all its cores.
     pub generator_cpu: Option<f64>,
+    /// The target's mean utilization over the middle 80% of the step (as its throughput is
+    /// measured from 10% to 90% of its responses), a share of its capacity; absent when the
+    /// plan names no `[utilization]` or too few reads fell in the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
     /// Whether the step delivered the load it offered, and if not, why.
     pub delivery: Delivery,
     /// Little's Law on the step; `null` when it cannot be applied (nothing departed, or a stop).

@@ -3,5 +3,6 @@
 //! line and fix.
 
 pub mod history;
+pub mod metrics;
 pub mod points;
 pub mod service;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
-use super::gauge::{cpu_seconds, Counters, Gauge, Occupancy};
+use super::gauge::{Counters, Gauge, Occupancy};
 use super::limiter::Limiter;
 use super::recorder::{Record, Recorder};
 use super::series::SeriesBuilder;
@@ -16,6 +16,7 @@ use super::timeline::Phase;
 use crate::artefact::results::JourneysResult;
 use crate::artefact::results::Second;
 use crate::plan::profile::Step;
+use crate::process::cpu_seconds;
 
 /// The clock a phase runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct StepRun {
     /// CPU seconds the generator used in the seconds attributed to the step, and how long
     /// those seconds were.
     pub generator_cpu: Option<(f64, f64)>,
+    /// When the step began: its series' times are seconds after it.
+    pub started: Instant,
     pub reconnects: u64,
     pub stopped_early: bool,
     /// What the journeys did, when the step ran journeys.
@@ -129,6 +132,7 @@ impl Shared {
                     unsent,
                     unsent_wait_s,
                     generator_cpu,
+                    started: start,
                     reconnects: self.reconnects[i].load(Ordering::Relaxed),
                     stopped_early: stopped,
                     journeys: None,

@@ -79,6 +79,7 @@ mod tests {
             unsent: 0,
             unsent_wait_s: Some(0.0),
             generator_cpu: None,
+            started: tokio::time::Instant::now(),
             reconnects: 0,
             stopped_early: false,
             journeys: None,

@@ -1,6 +1,6 @@
 //! What a phase measures besides its requests: how many of each step's requests are in flight
 //! and how many are due but not yet sent (queued behind the in-flight limit), and the
-//! generator's own CPU.
+//! generator's own CPU (crate::process::cpu_seconds).
 //!
 //! The occupancy is sampled from a thread of its own at jittered moments (1 to 3 ms apart,
 //! drawn to the microsecond). tokio's timer fires on millisecond ticks, and the pacer sends a
@@ -233,14 +233,6 @@ impl Sampler {
             }
         }
     }
-}
-
-/// CPU seconds this process has used (user + system) from /proc (Linux); `None` elsewhere.
-pub fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 #[cfg(test)]

@@ -16,3 +16,4 @@ pub mod runner;
 pub mod scripted;
 pub mod series;
 pub mod timeline;
+pub mod utilization;

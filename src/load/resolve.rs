@@ -114,6 +114,8 @@ pub(crate) struct Resolved {
     pub abort: Option<AbortRule>,
     /// `expect.min_rps`.
     pub min_rps: Option<f64>,
+    /// Where the target's utilization is read, checked.
+    pub utilization: Option<super::utilization::Spec>,
 }
 
 /// Checks every key of the plan (target, caps, thresholds, requests, profile) before a request
@@ -175,7 +177,14 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
         Arc::new(Journeys(Arc::new(j)))
     };
     let min_rps = expect(plan, file, &profile)?;
-    Ok(Resolved { url, engine, pacing, names, overall, per_request, profile, abort, min_rps })
+    let utilization = match &plan.utilization {
+        Some(u) => Some(
+            super::utilization::Spec::from_plan(u)
+                .map_err(|e| InputError::BadFile { file: file.into(), message: e.to_string() })?,
+        ),
+        None => None,
+    };
+    Ok(Resolved { url, engine, pacing, names, overall, per_request, profile, abort, min_rps, utilization })
 }
 
 /// `expect.min_rps`, which only a run that finds a capacity (stress, or a closed sweep) can meet.

@@ -63,6 +63,7 @@ impl Measured {
             mean_in_flight: run.occupancy.in_flight,
             mean_in_system: run.occupancy.in_system,
             generator_cpu: cpu_share,
+            utilization: None,
             valid: delivery == Delivery::Delivered,
             invalid_reason: delivery.reason().map(str::to_string),
             delivery,

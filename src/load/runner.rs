@@ -5,8 +5,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 use super::collector::StepRun;
-use super::gauge::cpu_seconds;
 use super::recorder::{answered, Record};
+use crate::process::cpu_seconds;
 use std::sync::Arc;
 
 use super::engine::Unreachable;
@@ -14,6 +14,7 @@ pub use super::resolve::RunOptions;
 use super::resolve::{redacted, resolve, Resolved};
 use super::results::{self, Measured, StepResult};
 use super::scripted::{Script, VirtualEngine};
+use super::utilization::Sampler;
 use crate::analysis::{self, slo};
 use crate::artefact::results::Delivery;
 pub use crate::artefact::results::{Analysis, Environment, Results};
@@ -21,6 +22,8 @@ use crate::plan::profile::{ProfileKind, Role, Step};
 use crate::plan::{AbortRule, LoadPlan};
 use crate::signals;
 use crate::units::sig;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// A run that measured something but cannot be trusted (exit 3).
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,11 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
         save(opts, &results, false)?;
         return Err(e);
     }
+    // Read once before any load, so that a wrong endpoint or series stops the run here.
+    let sampler = match &r.utilization {
+        Some(spec) => Some(Sampler::start(spec.clone())?),
+        None => None,
+    };
     let mut watch = Watch::new(&r, opts, stop_tx);
     let phases: Vec<&[Step]> =
         if r.profile.continuous { vec![&r.profile.steps[..]] } else { r.profile.steps.chunks(1).collect() };
@@ -79,6 +87,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             r.engine.run_phase(steps, stop, &mut |i, s| watch.tick(steps, i, s)).await.map_err(anyhow::Error::msg)?;
         watch.done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();
         for (step, run) in steps.iter().zip(runs) {
+            let started = run.started;
             if step.role == Role::Warmup && !run.stopped_early {
                 continue;
             }
@@ -87,7 +96,10 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
                 break 'phases;
             }
             let stopped = run.stopped_early;
-            let s = judge(&r, step, run);
+            let mut s = judge(&r, step, run);
+            if let Some(sampler) = &sampler {
+                read_utilization(sampler, started, &mut s);
+            }
             let failed = analysis::stress::step_failure(&s).is_some();
             results.steps.push(s);
             results.interrupted = stopped && watch.abort_reason.is_none();
@@ -103,12 +115,25 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
         }
     }
     watch.bar.finish_and_clear();
+    results.utilization_source = sampler.map(Sampler::finish);
     results.aborted = watch.abort_reason.clone();
     results.interrupted = *watch.stop_tx.borrow() && results.aborted.is_none();
     results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name().to_string());
     finish(&mut results, &r, cpu0);
     save(opts, &results, false)?;
     Ok(results)
+}
+
+/// The target's utilization over the step's middle 80% and over each point of its series.
+fn read_utilization(sampler: &Sampler, start: Instant, s: &mut StepResult) {
+    let at = |t: f64| start + Duration::from_secs_f64(t.max(0.0));
+    s.utilization = sampler.over(at(0.1 * s.duration_s), at(0.9 * s.duration_s));
+    let half = sampler.interval().as_secs_f64() / 2.0;
+    let windows: Vec<(Instant, Instant)> =
+        s.series.iter().map(|p| (at(p.t_s - half), at(p.t_s + p.duration_s + half))).collect();
+    for (p, u) in s.series.iter_mut().zip(sampler.each(&windows)) {
+        p.utilization = u;
+    }
 }
 
 /// The results so far into the run's folder, if it has one; `step_ended` adds that step's .hlog.
@@ -258,6 +283,8 @@ impl Results {
             slo_passed: true,
             steps: Vec::new(),
             analysis: Analysis::default(),
+            utilization_source: None,
+            utilization_law: None,
         }
     }
 }
@@ -303,6 +330,7 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
         spike: (profile.kind == ProfileKind::Spike).then(|| analysis::spike::spike(&results.steps)),
         soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak::soak(s, w))),
     };
+    results.utilization_law = analysis::utilization::fit(&results.steps);
 }
 
 #[cfg(test)]
@@ -325,6 +353,7 @@ mod tests {
             max_us: None,
             errors: ErrorCounts { http_5xx: errors, ..ErrorCounts::default() },
             latency: String::new(),
+            utilization: None,
         }
     }
 

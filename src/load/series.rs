@@ -33,6 +33,7 @@ impl Second {
             max_us: (!r.latency.is_empty()).then(|| r.latency.max()),
             errors: r.errors,
             latency: encode(&r.latency),
+            utilization: None,
         }
     }
 }

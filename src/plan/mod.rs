@@ -7,6 +7,7 @@ pub mod profile;
 mod spec;
 pub mod template;
 mod threshold;
+pub mod utilization;
 
 pub use threshold::{AbortRule, Metric, Op, Threshold, Unit};
 
@@ -121,6 +122,9 @@ pub struct LoadPlan {
     /// What the run must show: the capacity a stress run or a sweep must reach.
     #[serde(default, skip_serializing_if = "Expect::is_empty")]
     pub expect: Expect,
+    /// Where the target's utilization is read while it is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<utilization::UtilizationSpec>,
     pub profile: ProfileSpec,
 }
 

@@ -5,7 +5,7 @@ use crate::artefact::results::Delivery;
 use crate::artefact::results::{Results, StepResult};
 use crate::plan::profile::{ProfileKind, Role};
 use crate::present::Present;
-use crate::units::{human_duration, readable, sig, thousands};
+use crate::units::{human_duration, percent, readable, sig, thousands};
 use crate::view::{Document, Table};
 
 pub(crate) fn us(v: Option<u64>) -> String {
@@ -180,6 +180,10 @@ pub(crate) fn steps(r: &Results) -> Table {
     if unsent {
         header.push("unsent");
     }
+    let utilization = r.steps.iter().any(|s| s.utilization.is_some());
+    if utilization {
+        header.push("target util.");
+    }
     let mut t = Table::new(&format!("Steps ({LATENCY_NOTE})"), &header);
     for s in &r.steps {
         let l = s.latency_us;
@@ -209,6 +213,9 @@ pub(crate) fn steps(r: &Results) -> Table {
         if unsent {
             row.push(thousands(s.unsent as f64));
         }
+        if utilization {
+            row.push(s.utilization.map_or("—".into(), |u| percent(u, 3)));
+        }
         t = t.row(row);
     }
     t
@@ -234,6 +241,7 @@ pub(crate) fn steps_csv(r: &Results) -> Table {
         "late_starts",
         "unsent",
         "delivery",
+        "utilization",
     ];
     let mut t = Table::new("steps", &header);
     for s in &r.steps {
@@ -253,6 +261,7 @@ pub(crate) fn steps_csv(r: &Results) -> Table {
             s.late_starts.to_string(),
             s.unsent.to_string(),
             s.delivery.kind().to_string(),
+            raw(s.utilization),
         ]);
     }
     t
@@ -272,6 +281,54 @@ impl Present for Results {
         notes(self, &mut steps);
         let mut sections = vec![steps];
         sections.extend(journeys_section(self));
+        sections.extend(utilization_section(self));
         Document::tables(format!("{} run against {}: {}", self.profile, self.target, verdict(self)), sections)
     }
+}
+
+/// The Utilization Law fitted to the steps, and where the utilization was read.
+pub(crate) fn utilization_section(r: &Results) -> Option<Table> {
+    let src = r.utilization_source.as_ref()?;
+    let mut t = Table::new("Utilization law (U = U₀ + D·X)", &["measure", "value"]);
+    match &r.utilization_law {
+        Some(law) => {
+            let interval = match (law.demand_lo95, law.demand_hi95) {
+                (Some(lo), Some(hi)) => format!(" (95%: {}–{})", human_duration(lo), human_duration(hi)),
+                _ => String::new(),
+            };
+            t = t
+                .row([
+                    "service demand D".to_string(),
+                    format!("{} per request{interval}", human_duration(law.demand_s)),
+                ])
+                .row(["utilization at no load U₀".to_string(), percent(law.idle, 3)])
+                .row(["steps fitted".to_string(), law.steps.join(", ")])
+                .row(["linear up to".to_string(), format!("{} RPS", sig(law.linear_until_rps, 4))]);
+            for u in [0.6, 0.8] {
+                t = t.row([format!("throughput at {}", percent(u, 2)), format!("{} RPS", sig(law.rps_at(u), 4))]);
+            }
+            if let (Some(step), Some(u)) = (&law.departs_at, law.departs_utilization) {
+                t = t.note(format!(
+                    "{step} ({}) lies off the line: the law is not measured past {} RPS",
+                    percent(u, 3),
+                    sig(law.linear_until_rps, 4)
+                ));
+            }
+        }
+        None => {
+            t = t.note("no law fitted: it needs two steps that delivered their load below 95% utilization".to_string());
+        }
+    }
+    t = t.note(format!(
+        "utilization read from {} every {}s ({} reads{})",
+        src.source,
+        sig(src.interval_s, 3),
+        src.samples,
+        if src.failures > 0 {
+            format!(", {} failed: {}", src.failures, src.last_error.clone().unwrap_or_default())
+        } else {
+            String::new()
+        }
+    ));
+    Some(t)
 }

@@ -26,6 +26,41 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
+/// Worker-seconds spent serving, integrated exactly: every change in the number of busy workers
+/// first adds the time the old number held for. `/metrics` reads it as a counter, so that a
+/// scraper's utilization over any window is its increase over the window and the workers.
+struct Busy(std::sync::Mutex<(std::time::Instant, usize, f64)>);
+
+impl Busy {
+    fn new() -> Busy {
+        Busy(std::sync::Mutex::new((std::time::Instant::now(), 0, 0.0)))
+    }
+
+    /// Adds `delta` busy workers; the seconds so far and the number now busy.
+    fn change(&self, delta: isize) -> (f64, usize) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        g.2 += g.1 as f64 * now.duration_since(g.0).as_secs_f64();
+        g.0 = now;
+        g.1 = g.1.saturating_add_signed(delta);
+        (g.2, g.1)
+    }
+
+    /// A worker busy until the guard drops (however the request ends, cancelled included).
+    fn enter(&self) -> BusyGuard<'_> {
+        self.change(1);
+        BusyGuard(self)
+    }
+}
+
+struct BusyGuard<'a>(&'a Busy);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.change(-1);
+    }
+}
+
 /// The longest sleep before the number in service is read again.
 const SLICE_S: f64 = 0.005;
 /// Half of tokio's 1 ms timer granularity.
@@ -113,6 +148,7 @@ struct State {
     served: Arc<AtomicU64>,
     seed: AtomicU64,
     sessions: session::Sessions,
+    busy: Busy,
 }
 
 impl State {
@@ -135,6 +171,8 @@ impl State {
 
     async fn serve(&self) -> StatusCode {
         let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        // Dropped before the permit: the worker is busy while it holds the request.
+        let _busy = self.busy.enter();
         if let Some(end) = self.stall_end(Instant::now()) {
             tokio::time::sleep_until(end).await;
         }
@@ -172,7 +210,47 @@ impl State {
     }
 }
 
+/// The Prometheus text exposition of the simulated service: worker-seconds busy (a counter),
+/// the workers (100% of that counter's rate), those busy now, requests answered, and the
+/// process's CPU.
+fn metrics(state: &State) -> String {
+    let (busy_s, busy_now) = state.busy.change(0);
+    let mut text = format!(
+        "# HELP headroom_sim_busy_seconds_total Worker-seconds spent serving requests, from taking a worker to answering.\n\
+# TYPE headroom_sim_busy_seconds_total counter\n\
+headroom_sim_busy_seconds_total {busy_s}\n\
+# HELP headroom_sim_workers Requests served at once; the rest queue.\n\
+# TYPE headroom_sim_workers gauge\n\
+headroom_sim_workers {}\n\
+# HELP headroom_sim_busy_workers Workers serving a request now.\n\
+# TYPE headroom_sim_busy_workers gauge\n\
+headroom_sim_busy_workers {busy_now}\n\
+# HELP headroom_sim_requests_total Requests answered.\n\
+# TYPE headroom_sim_requests_total counter\n\
+headroom_sim_requests_total {}\n",
+        state.cfg.workers.max(1),
+        state.served.load(Ordering::Relaxed)
+    );
+    if let Some(cpu) = crate::process::cpu_seconds() {
+        text.push_str(&format!(
+            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
+# TYPE process_cpu_seconds_total counter\n\
+process_cpu_seconds_total {cpu}\n"
+        ));
+    }
+    text
+}
+
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    // Not a request of the service: it takes no worker and is not counted.
+    if req.method() == hyper::Method::GET && req.uri().path() == "/metrics" {
+        let mut resp = Response::new(Full::new(Bytes::from(metrics(&state))));
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        return Ok(resp);
+    }
     let outcome = state.sessions.route(req.method(), req.uri().path(), req.headers());
     if let session::Outcome::Refused { status, body } = outcome {
         let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -218,6 +296,7 @@ pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandl
         served: served.clone(),
         seed: AtomicU64::new(0x5EED),
         sessions: session::Sessions::new(mix_key(addr.port())),
+        busy: Busy::new(),
     });
     tokio::spawn(async move {
         loop {

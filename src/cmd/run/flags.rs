@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::RunArgs;
 use crate::error::InputError;
+use crate::plan::utilization::{CapacitySpec, UtilizationSpec};
 use crate::plan::{Expect, Given, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold};
 use crate::units::Span;
 
@@ -70,6 +71,7 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         slo: slo(args)?,
         safety: Safety { max_rps: None, max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_IN_FLIGHT), abort: None },
         expect: Expect::default(),
+        utilization: utilization(args, None)?,
         profile,
     };
     Ok((plan, Some(origin)))
@@ -121,6 +123,10 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
     if let Some(r) = args.max_rps {
         given.push(format!("--max-rps {}", r.0));
     }
+    if let Some(u) = utilization(args, plan.utilization.as_ref())? {
+        given.extend(utilization_given(args));
+        plan.utilization = Some(u);
+    }
     if let Some(t) = &args.target {
         given.push(format!("--target {t}"));
     }
@@ -168,4 +174,57 @@ fn header_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) ->
         given.push(format!("--header '{k}: …'"));
     }
     Ok(())
+}
+
+/// The `--utilization-*` flags over the plan's `[utilization]` (`None` when neither names one):
+/// a flag's source replaces the plan's, and its capacity or interval replaces that key.
+fn utilization(args: &RunArgs, plan: Option<&UtilizationSpec>) -> Result<Option<UtilizationSpec>, InputError> {
+    let given = args.utilization_scrape.is_some()
+        || args.utilization_prometheus.is_some()
+        || args.utilization_capacity.is_some()
+        || args.utilization_interval.is_some();
+    if !given {
+        return Ok(plan.cloned());
+    }
+    let mut u = plan.cloned().unwrap_or_default();
+    if args.utilization_scrape.is_some() || args.utilization_prometheus.is_some() {
+        u.scrape = args.utilization_scrape.clone();
+        u.metric = args.utilization_metric.clone();
+        u.prometheus = args.utilization_prometheus.clone();
+        u.query = args.utilization_query.clone();
+    }
+    if let Some(c) = &args.utilization_capacity {
+        u.capacity = Some(match c.trim().parse::<f64>() {
+            Ok(n) => CapacitySpec::Number(n),
+            Err(_) => CapacitySpec::Metric(
+                c.parse().map_err(|e: String| InputError::Usage(format!("--utilization-capacity {e}")))?,
+            ),
+        });
+    }
+    if let Some(i) = &args.utilization_interval {
+        u.interval = Some(i.clone());
+    }
+    if u.scrape.is_none() && u.prometheus.is_none() {
+        return Err(InputError::Usage(
+            "--utilization-capacity and --utilization-interval need a source: --utilization-scrape URL --utilization-metric SERIES, or --utilization-prometheus URL --utilization-query PROMQL (or a [utilization] in the plan)".into(),
+        ));
+    }
+    Ok(Some(u))
+}
+
+/// The `--utilization-*` flags as given, for the results' overrides.
+fn utilization_given(args: &RunArgs) -> Vec<String> {
+    let mut given = Vec::new();
+    let mut push = |flag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            given.push(format!("{flag} '{v}'"));
+        }
+    };
+    push("--utilization-scrape", args.utilization_scrape.clone());
+    push("--utilization-metric", args.utilization_metric.as_ref().map(|m| m.text().to_string()));
+    push("--utilization-prometheus", args.utilization_prometheus.clone());
+    push("--utilization-query", args.utilization_query.clone());
+    push("--utilization-capacity", args.utilization_capacity.clone());
+    push("--utilization-interval", args.utilization_interval.as_ref().map(|i| i.text().to_string()));
+    given
 }

@@ -15,9 +15,12 @@ mod flags;
 use crate::error::InputError;
 use crate::load::runner::{self, Results, RunOptions};
 use crate::output::Format;
+use crate::plan::utilization::Selector;
 use crate::plan::{self, Given};
 use crate::signals;
 use crate::units::{ByteSize, Rate, Span};
+
+const UTILIZATION: &str = "The target's utilization, read while it is loaded";
 
 /// The exit code of a run that its safety rule stopped to protect the target.
 pub const ABORTED: u8 = 4;
@@ -77,6 +80,27 @@ pub struct RunArgs {
     /// replaces safety.max_in_flight
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Scrape the target's utilization from this Prometheus text endpoint while loading it (e.g.
+    /// http://127.0.0.1:8080/metrics); replaces the plan's [utilization] source
+    #[arg(long, value_name = "URL", requires = "utilization_metric", conflicts_with = "utilization_prometheus", help_heading = UTILIZATION)]
+    pub utilization_scrape: Option<String>,
+    /// The series read from it, summed: a counter of busy seconds (process_cpu_seconds_total,
+    /// 'node_cpu_seconds_total{mode!="idle"}') or a gauge
+    #[arg(long, value_name = "SERIES", requires = "utilization_scrape", help_heading = UTILIZATION)]
+    pub utilization_metric: Option<Given<Selector>>,
+    /// Or query the utilization from this Prometheus server...
+    #[arg(long, value_name = "URL", requires = "utilization_query", help_heading = UTILIZATION)]
+    pub utilization_prometheus: Option<String>,
+    /// ...with this PromQL, whose value now is the target's utilization (a share of 1)
+    #[arg(long, value_name = "PROMQL", requires = "utilization_prometheus", help_heading = UTILIZATION)]
+    pub utilization_query: Option<String>,
+    /// What 100% utilization is: the target's cores or workers (a number), or a series of the
+    /// scraped endpoint that says it (headroom_sim_workers)
+    #[arg(long, value_name = "N|SERIES", help_heading = UTILIZATION)]
+    pub utilization_capacity: Option<String>,
+    /// How often to read the utilization (default 1s)
+    #[arg(long, value_name = "DURATION", help_heading = UTILIZATION)]
+    pub utilization_interval: Option<Given<Span>>,
     /// Cap every step's arrival rate, whatever the plan says
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub max_rps: Option<Rate>,

@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod delivery;
 pub mod littles;
+pub mod reconcile;
 pub mod slo;
 pub mod soak;
 pub mod spike;

@@ -29,6 +29,44 @@ pub struct Assumptions {
     pub failure_domains: u32,
     pub spare_instances: u32,
     pub events: Vec<Event>,
+    /// The capacity per instance measured by a load test (`plan --results`): every figure it
+    /// gives and the one that binds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Reconciled>,
+}
+
+/// A rule that gives a capacity per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityRule {
+    /// The highest measured throughput that met every SLO without saturating.
+    Slo,
+    /// The Utilization Law's throughput at the target utilization.
+    UtilizationLaw,
+    /// The USL peak X(N*) of a concurrency sweep, times the target utilization.
+    UslPeak,
+}
+
+/// One rule's figure, where it came from and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CapacityFigure {
+    pub rule: CapacityRule,
+    /// RPS per instance.
+    pub rps: f64,
+    /// The file (and step) it was read from.
+    pub source: String,
+    /// What it rests on, in a phrase: "SLO p99 < 100ms (overall) failed at 400 rps".
+    pub detail: String,
+}
+
+/// The capacity per instance a plan relies on: the smallest of the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reconciled {
+    pub rps_per_instance: f64,
+    pub binding: CapacityRule,
+    /// The reconciliation in one sentence, the binding rule first.
+    pub summary: String,
+    pub figures: Vec<CapacityFigure>,
 }
 
 /// The plan: assumptions, one row a month, and warnings.

@@ -194,6 +194,7 @@ fn model(dir: &Path) -> Result<()> {
             model: service.clone(),
             forecast: Some(forecast.clone()),
             fit: None,
+            results: None,
             months: 12,
             start: None,
             worst_growth: None,

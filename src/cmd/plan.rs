@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
+use crate::analysis::reconcile;
 use crate::artefact;
-pub use crate::artefact::plan::{Assumptions, PlanReport};
+pub use crate::artefact::plan::{Assumptions, PlanReport, Reconciled};
 use crate::calendar::{YearMonth, DAY_S};
 use crate::error::InputError;
 use crate::ingest::service::{self, Event, EventMonth, Growth, ServiceModel};
@@ -19,16 +20,25 @@ use crate::units::sig;
 /// Arguments of `headroom plan`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  headroom plan models/example.toml --start 2027-01\n  \
-headroom plan models/nasa.toml --forecast forecast.json --format md")]
+headroom plan models/nasa.toml --forecast forecast.json --format md\n  \
+headroom plan models/example.toml --results reports/stress --fit sweep-fit.json")]
 pub struct PlanArgs {
     /// The service model (TOML): current fleet, target utilization, growth, resilience, events
     pub model: PathBuf,
     /// Take each month's peak (nominal and worst case) from `headroom forecast --format json`
     #[arg(long, value_name = "FILE")]
     pub forecast: Option<PathBuf>,
-    /// Size the fleet from a USL fit of scale-out whose N is instances (`headroom fit --format json`)
+    /// Size the fleet from a USL fit of scale-out whose N is instances (`headroom fit --format
+    /// json`); with --results, a fit of the tested instance's concurrency sweep, whose peak
+    /// X(N*) times the target utilization is one of the capacities reconciled
     #[arg(long, value_name = "FILE")]
     pub fit: Option<PathBuf>,
+    /// Take the capacity per instance from a load test of one instance (a results.json or its
+    /// folder): the smallest of the highest throughput that met every SLO without saturating,
+    /// the Utilization Law's throughput at the target utilization, and the USL peak (--fit) times
+    /// it; replaces the model's [capacity]
+    #[arg(long, value_name = "RUN")]
+    pub results: Option<PathBuf>,
     /// Months to plan
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=240))]
     pub months: u32,
@@ -47,7 +57,12 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
     let model = service::load(&args.model)?;
     let file = args.model.display().to_string();
+    let reconciled = match &args.results {
+        Some(path) => Some(reconciled(path, args.fit.as_deref(), model.target_utilization)?),
+        None => None,
+    };
     let usl = match &args.fit {
+        Some(_) if reconciled.is_some() => None,
         Some(path) => {
             let u = artefact::read::<artefact::fit::FitReport>(path)?.usl;
             Some(Usl { lambda: u.lambda, sigma: u.sigma, kappa: u.kappa })
@@ -56,18 +71,29 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
     };
     let (months, demand_source, worst) = demand(&args, &model, &file)?;
     let mut warnings = Vec::new();
+    if let (Some(_), Some(given)) = (&reconciled, model.rps_per_instance) {
+        warnings.push(format!(
+            "the model's rps_per_instance ({} RPS) is replaced by the capacity the load test measured",
+            sig(given, 5)
+        ));
+    }
     let months = attach_events(months, &model.events, &mut warnings);
+    let rps_at_target = reconciled.as_ref().map_or_else(|| model.rps_per_instance_at_target(), |r| r.rps_per_instance);
     let fleet = Fleet {
         current_instances: model.current_instances,
         target_utilization: model.target_utilization,
         scaling: match usl {
             Some(curve) => Scaling::Usl { curve },
-            None => Scaling::Linear { rps_at_target: model.rps_per_instance_at_target() },
+            None => Scaling::Linear { rps_at_target },
         },
         failure_domains: model.failure_domains,
         spare_instances: model.spare_instances,
     };
     let capacity_source = match (&args.fit, model.rps_per_instance) {
+        _ if reconciled.is_some() => reconciled.as_ref().map_or(String::new(), |r| {
+            let f = r.figures.iter().find(|f| f.rule == r.binding);
+            format!("measured: {} ({})", r.summary, f.map_or(String::new(), |f| f.source.clone()))
+        }),
         (Some(f), _) => format!("USL fit of scale-out in {} (N = instances)", f.display()),
         (None, Some(_)) => "[capacity] rps_per_instance".into(),
         (None, None) => "derived: current peak / instances / current utilization × target utilization".into(),
@@ -80,7 +106,7 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
             current_utilization: model.current_utilization,
             target_utilization: model.target_utilization,
             capacity_source,
-            rps_per_instance_at_target: usl.is_none().then(|| model.rps_per_instance_at_target()),
+            rps_per_instance_at_target: usl.is_none().then_some(rps_at_target),
             usl,
             demand_source,
             monthly_growth: args.forecast.is_none().then_some(model.monthly_growth).flatten(),
@@ -88,12 +114,32 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
             failure_domains: model.failure_domains,
             spare_instances: model.spare_instances,
             events: model.events.clone(),
+            capacity: reconciled,
         },
         months: capacity::plan(&fleet, &months),
         warnings,
     };
     super::emit(&report, args.format, out, None)?;
     Ok(())
+}
+
+/// The capacity per instance the load test at `results` measured (with the fit at `fit` of the
+/// same instance's sweep), at the model's target utilization.
+fn reconciled(results: &std::path::Path, fit: Option<&std::path::Path>, target: f64) -> Result<Reconciled> {
+    let path = artefact::results::file_in(results);
+    let run: artefact::results::Results = artefact::read(&path)?;
+    let file = path.display().to_string();
+    let fit_report = match fit {
+        Some(f) => Some((artefact::read::<artefact::fit::FitReport>(f)?, f.display().to_string())),
+        None => None,
+    };
+    let measured = reconcile::Measured {
+        results: &run,
+        results_file: &file,
+        fit: fit_report.as_ref().map(|(r, f)| (r, f.as_str())),
+        target_utilization: target,
+    };
+    Ok(reconcile::reconcile(&measured).map_err(|message| InputError::BadFile { file: file.clone(), message })?)
 }
 
 /// Each month's nominal and worst peak, where they came from, and the worst growth used.

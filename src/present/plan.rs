@@ -1,6 +1,6 @@
 //! The per-month instance plan as a document: what it assumed, then one row a month.
 
-use crate::artefact::plan::PlanReport;
+use crate::artefact::plan::{CapacityFigure, CapacityRule, PlanReport};
 use crate::present::Present;
 use crate::units::{percent, plain, readable, sig, thousands};
 use crate::view::{Document, Table};
@@ -11,6 +11,28 @@ pub(crate) fn maybe_percent(v: Option<f64>) -> String {
 
 pub(crate) fn count(v: Option<u32>) -> String {
     v.map_or("unreachable".into(), |n| n.to_string())
+}
+
+/// The capacity per instance a load test measured: every rule's figure, the binding one first,
+/// with the summary sentence beneath; `None` when the plan did not measure it.
+pub(crate) fn capacity(plan: &PlanReport) -> Option<Table> {
+    let r = plan.assumptions.capacity.as_ref()?;
+    let mut t = Table::new(
+        &format!("Capacity per instance: {} RPS", readable(r.rps_per_instance)),
+        &["rule", "RPS per instance", "from", "because"],
+    );
+    let mut figures: Vec<&CapacityFigure> = r.figures.iter().collect();
+    figures.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    for f in figures {
+        let rule = match f.rule {
+            CapacityRule::Slo => "SLOs met, not saturated",
+            CapacityRule::UtilizationLaw => "utilization law at target",
+            CapacityRule::UslPeak => "USL peak × target",
+        };
+        let rule = if f.rule == r.binding { format!("{rule} (binds)") } else { rule.to_string() };
+        t = t.row([rule, readable(f.rps), f.source.clone(), f.detail.clone()]);
+    }
+    Some(t.note(format!("{}.", r.summary)))
 }
 
 /// One row a month, as `plan` prints it and the review shows it.
@@ -96,12 +118,14 @@ impl Present for PlanReport {
         }
         let mut months = months(self);
         months.notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
-        Document::tables(format!("Instance plan: {}", a.service), vec![assumptions, months])
+        let mut tables: Vec<Table> = capacity(self).into_iter().collect();
+        tables.extend([assumptions, months]);
+        Document::tables(format!("Instance plan: {}", a.service), tables)
     }
 
     fn csv(&self) -> Option<Table> {
         let opt = |v: Option<f64>| v.map_or(String::new(), plain);
-        let header = [
+        let mut header = vec![
             "month",
             "peak_rps",
             "peak_rps_worst",
@@ -112,9 +136,14 @@ impl Present for PlanReport {
             "utilization_after_domain_loss",
             "note",
         ];
+        // A measured capacity: the figure each row was sized with, and the rule that gave it.
+        let measured = self.assumptions.capacity.as_ref();
+        if measured.is_some() {
+            header.extend(["rps_per_instance", "capacity_rule"]);
+        }
         let mut s = Table::new("", &header);
         for m in &self.months {
-            s = s.row([
+            let mut row = vec![
                 m.month.clone(),
                 plain(m.peak_rps),
                 plain(m.peak_rps_worst),
@@ -124,7 +153,12 @@ impl Present for PlanReport {
                 opt(m.utilization),
                 opt(m.utilization_after_domain_loss),
                 m.note.clone(),
-            ]);
+            ];
+            if let Some(r) = measured {
+                let rule = serde_json::to_value(r.binding).ok().and_then(|v| v.as_str().map(str::to_string));
+                row.extend([plain(r.rps_per_instance), rule.unwrap_or_default()]);
+            }
+            s = s.row(row);
         }
         Some(s)
     }

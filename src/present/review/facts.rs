@@ -262,6 +262,10 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
 
 pub fn plan(plan: &Plan, r: &mut Review) {
     let a = &plan.assumptions;
+    // The one number a capacity review asks for, first: measured, reconciled, explained.
+    if let Some(c) = &a.capacity {
+        r.summary.insert(0, Fact::new("Capacity per instance", format!("{}: {}", rps(c.rps_per_instance), c.summary)));
+    }
     let actions: Vec<String> = plan
         .months
         .iter()

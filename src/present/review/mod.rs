@@ -37,6 +37,10 @@ pub struct Review {
     #[serde(skip)]
     pub csv: Option<Table>,
     pub warnings: Vec<String>,
+    /// The capacity per instance a load test measured, reconciled (a plan with `--results`):
+    /// shown first, after the summary.
+    #[serde(skip)]
+    pub capacity: Option<Table>,
     /// Each run against the baseline run given (`report --baseline`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<Comparison>,
@@ -86,6 +90,7 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
         tables: Vec::new(),
         csv: None,
         warnings: Vec::new(),
+        capacity: None,
         comparisons: Vec::new(),
     };
     let mut step_csv = None;
@@ -121,6 +126,7 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 facts::plan(plan, &mut r);
                 r.charts.push(charts::instances(plan));
                 r.tables.push(super::plan::months(plan));
+                r.capacity = super::plan::capacity(plan);
                 r.csv = plan.csv();
                 "instance plan"
             }
@@ -158,11 +164,12 @@ fn dedupe(r: &mut Review) {
 impl Present for Review {
     fn view(&self) -> Document {
         let files = self.sources.iter().map(|s| (s.file.clone(), s.kind.to_string())).collect();
-        let mut blocks = vec![
-            Block::Facts { heading: "Summary".into(), facts: self.summary.clone() },
+        let mut blocks = vec![Block::Facts { heading: "Summary".into(), facts: self.summary.clone() }];
+        blocks.extend(self.capacity.clone().map(Block::Table));
+        blocks.extend([
             Block::Facts { heading: "Assumptions".into(), facts: self.assumptions.clone() },
             Block::Charts(self.charts.clone()),
-        ];
+        ]);
         blocks.extend(self.tables.iter().cloned().map(Block::Table));
         if !self.warnings.is_empty() {
             blocks.push(Block::Notes { heading: "Notes".into(), items: self.warnings.clone() });

@@ -29,12 +29,22 @@ fn the_demo_writes_a_complete_review() {
     let (sigma, kappa) = (fit["usl"]["sigma"].as_f64().unwrap(), fit["usl"]["kappa"].as_f64().unwrap());
     assert!((sigma - 0.05).abs() < 0.02 && (kappa / 0.002 - 1.0).abs() < 0.25, "σ {sigma}, κ {kappa}");
 
-    // The service model's capacity comes from that fit, and the plan from the model.
-    let service = fs::read_to_string(out.join("service.toml")).unwrap();
-    let per_instance = fit["usl"]["peak_throughput"].as_f64().unwrap() * 0.6;
-    assert!(service.contains(&format!("rps_per_instance = {per_instance:.1}")), "{service}");
+    // The plan's capacity per instance is measured: the sweep (its SLO-bound step, the busy
+    // workers it read) and its fit reconciled, the smallest used.
     let plan: Value = serde_json::from_str(&fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
     assert_eq!(plan["months"].as_array().unwrap().len(), 12);
+    let c = &plan["assumptions"]["capacity"];
+    let figures = c["figures"].as_array().unwrap();
+    let rules: Vec<&str> = figures.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules.len(), 3, "{c}");
+    for rule in ["slo", "utilization_law", "usl_peak"] {
+        assert!(rules.contains(&rule), "{rule}: {c}");
+    }
+    let smallest = figures.iter().map(|f| f["rps"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    assert_eq!(c["rps_per_instance"].as_f64().unwrap(), smallest);
+    let usl = fit["usl"]["peak_throughput"].as_f64().unwrap() * 0.6;
+    let usl_figure = figures.iter().find(|f| f["rule"] == "usl_peak").unwrap()["rps"].as_f64().unwrap();
+    assert!((usl_figure - usl).abs() < 1e-6 * usl, "{usl_figure} vs {usl}");
 
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(html.matches("<figure").count(), 8);

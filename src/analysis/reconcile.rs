@@ -66,24 +66,54 @@ pub fn reconcile(m: &Measured) -> Result<Reconciled, String> {
     let u = m.target_utilization;
     let mut figures = Vec::new();
     figures.extend(slo_bound(m.results, m.results_file));
+    // The law's line speaks for the load it was fitted on. Past it, where the steps measured the
+    // target utilization, the throughput there is read between those steps; past every step,
+    // there is no figure (utilization may stop growing in proportion: contention, a saturated
+    // resource it does not see).
+    let mut unsaid = None;
     if let Some(law) = &m.results.utilization_law {
         let rps = law.rps_at(u);
-        if rps > 0.0 && rps.is_finite() {
-            let past = if rps > law.linear_until_rps {
-                format!(", extrapolated past the {} RPS measured on the line", sig(law.linear_until_rps, 4))
-            } else {
-                String::new()
-            };
-            figures.push(CapacityFigure {
-                rule: CapacityRule::UtilizationLaw,
+        let mut read: Vec<(f64, f64, &str)> = m
+            .results
+            .steps
+            .iter()
+            .filter(|s| s.valid)
+            .filter_map(|s| s.utilization.map(|x| (s.achieved_rps, x, s.name.as_str())))
+            .collect();
+        // In order of utilization, which grows with the load even where throughput falls back.
+        read.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let crossing = read.windows(2).find(|w| w[0].1 <= u && w[1].1 >= u);
+        let figure = if rps > 0.0 && rps.is_finite() && rps <= law.linear_until_rps {
+            Some((
                 rps,
-                source: format!("{}, {}", m.results_file, steps_named(&law.steps)),
-                detail: format!(
-                    "utilization {} at D = {} ms per request{past}",
+                format!("{}, {}", m.results_file, steps_named(&law.steps)),
+                format!("utilization {} at D = {} ms per request", percent(u, 3), sig(law.demand_s * 1e3, 4)),
+            ))
+        } else if let Some(w) = crossing {
+            let x = w[0].0 + (u - w[0].1) / (w[1].1 - w[0].1).max(1e-12) * (w[1].0 - w[0].0);
+            Some((
+                x,
+                format!("{}, steps '{}' and '{}'", m.results_file, w[0].2, w[1].2),
+                format!(
+                    "utilization {} read between those steps ({} and {}): past {} RPS it leaves the law's line",
                     percent(u, 3),
-                    sig(law.demand_s * 1e3, 4)
+                    percent(w[0].1, 3),
+                    percent(w[1].1, 3),
+                    sig(law.linear_until_rps, 4)
                 ),
-            });
+            ))
+        } else {
+            let highest = read.iter().map(|r| r.1).fold(0.0, f64::max);
+            unsaid = Some(format!(
+                "utilization reached {} at most, so the {} target was not measured (the law's line would put it at {} RPS)",
+                percent(highest, 3),
+                percent(u, 3),
+                sig(rps, 4)
+            ));
+            None
+        };
+        if let Some((rps, source, detail)) = figure {
+            figures.push(CapacityFigure { rule: CapacityRule::UtilizationLaw, rps, source, detail });
         }
     }
     if let Some((fit, file)) = m.fit {
@@ -113,6 +143,7 @@ pub fn reconcile(m: &Measured) -> Result<Reconciled, String> {
     };
     let mut parts = vec![phrase(&binding, true)];
     parts.extend(figures.iter().filter(|f| f.rule != binding.rule).map(|f| phrase(f, false)));
+    parts.extend(unsaid);
     let mut summary = parts.join("; ");
     if let Some(first) = summary.get_mut(..1) {
         first.make_ascii_uppercase();

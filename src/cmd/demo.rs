@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::load::runner;
 use crate::model::capacity::{Fleet, Needed, Scaling};
 use crate::plan;
+use crate::plan::utilization::{CapacitySpec, UtilizationSpec};
 use crate::present::review::inputs::{self, Artefact};
 use crate::sim::{self, Distribution, SimConfig};
 
@@ -130,8 +131,25 @@ fn measure(dir: &Path) -> Result<bool> {
         });
         for (text, file, to) in [(SWEEP, "loadplans/sweep.toml", &sweep_dir), (SPIKE, "loadplans/demo-spike.toml", &spike_dir)]
         {
-            say(&format!("headroom run {file} --target {} --out {}", sim.url(), to.display()));
-            let plan = plan::parse(text, file)?;
+            let mut plan = plan::parse(text, file)?;
+            // The sweep reads the simulated service's busy workers as it goes, for the
+            // Utilization Law: what `--utilization-*` would say on the command line.
+            let reads = if file.ends_with("sweep.toml") {
+                plan.utilization = Some(UtilizationSpec {
+                    scrape: Some(format!("{}/metrics", sim.url())),
+                    metric: Some("headroom_sim_busy_seconds_total".parse().map_err(anyhow::Error::msg)?),
+                    capacity: Some(CapacitySpec::Metric("headroom_sim_workers".parse().map_err(anyhow::Error::msg)?)),
+                    interval: Some("500ms".parse().map_err(anyhow::Error::msg)?),
+                    ..UtilizationSpec::default()
+                });
+                format!(
+                    " --utilization-scrape {}/metrics --utilization-metric headroom_sim_busy_seconds_total --utilization-capacity headroom_sim_workers --utilization-interval 500ms",
+                    sim.url()
+                )
+            } else {
+                String::new()
+            };
+            say(&format!("headroom run {file} --target {}{reads} --out {}", sim.url(), to.display()));
             let opts = runner::RunOptions {
                 target: Some(sim.url()),
                 max_rps: None,
@@ -188,13 +206,19 @@ fn model(dir: &Path) -> Result<()> {
     })?;
     write_service(&fit, &forecast, &service)?;
     let (forecast_s, service_s) = (path("forecast.json"), path("service.toml"));
-    shown(&["plan", &service_s, "--forecast", &forecast_s, "--format", "json"], Some(&plan));
+    let fit_s = path("fit.json");
+    let sweep_dir = path("sweep");
+    shown(
+        &["plan", &service_s, "--forecast", &forecast_s, "--results", &sweep_dir, "--fit", &fit_s, "--format", "json"],
+        Some(&plan),
+    );
     into(&plan, |w| {
         let args = PlanArgs {
             model: service.clone(),
             forecast: Some(forecast.clone()),
-            fit: None,
-            results: None,
+            // The sweep's own instance: its capacity reconciled from the sweep and its fit.
+            fit: Some(fit.clone()),
+            results: Some(dir.join("sweep")),
             months: 12,
             start: None,
             worst_growth: None,
@@ -268,9 +292,10 @@ fn write_service(fit: &Path, forecast: &Path, to: &Path) -> Result<()> {
     let text = format!(
         "# Written by `headroom demo`. Capital Bikeshare's trips (the history's busiest hour, {current_peak:.3} per
 # second on {y}-{m:02}-{d:02}), one request a trip, served by instances like the simulated service. One instance peaks at {peak:.1} RPS
-# (the USL fit of the sweep); it is planned at {target:.0}% of that, {per_instance:.1} RPS. The fleet
-# today is the smallest that carries that peak at the target with one of three failure domains
-# lost, plus one spare.
+# (the USL fit of the sweep); at {target:.0}% of that, {per_instance:.1} RPS, the fleet today is the
+# smallest that carries that peak with one of three failure domains lost, plus one spare. The
+# plan's capacity per instance is measured: `headroom plan --results sweep --fit fit.json`
+# reconciles the sweep's SLO-bound throughput, its Utilization Law at the target and this peak.
 
 [service]
 name = \"bikeshare-on-serve-sim\"
@@ -282,9 +307,6 @@ utilization = \"{util}%\"
 
 [target]
 utilization = \"{target:.0}%\"
-
-[capacity]
-rps_per_instance = {per_instance:.1}
 
 [resilience]
 failure_domains = 3
@@ -300,7 +322,7 @@ multiplier = 1.5
         util = crate::units::sig(utilization * 100.0, 3),
     );
     say(&format!(
-        "wrote {} from the fit: {per_instance:.1} RPS per instance at {:.0}%",
+        "wrote {} from the fit: {per_instance:.1} RPS per instance at {:.0}% sizes today's fleet",
         to.display(),
         TARGET_UTILIZATION * 100.0
     ));

@@ -92,18 +92,13 @@ pub fn rate(run: &Run) -> Chart {
     let offered = summed(steps.iter().filter_map(|(t, _, p)| Some((*t, p.offered_rps?))));
     let achieved = summed(steps.iter().map(|(t, _, p)| (*t, p.achieved_rps)));
     let mut layers = Vec::new();
+    // A closed run offers no rate: its chart is what its users got through.
+    let title = if offered.is_empty() { "Throughput, second by second" } else { "Achieved against offered rate" };
     if !offered.is_empty() {
         layers.push(Layer::Line { label: "offered (scheduled)".into(), points: offered });
     }
     layers.push(Layer::Line { label: "achieved".into(), points: achieved });
-    chart(
-        "rate",
-        "Achieved against offered rate".into(),
-        "seconds into the run",
-        "requests per second",
-        XAxis::Number,
-        layers,
-    )
+    chart("rate", title.into(), "seconds into the run", "requests per second", XAxis::Number, layers)
 }
 
 /// Latency against throughput, one point per step, in order of throughput: where the curve
@@ -119,17 +114,28 @@ pub fn knee(run: &Run) -> Option<Chart> {
     };
     let p99 = at(|p| p.p99 as f64);
     let p50 = at(|p| p.p50 as f64);
+    let mut layers = vec![
+        Layer::Line { label: "p99".into(), points: p99.clone() },
+        Layer::Line { label: "p50".into(), points: p50.clone() },
+        Layer::Dots { label: "steps (p99)".into(), points: p99 },
+    ];
+    // The knee, where it was measured: the last step that held, and where utilization left its line.
+    if let Some(rps) = run.analysis.breaking_point.as_ref().and_then(|b| b.last_passing_rps) {
+        layers.push(Layer::Marker { label: format!("last step within SLO: {} RPS", sig(rps, 4)), x: rps });
+    }
+    if let Some(law) = run.utilization_law.as_ref().filter(|l| l.departs_at.is_some()) {
+        layers.push(Layer::Marker {
+            label: format!("utilization linear up to {} RPS", sig(law.linear_until_rps, 4)),
+            x: law.linear_until_rps,
+        });
+    }
     Some(chart(
         "knee",
         "Latency against throughput, one point per step".into(),
         "achieved requests per second",
         "latency (ms)",
         XAxis::Number,
-        vec![
-            Layer::Line { label: "p99".into(), points: p99.clone() },
-            Layer::Line { label: "p50".into(), points: p50.clone() },
-            Layer::Dots { label: "steps (p99)".into(), points: p99 },
-        ],
+        layers,
     ))
 }
 

@@ -105,6 +105,10 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 let mut steps = super::run::steps(run);
                 steps.heading = format!("{} steps, {file} ({})", facts::run_title(run), super::run::LATENCY_NOTE);
                 r.tables.push(steps);
+                if let Some(mut law) = super::run::utilization_section(run) {
+                    law.heading = format!("{}, {file}", law.heading);
+                    r.tables.push(law);
+                }
                 step_csv.get_or_insert_with(|| super::run::steps_csv(run));
                 "load test results"
             }

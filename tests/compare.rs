@@ -11,11 +11,13 @@ use common::{headroom, Sim};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// A 4-second run at 50 RPS against a simulated service of `service_time`, into `dir`.
+/// A 5-second run at 200 RPS against a simulated service of `service_time`, into `dir`: 1,000
+/// latencies, so that p99 is the tenth largest and a few scheduling stalls on a busy machine do
+/// not widen its interval past the 10 ms a slower service adds.
 fn run_against(service_time: &str, dir: &Path) {
     let sim = Sim::start(&["--workers", "16", "--service-time", service_time, "--distribution", "constant"]);
     let out = headroom()
-        .args(["run", "--target", &sim.url, "--rate", "50", "--duration", "4s", "--out"])
+        .args(["run", "--target", &sim.url, "--rate", "200", "--duration", "5s", "--out"])
         .arg(dir)
         .output()
         .unwrap();
@@ -39,7 +41,7 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     let junit = base.join("compare.xml");
     let (code, stdout, stderr) = compare(base, slower, &["--junit", junit.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stderr.contains("regression: step 'load 50': p99 rose"), "{stderr}");
+    assert!(stderr.contains("regression: step 'load 200': p99 rose"), "{stderr}");
     assert!(stdout.contains("REGRESSION") && stdout.contains("1 regression(s)"), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains(r#"failures="1""#) && xml.contains("<failure message=\"p99 rose"), "{xml}");
@@ -50,7 +52,7 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     assert_eq!(out.status.code(), Some(0), "the same configuration twice: {stdout}{stderr}");
     assert!(stdout.contains("no regression"), "{stdout}");
     let md = std::fs::read_to_string(&summary).unwrap();
-    assert!(md.contains("no regression") && md.contains("| load 50 |"), "the job summary: {md}");
+    assert!(md.contains("no regression") && md.contains("| load 200 |"), "the job summary: {md}");
 
     // The review of the slower run, given the baseline: its verdict in the summary, and the table.
     let out = headroom()
@@ -64,7 +66,7 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(md.contains("**Against the baseline**") && md.contains("1 regression(s) against"), "{md}");
-    assert!(md.contains("| load 50 | p99 |") && md.contains("REGRESSION"), "{md}");
+    assert!(md.contains("| load 200 | p99 |") && md.contains("REGRESSION"), "{md}");
 
     // JSON and CSV of the same comparison, piped.
     let (code, json, _) = compare(base, slower, &["--format", "json"]);

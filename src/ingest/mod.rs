@@ -3,6 +3,7 @@
 //! line and fix.
 
 pub mod history;
+pub mod http;
 pub mod metrics;
 pub mod points;
 pub mod service;

@@ -8,7 +8,6 @@
 //! gauge's mean. Every request is bounded in time and size; a failed read is counted and said,
 //! never fatal once the run has started.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -138,11 +137,9 @@ fn get(agent: &ureq::Agent, url: &str, query: &[(&str, &str)]) -> Result<String,
         }
         Err(ureq::Error::Transport(t)) => return Err(format!("cannot reach {url}: {t}")),
     };
-    let mut bytes = Vec::new();
-    response.into_reader().take(MAX_ANSWER_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("{url}: {e}"))?;
-    if bytes.len() as u64 > MAX_ANSWER_BYTES {
-        return Err(format!("{url}: an answer over {} MiB", MAX_ANSWER_BYTES >> 20));
-    }
+    let bytes = crate::ingest::http::body_within(response, MAX_ANSWER_BYTES)
+        .map_err(|e| format!("{url}: {e}"))?
+        .ok_or_else(|| format!("{url}: an answer over {} MiB", MAX_ANSWER_BYTES >> 20))?;
     String::from_utf8(bytes).map_err(|_| format!("{url}: the answer is not UTF-8 text"))
 }
 
@@ -262,9 +259,7 @@ impl Sampler {
     /// The mean utilization (a share of capacity) over `from..to`, from the samples inside it;
     /// `None` with fewer than two (one for a gauge).
     pub fn over(&self, from: Instant, to: Instant) -> Option<f64> {
-        let log = self.log.lock().expect("the utilization log is never poisoned");
-        let inside: Vec<Sample> = log.samples.iter().filter(|s| s.at >= from && s.at <= to).copied().collect();
-        utilization(&inside, self.reading)
+        self.each(&[(from, to)]).pop().flatten()
     }
 
     /// Utilization for each of `windows` (as `over`), read under one lock.
@@ -328,14 +323,6 @@ fn utilization(samples: &[Sample], reading: Reading) -> Option<f64> {
             Some(samples.iter().map(|s| share(s.value, s.capacity)).sum::<f64>() / samples.len() as f64)
         }
         Reading::Counter => {
-            if samples.len() < 2 {
-                return None;
-            }
-            let (first, last) = (samples[0], samples[samples.len() - 1]);
-            let span = last.at.duration_since(first.at).as_secs_f64();
-            if span <= 0.0 {
-                return None;
-            }
             let mut busy = 0.0;
             let mut cap_area = 0.0;
             for w in samples.windows(2) {
@@ -343,7 +330,8 @@ fn utilization(samples: &[Sample], reading: Reading) -> Option<f64> {
                 busy += if w[1].value >= w[0].value { w[1].value - w[0].value } else { w[1].value };
                 cap_area += d * w[1].capacity.or(w[0].capacity).unwrap_or(1.0);
             }
-            Some(busy / cap_area)
+            // Fewer than two samples, or all at one instant, span no time.
+            (cap_area > 0.0).then(|| busy / cap_area)
         }
     }
 }

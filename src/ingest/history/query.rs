@@ -3,7 +3,6 @@
 //! in the size of its answer, their series summed as in a saved answer.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::time::Duration;
 
 use super::reader::{setup, Options};
@@ -122,19 +121,15 @@ fn ask(agent: &ureq::Agent, endpoint: &str, q: &Query, c: Chunk) -> Result<Strin
             )))
         }
     };
-    let mut bytes = Vec::new();
-    response
-        .into_reader()
-        .take(MAX_ANSWER_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("reading the answer from {endpoint}: {e}")))?;
-    if bytes.len() as u64 > MAX_ANSWER_BYTES {
-        return Err(bad(format!(
-            "an answer over {} MiB for {} steps: too many series; sum them in the query (e.g. sum(rate(http_requests_total[5m])))",
-            MAX_ANSWER_BYTES >> 20,
-            ((c.end_s - c.start_s) / q.step_s) as u64 + 1
-        )));
-    }
+    let bytes = crate::ingest::http::body_within(response, MAX_ANSWER_BYTES)
+        .map_err(|e| bad(format!("reading the answer from {endpoint}: {e}")))?
+        .ok_or_else(|| {
+            bad(format!(
+                "an answer over {} MiB for {} steps: too many series; sum them in the query (e.g. sum(rate(http_requests_total[5m])))",
+                MAX_ANSWER_BYTES >> 20,
+                ((c.end_s - c.start_s) / q.step_s) as u64 + 1
+            ))
+        })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if !super::prometheus::is_json(text.as_bytes()) {
         return Err(bad(format!(

@@ -289,46 +289,37 @@ impl Present for Results {
 /// The Utilization Law fitted to the steps, and where the utilization was read.
 pub(crate) fn utilization_section(r: &Results) -> Option<Table> {
     let src = r.utilization_source.as_ref()?;
-    let mut t = Table::new("Utilization law (U = U₀ + D·X)", &["measure", "value"]);
-    match &r.utilization_law {
-        Some(law) => {
-            let interval = match (law.demand_lo95, law.demand_hi95) {
-                (Some(lo), Some(hi)) => format!(" (95%: {}–{})", human_duration(lo), human_duration(hi)),
-                _ => String::new(),
-            };
-            t = t
-                .row([
-                    "service demand D".to_string(),
-                    format!("{} per request{interval}", human_duration(law.demand_s)),
-                ])
-                .row(["utilization at no load U₀".to_string(), percent(law.idle, 3)])
-                .row(["steps fitted".to_string(), law.steps.join(", ")])
-                .row(["linear up to".to_string(), format!("{} RPS", sig(law.linear_until_rps, 4))]);
-            for u in [0.6, 0.8] {
-                t = t.row([format!("throughput at {}", percent(u, 2)), format!("{} RPS", sig(law.rps_at(u), 4))]);
-            }
-            if let (Some(step), Some(u)) = (&law.departs_at, law.departs_utilization) {
-                t = t.note(format!(
-                    "{step} ({}) lies off the line: the law is not measured past {} RPS",
-                    percent(u, 3),
-                    sig(law.linear_until_rps, 4)
-                ));
-            }
-        }
-        None => {
-            t = t.note("no law fitted: it needs two steps that delivered their load below 95% utilization".to_string());
-        }
+    let failed = match src.failures {
+        0 => String::new(),
+        n => format!(", {n} failed: {}", src.last_error.clone().unwrap_or_default()),
+    };
+    let mut t = Table::new("Utilization law (U = U₀ + D·X)", &["measure", "value"])
+        .row(["read from".to_string(), format!("{} every {}s", src.source, sig(src.interval_s, 3))])
+        .row(["reads".to_string(), format!("{}{failed}", thousands(src.samples as f64))]);
+    let Some(law) = &r.utilization_law else {
+        return Some(t.note("no law fitted: it needs two steps that delivered their load below 95% utilization"));
+    };
+    let interval = match (law.demand_lo95, law.demand_hi95) {
+        (Some(lo), Some(hi)) => format!(" (95%: {}–{})", human_duration(lo), human_duration(hi)),
+        _ => String::new(),
+    };
+    t = t
+        .row(["service demand D".to_string(), format!("{} per request{interval}", human_duration(law.demand_s))])
+        .row(["utilization at no load U₀".to_string(), percent(law.idle, 3)])
+        .row(["steps fitted".to_string(), law.steps.join(", ")])
+        .row(["linear up to".to_string(), format!("{} RPS", sig(law.linear_until_rps, 4))]);
+    for u in [0.6, 0.8] {
+        let rps = law.rps_at(u);
+        // Past the line's last step the law is extrapolated, and says so.
+        let past = if rps > law.linear_until_rps { " (extrapolated past the line)" } else { "" };
+        t = t.row([format!("throughput at {}", percent(u, 2)), format!("{} RPS{past}", sig(rps, 4))]);
     }
-    t = t.note(format!(
-        "utilization read from {} every {}s ({} reads{})",
-        src.source,
-        sig(src.interval_s, 3),
-        src.samples,
-        if src.failures > 0 {
-            format!(", {} failed: {}", src.failures, src.last_error.clone().unwrap_or_default())
-        } else {
-            String::new()
-        }
-    ));
+    if let (Some(step), Some(u)) = (&law.departs_at, law.departs_utilization) {
+        t = t.note(format!(
+            "{step} ({}) lies off the line: the law is not measured past {} RPS",
+            percent(u, 3),
+            sig(law.linear_until_rps, 4)
+        ));
+    }
     Some(t)
 }

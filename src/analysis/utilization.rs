@@ -19,20 +19,29 @@ struct Line {
     idle: f64,
     demand: f64,
     se: Option<f64>,
+    /// Degrees of freedom of `se`.
+    dof: f64,
 }
 
-/// Least squares of u on x: through the origin for fewer than three points, with an intercept
-/// from three on.
+/// Least squares of u on x through the origin (U₀ = 0).
+fn through_origin(points: &[(f64, f64)]) -> Line {
+    let n = points.len() as f64;
+    let sxx: f64 = points.iter().map(|(x, _)| x * x).sum();
+    let demand = points.iter().map(|(x, u)| x * u).sum::<f64>() / sxx;
+    let se = (points.len() >= 2).then(|| {
+        let ss: f64 = points.iter().map(|(x, u)| (u - demand * x).powi(2)).sum();
+        (ss / (n - 1.0) / sxx).sqrt()
+    });
+    Line { idle: 0.0, demand, se, dof: n - 1.0 }
+}
+
+/// Least squares of u on x: with an intercept from three points on, through the origin for
+/// fewer, or when the intercept would be a utilization below zero at no load, which no target
+/// has.
 fn line(points: &[(f64, f64)]) -> Line {
     let n = points.len() as f64;
     if points.len() < 3 {
-        let sxx: f64 = points.iter().map(|(x, _)| x * x).sum();
-        let demand = points.iter().map(|(x, u)| x * u).sum::<f64>() / sxx;
-        let se = (points.len() == 2).then(|| {
-            let ss: f64 = points.iter().map(|(x, u)| (u - demand * x).powi(2)).sum();
-            (ss / (n - 1.0) / sxx).sqrt()
-        });
-        return Line { idle: 0.0, demand, se };
+        return through_origin(points);
     }
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let mu = points.iter().map(|p| p.1).sum::<f64>() / n;
@@ -40,8 +49,11 @@ fn line(points: &[(f64, f64)]) -> Line {
     let sxu: f64 = points.iter().map(|(x, u)| (x - mx) * (u - mu)).sum();
     let demand = sxu / sxx;
     let idle = mu - demand * mx;
+    if idle < 0.0 {
+        return through_origin(points);
+    }
     let ss: f64 = points.iter().map(|(x, u)| (u - idle - demand * x).powi(2)).sum();
-    Line { idle, demand, se: Some((ss / (n - 2.0) / sxx).sqrt()) }
+    Line { idle, demand, se: Some((ss / (n - 2.0) / sxx).sqrt()), dof: n - 2.0 }
 }
 
 fn on_line(l: &Line, (x, u): (f64, f64)) -> bool {
@@ -79,7 +91,7 @@ pub fn fit(steps: &[StepResult]) -> Option<UtilizationLaw> {
     if !(l.demand > 0.0 && l.demand.is_finite()) {
         return None;
     }
-    let dof = if used < 3 { used as f64 - 1.0 } else { used as f64 - 2.0 };
+    let dof = l.dof;
     let half = l.se.filter(|_| dof >= 1.0).map(|se| {
         let t = StudentsT::new(0.0, 1.0, dof).map_or(f64::NAN, |d| d.inverse_cdf(0.975));
         t * se
@@ -110,6 +122,16 @@ mod tests {
         xy.push((250.0, 0.85));
         let l = line(&xy);
         assert!(!xy.iter().all(|p| on_line(&l, *p)));
+    }
+
+    #[test]
+    fn a_line_that_would_start_below_zero_goes_through_the_origin() {
+        // Throughput that grows slower than utilization (contention) bends the line's intercept
+        // below zero: no target is busy below 0% at no load.
+        let xy = [(48.0, 1.0 / 64.0), (93.0, 2.0 / 64.0), (167.0, 4.0 / 64.0), (268.0, 8.0 / 64.0)];
+        let l = line(&xy);
+        assert_eq!(l.idle, 0.0);
+        assert_eq!((l.demand, l.dof), (through_origin(&xy).demand, 3.0));
     }
 
     #[test]

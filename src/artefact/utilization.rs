@@ -36,8 +36,8 @@ pub struct UtilizationLaw {
     /// D's 95% interval (Student's t); `null` from two steps that lie exactly on the line.
     pub demand_lo95: Option<f64>,
     pub demand_hi95: Option<f64>,
-    /// Utilization at no load: the line's intercept (0 when fitted through the origin, from
-    /// two steps).
+    /// Utilization at no load: the line's intercept (0 when fitted through the origin: from
+    /// two steps, or when the intercept would fall below zero).
     pub idle: f64,
     /// The steps fitted: from the lightest, those whose utilization lies within 10% (or 2
     /// points) of the line, below 95%.

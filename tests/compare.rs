@@ -47,7 +47,17 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     assert!(xml.contains(r#"failures="1""#) && xml.contains("<failure message=\"p99 rose"), "{xml}");
 
     let summary = base.join("summary.md");
-    let out = headroom().arg("compare").arg(base).arg(again).env("GITHUB_STEP_SUMMARY", &summary).output().unwrap();
+    // Two runs of one configuration on a shared 2-core machine differ at p99 by up to ~13%
+    // (seen in CI), and 1,000 latencies make that significant: a pipeline on such runners sets
+    // its limit above that noise, as this one does; the 30 ms service is +40% and more.
+    let out = headroom()
+        .arg("compare")
+        .arg(base)
+        .arg(again)
+        .args(["--max-p99-increase", "20%"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "the same configuration twice: {stdout}{stderr}");
     assert!(stdout.contains("no regression"), "{stdout}");

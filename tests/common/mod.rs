@@ -49,3 +49,23 @@ impl Drop for Sim {
 pub fn results(dir: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
+
+/// How many times a measurement against a live loopback server is taken before its checks fail.
+pub const ATTEMPTS: usize = 3;
+
+/// Takes a measurement against a live loopback server and checks it, up to [`ATTEMPTS`] times,
+/// until the checks pass. CI machines are shared: a neighbour's burst can stall two cores for
+/// tens of milliseconds, which the generator reports as falling behind but which still moves the
+/// measured figures. A systematic error fails every attempt; a passing disturbance does not.
+pub fn settled<T>(what: &str, mut measure: impl FnMut() -> T) -> T {
+    for attempt in 1.. {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut measure)) {
+            Ok(value) => return value,
+            Err(_) if attempt < ATTEMPTS => {
+                eprintln!("{what}: attempt {attempt} of {ATTEMPTS} failed (above); measuring again")
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    unreachable!("the loop returns or panics by its last attempt")
+}

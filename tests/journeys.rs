@@ -203,6 +203,14 @@ duration = "1s"
     assert_eq!(s["errors"]["extract"], 10);
     assert_eq!(s["errors"]["http_4xx"], 20);
     assert_eq!(journey(s, "no-token")["errors"]["http_4xx"], 10);
+    // The review shows each journey end to end, and where and why the failed ones stopped.
+    let md = headroom()
+        .args(["report", dir.path().join("out/results.json").to_str().unwrap(), "-f", "md", "-o", "-"])
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&md.get_output().stdout).to_string();
+    assert!(md.contains("## Journeys (end to end") && md.contains("| load 30 | typo | 10 | 0 | 10 |"), "{md}");
+    assert!(md.contains("10 stopped at typo/token: extract.token"), "{md}");
 }
 
 fn bad_plan(text: &str, wants: &[&str]) {

@@ -24,7 +24,6 @@ dt { font-weight: 600; } dd { margin: 0; }
          margin-right: .4rem; color: #fff; }
 .pass { background: #1a7f37; } .fail { background: #cf222e; } .warn { background: #9a6700; }
 figure { margin: 1.2rem 0; break-inside: avoid; } figure svg { width: 100%; height: auto; border: 1px solid #d8dee4; }
-figcaption { color: #57606a; font-size: .85rem; }
 table { border-collapse: collapse; font-size: .85rem; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d8dee4; padding: .25rem .5rem; text-align: right; }
 th:first-child, td:first-child, td:last-child { text-align: left; } th { background: #f6f8fa; }
@@ -99,8 +98,13 @@ impl Renderer for Html {
                         // plotters writes a standalone document; inline SVG starts at <svg>.
                         let svg = svg::svg(c)?;
                         let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-                        writeln!(out, "<figure id=\"chart-{}\" class=\"chart\">\n{svg}", esc(&c.id))?;
-                        writeln!(out, "<figcaption>{}</figcaption>\n</figure>", esc(&c.title))?;
+                        // The chart draws its own title; a caption would only say it again.
+                        writeln!(
+                            out,
+                            "<figure id=\"chart-{}\" class=\"chart\" aria-label=\"{}\">\n{svg}\n</figure>",
+                            esc(&c.id),
+                            esc(&c.title)
+                        )?;
                     }
                 }
                 Block::Notes { heading, items } => {

@@ -21,7 +21,9 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(255, 127, 14),
     RGBColor(23, 190, 207),
 ];
-const SIZE: (u32, u32) = (900, 480);
+const SIZE: (u32, u32) = (1040, 480);
+/// Pixels a legend character takes, roughly, in plotters' 12 px sans-serif.
+const LEGEND_CHAR_PX: u32 = 7;
 
 /// The chart as an SVG document.
 pub fn svg(chart: &Chart) -> Result<String> {
@@ -78,7 +80,14 @@ fn draw(chart: &Chart, root: &DrawingArea<SVGBackend, Shift>) -> DrawResult {
     let x = (x0 - pad)..(x1 + pad);
     if chart.log_y {
         let positive: Vec<f64> = ys.iter().copied().filter(|v| *v > 0.0).collect();
-        let (lo, hi) = if positive.is_empty() { (1.0, 10.0) } else { (min(&positive) / 1.5, max(&positive) * 1.5) };
+        // From decade to decade, so that the axis is labelled at both ends, above and below the data.
+        let (lo, hi) = if positive.is_empty() {
+            (1.0, 10.0)
+        } else {
+            let (lo, hi) = (min(&positive), max(&positive));
+            let hi = 10f64.powf((hi * 1.05).log10().ceil());
+            (10f64.powf((lo / 1.05).log10().floor()).min(hi / 10.0), hi)
+        };
         plot(chart, root, x, (lo..hi).log_scale())
     } else {
         let hi = if ys.is_empty() { 1.0 } else { max(&ys).max(0.0) * 1.1 };
@@ -91,9 +100,13 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
+    // The legend stands to the right of the plot, where it covers no line or point.
+    let longest = chart.layers.iter().map(|l| label(l).chars().count() as u32).max().unwrap_or(0);
+    let legend_w = if longest == 0 { 0 } else { longest * LEGEND_CHAR_PX + 48 };
     let mut c = ChartBuilder::on(root)
         .caption(&chart.title, ("sans-serif", 20))
         .margin(14)
+        .margin_right(14 + legend_w)
         .x_label_area_size(44)
         .y_label_area_size(72)
         .build_cartesian_2d(x, y)?;
@@ -111,16 +124,47 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     layers(&mut c, chart)?;
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    let (xs, ys) = c.plotting_area().get_pixel_range();
+    legend(root, chart, (xs.end + 12, ys.start))?;
     root.present()?;
     Ok(())
 }
 
-/// Each layer of `chart`, in its colour, with its legend entry.
+/// The legend, drawn on the whole canvas at `at` (to the right of the plot): plotters' own
+/// series labels are confined to the plotting area, where they cover the data.
+fn legend(root: &DrawingArea<SVGBackend, Shift>, chart: &Chart, at: (i32, i32)) -> DrawResult {
+    let font = ("sans-serif", 12).into_font().color(&BLACK);
+    for (i, layer) in chart.layers.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let (x, y) = (at.0, at.1 + 8 + 18 * i as i32);
+        match layer {
+            Layer::Line { .. } | Layer::Level { .. } => {
+                root.draw(&PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)))?
+            }
+            Layer::Dots { .. } => root.draw(&Circle::new((x + 9, y), 3, color.filled()))?,
+            Layer::Band { .. } => {
+                root.draw(&Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.mix(0.18).filled()))?
+            }
+            Layer::Marker { .. } => {
+                root.draw(&PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.55).stroke_width(1)))?
+            }
+        }
+        root.draw(&Text::new(label(layer).to_string(), (x + 24, y - 6), font.clone()))?;
+    }
+    Ok(())
+}
+
+fn label(layer: &Layer) -> &str {
+    match layer {
+        Layer::Line { label, .. }
+        | Layer::Dots { label, .. }
+        | Layer::Band { label, .. }
+        | Layer::Level { label, .. }
+        | Layer::Marker { label, .. } => label,
+    }
+}
+
+/// Each layer of `chart`, in its colour.
 fn layers<'a, Y>(c: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>, chart: &Chart) -> DrawResult
 where
     Y: Ranged<ValueType = f64>,
@@ -130,35 +174,25 @@ where
     for (i, layer) in chart.layers.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         match layer {
-            Layer::Line { label, points } => {
-                c.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            Layer::Line { points, .. } => {
+                c.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?;
             }
-            Layer::Dots { label, points } => {
-                c.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled()));
+            Layer::Dots { points, .. } => {
+                c.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
             }
-            Layer::Band { label, points } => {
+            Layer::Band { points, .. } => {
                 let outline: Vec<(f64, f64)> =
                     points.iter().map(|p| (p.0, p.2)).chain(points.iter().rev().map(|p| (p.0, p.1))).collect();
-                c.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled())))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.mix(0.18).filled()));
+                c.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled())))?;
             }
-            Layer::Level { label, y } => {
+            Layer::Level { y, .. } => {
                 let style = color.stroke_width(2);
-                c.draw_series(DashedLineSeries::new([(x_lo, *y), (x_hi, *y)], 8, 5, style))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+                c.draw_series(DashedLineSeries::new([(x_lo, *y), (x_hi, *y)], 8, 5, style))?;
             }
-            Layer::Marker { label, x } => {
+            Layer::Marker { x, .. } => {
                 let style = BLACK.mix(0.55).stroke_width(1);
                 let (y0, y1) = (y_range.start, y_range.end);
-                c.draw_series(DashedLineSeries::new([(*x, y0), (*x, y1)], 4, 4, style))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+                c.draw_series(DashedLineSeries::new([(*x, y0), (*x, y1)], 4, 4, style))?;
             }
         }
     }

@@ -105,6 +105,10 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
                 let mut steps = super::run::steps(run);
                 steps.heading = format!("{} steps, {file} ({})", facts::run_title(run), super::run::LATENCY_NOTE);
                 r.tables.push(steps);
+                if let Some(mut journeys) = super::run::journeys_section(run) {
+                    journeys.heading = format!("{}, {file}", journeys.heading);
+                    r.tables.push(journeys);
+                }
                 if let Some(mut law) = super::run::utilization_section(run) {
                     law.heading = format!("{}, {file}", law.heading);
                     r.tables.push(law);
@@ -120,7 +124,8 @@ pub fn build(artefacts: &[(String, Artefact)]) -> Review {
             Artefact::Forecast(f) => {
                 facts::forecast(f, &mut r);
                 r.charts.push(charts::forecast(f));
-                let mut months = super::forecast::periods_section_of(&f.forecast, &f.peak_means);
+                let mut months =
+                    super::forecast::periods_section_of(&f.forecast, &f.peak_means, f.source.requests_per_count);
                 months.heading = format!("Forecast, {file}");
                 r.tables.push(months);
                 "forecast"

@@ -428,3 +428,46 @@ fn a_prometheus_range_query_is_a_history_the_sum_of_its_series() {
         headroom().args(["history", file]).assert().code(2).stderr(predicate::str::contains(says));
     }
 }
+
+#[test]
+fn counts_taken_as_requests_scale_the_forecast_and_say_so() {
+    let args = [ENWIKI, "--time-column", "month", "--count-column", "requests"];
+    let (plain, scaled) = (forecast(&args), forecast(&[&args[..], &["--requests-per-count", "1000"]].concat()));
+    assert!(plain["source"].get("requests_per_count").is_none(), "{}", plain["source"]);
+    assert_eq!(scaled["source"]["requests_per_count"], 1000.0);
+    for (p, s) in plain["periods"].as_array().unwrap().iter().zip(scaled["periods"].as_array().unwrap()) {
+        let (p, s) = (f(p, "mean_rps"), f(s, "mean_rps"));
+        assert!((s / (p * 1000.0) - 1.0).abs() < 1e-6, "{s} against 1000 × {p}");
+    }
+    // Errors are relative, so the scale leaves them as they were (to rounding).
+    let (a, b) = (&plain["backtest"]["ahead_1_to_6"], &scaled["backtest"]["ahead_1_to_6"]);
+    assert_eq!(a["mean_coverage"], b["mean_coverage"]);
+    for key in ["mean_mape", "holt_winters_mean_mape", "seasonal_naive_mean_mape"] {
+        assert!((f(a, key) - f(b, key)).abs() < 1e-9, "{key}: {a} against {b}");
+    }
+    headroom()
+        .args([
+            "forecast",
+            ENWIKI,
+            "--time-column",
+            "month",
+            "--count-column",
+            "requests",
+            "--requests-per-count",
+            "1000",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("counts × 1,000 requests each"));
+    // A rate is already requests; a scale without a count column is refused.
+    headroom()
+        .args(["forecast", NASA, "--requests-per-count", "1000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--count-column"));
+    headroom()
+        .args(["forecast", ENWIKI, "--time-column", "month", "--count-column", "requests", "--requests-per-count", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a positive number"));
+}

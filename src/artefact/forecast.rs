@@ -18,6 +18,10 @@ pub struct Source {
     pub interval: String,
     pub first: String,
     pub last: String,
+    /// Requests each counted event was taken as (`--requests-per-count`), when the counts were
+    /// scaled to requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_count: Option<f64>,
     /// The last month with at least half its intervals: forecasts start after it.
     pub last_month: YearMonth,
 }

@@ -32,6 +32,9 @@ const SPIKE: &str = include_str!("../../loadplans/demo-spike.toml");
 const HISTORY: &str = "models/history/bikeshare_dc_hourly.csv";
 /// The utilization each instance is planned to run at, at the peak.
 const TARGET_UTILIZATION: f64 = 0.6;
+/// The requests of the planned service each trip stands for: the planner's assumption (a bike in
+/// use reporting once a second through a trip of about 17 minutes), stated wherever it is used.
+const REQUESTS_PER_TRIP: f64 = 1000.0;
 
 /// Arguments of `headroom demo`.
 #[derive(Debug, Args)]
@@ -190,7 +193,18 @@ fn model(dir: &Path) -> Result<()> {
         super::fit::run(args, w)
     })?;
     shown(
-        &["forecast", HISTORY, "--count-column", "trips", "--timezone", "-05:00", "--format", "json"],
+        &[
+            "forecast",
+            HISTORY,
+            "--count-column",
+            "trips",
+            "--requests-per-count",
+            "1000",
+            "--timezone",
+            "-05:00",
+            "--format",
+            "json",
+        ],
         Some(&forecast),
     );
     into(&forecast, |w| {
@@ -256,6 +270,7 @@ fn history_input() -> HistoryInput {
         epoch: Default::default(),
         rate_column: "rps".into(),
         count_column: Some("trips".into()),
+        requests_per_count: Some(REQUESTS_PER_TRIP),
         instances_column: None,
         cpu_column: None,
         peak_column: None,
@@ -290,15 +305,17 @@ fn write_service(fit: &Path, forecast: &Path, to: &Path) -> Result<()> {
     };
     let utilization = current_peak / (instances as f64 * peak);
     let text = format!(
-        "# Written by `headroom demo`. Capital Bikeshare's trips (the history's busiest hour, {current_peak:.3} per
-# second on {y}-{m:02}-{d:02}), one request a trip, served by instances like the simulated service. One instance peaks at {peak:.1} RPS
+        "# Written by `headroom demo`. The API of a bike-share: Capital Bikeshare's trips, each taken
+# as {per_trip} requests (the planner's assumption: a bike in use reporting once a second through a
+# trip of about 17 minutes), so the history's busiest hour is {current_peak:.0} RPS on {y}-{m:02}-{d:02};
+# served by instances like the simulated service. One instance peaks at {peak:.1} RPS
 # (the USL fit of the sweep); at {target:.0}% of that, {per_instance:.1} RPS, the fleet today is the
 # smallest that carries that peak with one of three failure domains lost, plus one spare. The
 # plan's capacity per instance is measured: `headroom plan --results sweep --fit fit.json`
 # reconciles the sweep's SLO-bound throughput, its Utilization Law at the target and this peak.
 
 [service]
-name = \"bikeshare-on-serve-sim\"
+name = \"bikeshare-api\"
 
 [current]
 instances = {instances}
@@ -320,6 +337,7 @@ multiplier = 1.5
 ",
         target = TARGET_UTILIZATION * 100.0,
         util = crate::units::sig(utilization * 100.0, 3),
+        per_trip = crate::units::thousands(REQUESTS_PER_TRIP),
     );
     say(&format!(
         "wrote {} from the fit: {per_instance:.1} RPS per instance at {:.0}% sizes today's fleet",

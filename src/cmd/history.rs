@@ -43,6 +43,10 @@ pub struct HistoryInput {
     /// Read a count per interval from this column instead of a rate
     #[arg(long, value_name = "NAME")]
     pub count_column: Option<String>,
+    /// Requests of the service each counted event stands for (with --count-column): e.g. 1000
+    /// API requests per trip. Counts and peaks are multiplied by it, and the forecast says so
+    #[arg(long, value_name = "N", requires = "count_column", value_parser = positive)]
+    pub requests_per_count: Option<f64>,
     /// Column with the instance count (optional; used when present)
     #[arg(long, value_name = "NAME")]
     pub instances_column: Option<String>,
@@ -101,6 +105,14 @@ impl Default for PrometheusInput {
     }
 }
 
+/// A positive, finite number.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.trim().replace(',', "").parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("expected a positive number such as 1000, found '{text}'")),
+    }
+}
+
 fn parse_end(text: &str) -> Result<f64, String> {
     crate::calendar::parse_timestamp(text.trim().as_bytes())
         .ok_or_else(|| format!("expected a time such as 2026-11-30T00:00:00Z or 2026-11-30, found '{text}'"))
@@ -123,6 +135,7 @@ impl HistoryInput {
             outage_after_s: self.outage_after.secs(),
             hourly,
             time: TimeRead { zone: self.timezone.clone(), epoch: self.epoch },
+            requests_per_count: self.requests_per_count,
         };
         match (&self.prometheus.prometheus, &self.history) {
             (Some(url), _) => {

@@ -122,8 +122,16 @@ fn source_note(p: &PeriodForecast) -> String {
     }
 }
 
+/// What a history scaled from counts to requests says of itself.
+pub(crate) fn scaled(requests_per_count: f64) -> String {
+    format!(
+        "RPS are the history's counts × {} requests each (--requests-per-count: the planner's figure, not measured)",
+        thousands(requests_per_count)
+    )
+}
+
 /// One row a forecast month.
-pub(crate) fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
+pub(crate) fn periods_section_of(f: &Forecast, peak_means: &str, requests_per_count: Option<f64>) -> Table {
     let peaks = f.periods.iter().any(|p| p.peak_rps.is_some());
     let header: &[&str] = if peaks {
         &["month", "mean RPS", "peak RPS", "peak 80% band", "peak 95% band", "worst case", "band from"]
@@ -149,6 +157,9 @@ pub(crate) fn periods_section_of(f: &Forecast, peak_means: &str) -> Table {
         t = t.row(row);
     }
     t.notes.push(peak_means.to_string());
+    if let Some(n) = requests_per_count {
+        t.notes.push(scaled(n));
+    }
     if let Some(r) = f.model.peak_to_mean {
         t.notes.push(format!("peak-to-mean ratio applied: {}", sig(r, 3)));
     }
@@ -217,7 +228,12 @@ impl Present for ForecastReport {
         ));
         let quality = quality_section(&self.quality, &self.treatments);
         let f = &self.forecast;
-        let mut sections = vec![history, quality, model_section(f), periods_section_of(f, &self.peak_means)];
+        let mut sections = vec![
+            history,
+            quality,
+            model_section(f),
+            periods_section_of(f, &self.peak_means, self.source.requests_per_count),
+        ];
         sections.extend(self.holdout.as_ref().map(holdout_section));
         Document::tables(format!("Forecast of {}", self.source.file), sections)
     }

@@ -88,6 +88,7 @@ pub fn run(args: ForecastArgs, out: &mut dyn Write) -> Result<()> {
             interval: history.native.label(),
             first: rfc3339(history.first_s),
             last: rfc3339(history.last_s),
+            requests_per_count: history.requests_per_count,
             last_month,
         },
         treatments: history.quality.treatments(),

@@ -46,6 +46,9 @@ pub struct Options {
     pub hourly: bool,
     /// The zone of timestamps without an offset, and the unit of numeric ones.
     pub time: TimeRead,
+    /// Requests each counted event stands for (a count column only): counts and peaks are
+    /// multiplied by it, so that the history is in requests of the service being planned.
+    pub requests_per_count: Option<f64>,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             outage_after_s: 15.0 * 60.0,
             hourly: false,
             time: TimeRead::default(),
+            requests_per_count: None,
         }
     }
 }
@@ -103,6 +107,8 @@ struct Layout {
     cpu: Option<usize>,
     peak: Option<usize>,
     read: TimeRead,
+    /// What each value and peak is multiplied by: requests per counted event, or 1.
+    scale: f64,
     /// Whether any timestamp had no offset and was read in `time`'s zone.
     zoned: std::cell::Cell<bool>,
 }
@@ -113,7 +119,17 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
         csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).buffer_capacity(1 << 18).from_reader(input);
     let header =
         rdr.byte_headers().map_err(|e| InputError::BadFile { file: source.into(), message: e.to_string() })?.clone();
-    let layout = layout(&header, source, &opts.columns, opts.time.clone())?;
+    let mut layout = layout(&header, source, &opts.columns, opts.time.clone())?;
+    let scale = match (opts.requests_per_count, layout.is_count) {
+        (Some(n), true) => Some(n),
+        (Some(_), false) => {
+            return Err(InputError::Usage(
+                "--requests-per-count scales a count column: name it with --count-column".into(),
+            ))
+        }
+        (None, _) => None,
+    };
+    layout.scale = scale.unwrap_or(1.0);
     let setup = setup(opts, layout.is_count, layout.peak.is_some());
     let mut record = ByteRecord::new();
     let mut pending: Vec<Row> = Vec::new();
@@ -165,6 +181,7 @@ pub fn read_from<R: Read>(input: R, source: &str, opts: &Options) -> Result<Hist
     history.quality.unix_millis = layout.unix.get() == Some(Written::UnixMillis);
     history.quality.zone = layout.zoned.get().then(|| opts.time.zone.name());
     history.rows = rows;
+    history.requests_per_count = scale;
     history.quality.bad_rows = bad.bad_rows;
     history.quality.bad_row_examples = bad.bad_row_examples;
     Ok(history)
@@ -216,6 +233,7 @@ fn layout(header: &ByteRecord, file: &str, cols: &Columns, read: TimeRead) -> Re
         cpu: optional(&cols.cpu, "cpu", "--cpu-column")?,
         peak: cols.peak.as_ref().map(|n| find(n).ok_or_else(|| missing(n, "--peak-column"))).transpose()?,
         read,
+        scale: 1.0,
         zoned: std::cell::Cell::new(false),
     })
 }
@@ -263,10 +281,10 @@ fn parse_row(rec: &ByteRecord, l: &Layout, file: &str, line: u64) -> Result<Row,
     };
     Ok(Row {
         ts,
-        value,
+        value: value * l.scale,
         instances: optional(l.instances, "instances", "a non-negative instance count")?,
         cpu: optional(l.cpu, "cpu", "a non-negative utilization")?,
-        peak: optional(l.peak, "peak", "a non-negative peak rate")?,
+        peak: optional(l.peak, "peak", "a non-negative peak rate")?.map(|p| p * l.scale),
         line,
     })
 }

@@ -125,6 +125,9 @@ pub struct History {
     /// The native interval between rows, in seconds (the shortest seen, for months).
     pub interval_s: f64,
     pub native: Native,
+    /// Requests each counted event stands for, when the counts were scaled to requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_count: Option<f64>,
     pub first_s: f64,
     pub last_s: f64,
     /// Day number (days since 1970-01-01) of `days[0]`.
@@ -180,6 +183,7 @@ impl History {
             rows: 0,
             interval_s,
             native,
+            requests_per_count: None,
             first_s,
             last_s: first_s,
             first_day: first_s.div_euclid(DAY_S as f64) as i64,

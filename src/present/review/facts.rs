@@ -217,14 +217,15 @@ pub fn forecast(f: &Forecast, r: &mut Review) {
     r.assumptions.push(Fact::new(
         "Growth model",
         format!(
-            "{}, from {} ({} {} rows, {} → {}); {}",
+            "{}, from {} ({} {} rows, {} → {}); {}{}",
             f.forecast.model.name,
             f.source.file,
             thousands(f.source.rows as f64),
             f.source.interval,
             f.source.first,
             f.source.last,
-            f.peak_means
+            f.peak_means,
+            f.source.requests_per_count.map_or(String::new(), |n| format!("; {}", crate::present::forecast::scaled(n)))
         ),
     ));
     let b = &f.forecast.backtest;

@@ -87,6 +87,24 @@ fn every_sigint_and_sigterm_is_honoured_at_every_stage() {
                 assert_eq!(r["interrupted"], false, "{sig} at {delay} ms");
                 assert_eq!(r["steps"].as_array().unwrap().len(), 4, "{sig} at {delay} ms");
             }
+            // The shared machine left the generator behind: the stress run stopped at that step,
+            // before the signal came, and is invalid for it (exit 3). The signal is not lost: the
+            // run ended early, with the step that says why.
+            (3, Some(r)) => {
+                assert_eq!(r["interrupted"], false, "{sig} at {delay} ms");
+                let steps = r["steps"].as_array().unwrap();
+                assert!(steps.len() < 4, "{sig} at {delay} ms: exit 3 after all {} steps", steps.len());
+                let last = &steps[steps.len() - 1];
+                assert_eq!(
+                    last["delivery"]["kind"], "generator_behind",
+                    "{sig} at {delay} ms: {}",
+                    r["invalid_reasons"]
+                );
+                eprintln!(
+                    "{sig} at {delay} ms: the run ended before it, the generator behind: {}",
+                    r["invalid_reasons"]
+                );
+            }
             (c, Some(r)) if *c == expected => {
                 honoured += 1;
                 assert_eq!(r["interrupted"], true, "{sig} at {delay} ms");

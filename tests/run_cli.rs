@@ -443,3 +443,47 @@ fn a_run_reads_its_plan_from_stdin_and_writes_its_results_to_stdout() {
     std::fs::write(&saved, &out.stdout).unwrap();
     headroom().args(["compare", "-", saved.to_str().unwrap()]).write_stdin(out.stdout.clone()).assert().success();
 }
+
+/// `run --junit`: each step's validity and SLOs as JUnit test cases, a failed SLO as a failure
+/// with what was measured; `--junit -` on standard output, refused beside `-o -`.
+#[test]
+fn a_run_writes_its_checks_as_junit() {
+    // 20 ms of service time: p99 < 5s passes, p99 < 5ms fails.
+    let sim = Sim::start(&["--service-time", "20ms", "--distribution", "constant"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "target = \"{}\"\nslo = [\"p99 < 5s\", \"p99 < 5ms\"]\n\n[[requests]]\nname = \"home\"\npath = \"/\"\n\n\
+             [profile]\nkind = \"load\"\nrate = \"50\"\nduration = \"1s\"\n",
+            sim.url
+        ),
+    )
+    .unwrap();
+    let xml = dir.path().join("checks.xml");
+    headroom().arg("run").arg(&plan).arg("--out").arg(dir.path().join("run")).arg("--junit").arg(&xml).assert().code(1);
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert!(text.contains(r#"<testsuites name="headroom run" tests="3" failures="1">"#), "{text}");
+    assert!(text.contains(r#"<testcase classname="load 50" name="valid"/>"#), "{text}");
+    assert!(text.contains(r#"<testcase classname="load 50" name="p99 &lt; 5s (overall)"/>"#), "{text}");
+    assert!(text.contains(r#"<failure message="p99 &lt; 5ms overall measured 2"#), "{text}");
+    let out = headroom()
+        .arg("run")
+        .arg(&plan)
+        .arg("--out")
+        .arg(dir.path().join("again"))
+        .args(["--junit", "-"])
+        .assert()
+        .code(1);
+    let out = out.get_output();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("<?xml"), "JUnit on standard output");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Steps (latency"), "the summary on standard error");
+    headroom()
+        .arg("run")
+        .arg(&plan)
+        .args(["-o", "-", "--junit", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both write standard output"));
+}

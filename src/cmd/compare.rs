@@ -11,6 +11,7 @@ use clap::Args;
 use crate::analysis::compare::{self, Comparison, Limits};
 use crate::artefact::{self, fit::FitReport, results::Results, Any};
 use crate::error::InputError;
+use crate::output::junit::{self, Case};
 use crate::output::Format;
 use crate::plan::profile::ProfileKind;
 use crate::units::Fraction;
@@ -160,14 +161,10 @@ fn step_summary(c: &Comparison) -> Result<()> {
     crate::output::render(&doc, Format::Md, &mut file, None)
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// The comparison as JUnit XML: one test suite, one test case per judged measure of each step
 /// and request, a failure for each regression.
 pub fn write_junit(c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
-    let cases: Vec<(String, String, Option<String>)> = c
+    let cases: Vec<Case> = c
         .steps
         .iter()
         .flat_map(|s| {
@@ -175,32 +172,12 @@ pub fn write_junit(c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
                 Some(r) => format!("{}.{r}", s.step),
                 None => s.step.clone(),
             };
-            s.changes
-                .iter()
-                .filter(|ch| ch.limit.is_some())
-                .map(move |ch| (class.clone(), ch.measure.clone(), ch.regression.then(|| compare::describe(ch))))
+            s.changes.iter().filter(|ch| ch.limit.is_some()).map(move |ch| Case {
+                class: class.clone(),
+                name: ch.measure.clone(),
+                failure: ch.regression.then(|| compare::describe(ch)),
+            })
         })
         .collect();
-    let failures = cases.iter().filter(|c| c.2.is_some()).count();
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="headroom compare" tests="{}" failures="{failures}">"#, cases.len())?;
-    writeln!(
-        out,
-        r#"  <testsuite name="{} against {}" tests="{}" failures="{failures}">"#,
-        xml_escape(&c.new),
-        xml_escape(&c.base),
-        cases.len()
-    )?;
-    for (class, name, failure) in &cases {
-        match failure {
-            None => writeln!(out, r#"    <testcase classname="{}" name="{}"/>"#, xml_escape(class), xml_escape(name))?,
-            Some(msg) => {
-                writeln!(out, r#"    <testcase classname="{}" name="{}">"#, xml_escape(class), xml_escape(name))?;
-                writeln!(out, r#"      <failure message="{}"/>"#, xml_escape(msg))?;
-                writeln!(out, "    </testcase>")?;
-            }
-        }
-    }
-    writeln!(out, "  </testsuite>")?;
-    writeln!(out, "</testsuites>")
+    junit::write("headroom compare", &format!("{} against {}", c.new, c.base), &cases, out)
 }

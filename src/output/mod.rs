@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod html;
+pub mod junit;
 mod markdown;
 pub mod svg;
 mod terminal;

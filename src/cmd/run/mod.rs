@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 mod flags;
+mod junit;
 
 use crate::error::InputError;
 use crate::load::runner::{self, Results, RunOptions};
@@ -112,6 +113,10 @@ pub struct RunArgs {
     /// standard output when the run ends, and the summary to standard error
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also write the run's checks as JUnit XML to this file: each step's validity and SLOs, and
+    /// the expected capacity (`-`: standard output, the summary then on standard error)
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
     /// Output format of the summary
     #[arg(long, short, value_enum, default_value_t)]
     pub format: Format,
@@ -177,6 +182,13 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if args.max_rps.is_some_and(|r| r.0 <= 0.0) {
         return Err(InputError::Usage("--max-rps must be above zero: it caps every step's rate".into()).into());
     }
+    let junit_to_stdout = args.junit.as_deref().is_some_and(crate::files::is_stdout);
+    if junit_to_stdout && args.out.as_deref().is_some_and(crate::files::is_stdout) {
+        return Err(InputError::Usage(
+            "-o - and --junit - both write standard output: write one of them to a file".into(),
+        )
+        .into());
+    }
     let opts = RunOptions {
         target,
         max_rps: args.max_rps.map(|r| r.0),
@@ -198,7 +210,16 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
     })?;
     runtime.shutdown_background();
+    if let Some(path) = args.junit.as_deref().filter(|p| !crate::files::is_stdout(p)) {
+        crate::files::write_atomic(path, |w| Ok(junit::write(&results, w)?))?;
+    }
     match &opts.out {
+        Some(dir) if junit_to_stdout => {
+            crate::cmd::emit(&results, args.format, &mut std::io::stderr().lock(), None)?;
+            junit::write(&results, out)?;
+            out.flush()?;
+            eprintln!("results: {}", dir.join(crate::artefact::results::FILE_NAME).display());
+        }
         Some(dir) => {
             crate::cmd::emit(&results, args.format, out, None)?;
             out.flush()?;

@@ -136,9 +136,9 @@ pub fn reconcile(m: &Measured) -> Result<Reconciled, String> {
             (CapacityRule::Slo, true) => format!("the SLOs bind at {rps} RPS ({})", f.detail),
             (CapacityRule::Slo, false) => format!("the SLOs held up to {rps} RPS"),
             (CapacityRule::UtilizationLaw, true) => format!("utilization {} binds at {rps} RPS", percent(u, 3)),
-            (CapacityRule::UtilizationLaw, false) => format!("utilization {} would allow {rps}", percent(u, 3)),
+            (CapacityRule::UtilizationLaw, false) => format!("utilization {} would allow {rps} RPS", percent(u, 3)),
             (CapacityRule::UslPeak, true) => format!("the USL peak × {} binds at {rps} RPS", percent(u, 3)),
-            (CapacityRule::UslPeak, false) => format!("the USL peak × {} would allow {rps}", percent(u, 3)),
+            (CapacityRule::UslPeak, false) => format!("the USL peak × {} would allow {rps} RPS", percent(u, 3)),
         }
     };
     let mut parts = vec![phrase(&binding, true)];

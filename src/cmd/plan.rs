@@ -92,10 +92,15 @@ pub fn run(args: PlanArgs, out: &mut dyn Write) -> Result<()> {
     let capacity_source = match (&args.fit, model.rps_per_instance) {
         _ if reconciled.is_some() => reconciled.as_ref().map_or(String::new(), |r| {
             let f = r.figures.iter().find(|f| f.rule == r.binding);
-            format!("measured: {} ({})", r.summary, f.map_or(String::new(), |f| f.source.clone()))
+            // The summary is a sentence; here it follows a colon.
+            let mut summary = r.summary.clone();
+            if let Some(first) = summary.get_mut(..1) {
+                first.make_ascii_lowercase();
+            }
+            format!("measured: {summary} ({})", f.map_or(String::new(), |f| f.source.clone()))
         }),
         (Some(f), _) => format!("USL fit of scale-out in {} (N = instances)", f.display()),
-        (None, Some(_)) => "[capacity] rps_per_instance".into(),
+        (None, Some(_)) => "given: [capacity] rps_per_instance".into(),
         (None, None) => "derived: current peak / instances / current utilization × target utilization".into(),
     };
     let report = PlanReport {

@@ -265,7 +265,7 @@ pub fn plan(plan: &Plan, r: &mut Review) {
     let a = &plan.assumptions;
     // The one number a capacity review asks for, first: measured, reconciled, explained.
     if let Some(c) = &a.capacity {
-        r.summary.insert(0, Fact::new("Capacity per instance", format!("{}: {}", rps(c.rps_per_instance), c.summary)));
+        r.summary.insert(0, Fact::new("Capacity per instance", format!("{}. {}", rps(c.rps_per_instance), c.summary)));
     }
     let actions: Vec<String> = plan
         .months
@@ -324,7 +324,7 @@ fn plan_assumptions(plan: &Plan, r: &mut Review) {
     ));
     r.assumptions
         .push(Fact::new("Headroom target", format!("{} utilization at the peak", percent(a.target_utilization, 3))));
-    let per = a.rps_per_instance_at_target.map_or(String::new(), |v| format!("{} per instance at target: ", rps(v)));
+    let per = a.rps_per_instance_at_target.map_or(String::new(), |v| format!("{} per instance at target, ", rps(v)));
     r.assumptions.push(Fact::new("Capacity per instance", format!("{per}{}", a.capacity_source)));
     r.assumptions.push(Fact::new("Demand", a.demand_source.clone()));
     r.assumptions.push(Fact::new(

@@ -26,7 +26,7 @@ dt { font-weight: 600; } dd { margin: 0; }
 figure { margin: 1.2rem 0; break-inside: avoid; } figure svg { width: 100%; height: auto; border: 1px solid #d8dee4; }
 table { border-collapse: collapse; font-size: .85rem; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d8dee4; padding: .25rem .5rem; text-align: right; }
-th:first-child, td:first-child, td:last-child { text-align: left; } th { background: #f6f8fa; }
+th:first-child, td:first-child, .text { text-align: left; } th { background: #f6f8fa; }
 .notes { color: #57606a; font-size: .85rem; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table { break-inside: auto; }
                tr { break-inside: avoid; } }
@@ -51,19 +51,36 @@ fn facts(list: &[Fact], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "</dl>")
 }
 
+/// Whether most cells of a column are words rather than numbers (a number starts with a digit,
+/// a sign or a dash for none).
+fn words<'a>(cells: impl Iterator<Item = &'a String>) -> bool {
+    let (mut text, mut all) = (0, 0);
+    for c in cells.filter(|c| !c.trim().is_empty()) {
+        all += 1;
+        let first = c.trim_start().chars().next().unwrap_or('0');
+        if !(first.is_ascii_digit() || "+-−—–.<>≤≥~".contains(first)) {
+            text += 1;
+        }
+    }
+    text * 2 > all
+}
+
 fn table(s: &Table, out: &mut dyn Write) -> std::io::Result<()> {
     if !s.heading.is_empty() {
         writeln!(out, "<h2>{}</h2>", esc(&s.heading))?;
     }
+    // Numbers align right, so that their digits line up; a column of words reads from the left.
+    let text: Vec<bool> = (0..s.header.len()).map(|i| words(s.rows.iter().filter_map(|r| r.get(i)))).collect();
+    let class = |i: usize| if text.get(i).copied().unwrap_or(false) { " class=\"text\"" } else { "" };
     writeln!(out, "<table>\n<thead><tr>")?;
-    for h in &s.header {
-        write!(out, "<th>{}</th>", esc(h))?;
+    for (i, h) in s.header.iter().enumerate() {
+        write!(out, "<th{}>{}</th>", class(i), esc(h))?;
     }
     writeln!(out, "</tr></thead>\n<tbody>")?;
     for row in &s.rows {
         write!(out, "<tr>")?;
-        for c in row {
-            write!(out, "<td>{}</td>", esc(c))?;
+        for (i, c) in row.iter().enumerate() {
+            write!(out, "<td{}>{}</td>", class(i), esc(c))?;
         }
         writeln!(out, "</tr>")?;
     }

@@ -1,6 +1,5 @@
 //! The HTTP side of the engine: the target, prepared requests, and one keep-alive HTTP/1.1
-//! connection per worker, built on hyper, over TCP or TLS (rustls, certificates checked against
-//! the webpki roots unless `--insecure`).
+//! connection per worker, built on hyper, over TCP or TLS (rustls, configured in `tls`).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,9 +12,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderName, HeaderValue, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -74,6 +71,10 @@ pub struct Http {
     pub follow_redirects: bool,
     /// TLS settings for an https target.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name an https connection sends in SNI and checks the certificate against.
+    pub server_name: Option<ServerName<'static>>,
+    /// Where connections go instead of the URL's host (`resolve`); the Host header keeps it.
+    pub connect_to: Option<std::net::IpAddr>,
 }
 
 /// The connect timeout unless a plan sets one (never above the request timeout).
@@ -92,13 +93,23 @@ impl Http {
             max_body: DEFAULT_MAX_BODY,
             follow_redirects: false,
             tls: None,
+            server_name: None,
+            connect_to: None,
+        }
+    }
+
+    /// Opens a TCP connection to the target (or to where `resolve` sends it).
+    async fn tcp(&self) -> std::io::Result<TcpStream> {
+        let t = &self.target;
+        match self.connect_to {
+            Some(ip) => TcpStream::connect((ip, t.port)).await,
+            None => TcpStream::connect((t.host.trim_start_matches('[').trim_end_matches(']'), t.port)).await,
         }
     }
 
     /// Checks that the target accepts a TCP connection.
     pub async fn probe(&self) -> std::io::Result<()> {
-        let addr = (self.target.host.as_str(), self.target.port);
-        tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
+        tokio::time::timeout(self.connect_timeout, self.tcp())
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
             .map(|_| ())
@@ -145,61 +156,6 @@ type Driver = http1::Connection<TokioIo<Box<dyn Io>>, Full<Bytes>>;
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// The TLS client settings: the webpki roots, or, when `insecure`, any certificate at all.
-pub fn tls_config(insecure: bool) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let algorithms = provider.signature_verification_algorithms;
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions");
-    let mut config = if insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(algorithms))).with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-/// `--insecure`: accepts every certificate; handshake signatures are still checked with the
-/// provider's algorithms.
-#[derive(Debug)]
-struct AnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
 /// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https, within
 /// the connect timeout; the error says what failed.
 pub async fn open(http: &Http) -> Result<Conn, String> {
@@ -213,12 +169,11 @@ pub async fn open(http: &Http) -> Result<Conn, String> {
 
 async fn handshake(http: &Http) -> Result<Conn, String> {
     let t = &http.target;
-    let tcp = TcpStream::connect((t.host.as_str(), t.port)).await.map_err(|e| e.to_string())?;
+    let tcp = http.tcp().await.map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
-    let io: Box<dyn Io> = match &http.tls {
-        Some(config) if t.tls => {
-            let name = ServerName::try_from(t.host.clone())
-                .map_err(|e| format!("'{}' is not a TLS server name: {e}", t.host))?;
+    let io: Box<dyn Io> = match (&http.tls, &http.server_name) {
+        (Some(config), Some(name)) if t.tls => {
+            let name = name.clone();
             Box::new(
                 TlsConnector::from(config.clone())
                     .connect(name, tcp)

@@ -16,4 +16,5 @@ pub mod runner;
 pub mod scripted;
 pub mod series;
 pub mod timeline;
+pub mod tls;
 pub mod utilization;

@@ -56,17 +56,46 @@ fn prepare(plan: &LoadPlan, target: &Target, file: &str) -> Result<(Vec<Prepared
         for t in &r.slo {
             thresholds.push((i, t.text().to_string(), *t.value()));
         }
+        let body = match (&r.body, &r.body_file) {
+            (Some(_), Some(_)) => {
+                return Err(InputError::BadFile {
+                    file: file.into(),
+                    message: format!("{} and {}: give one", key("body"), key("body_file")),
+                })
+            }
+            (_, Some(path)) => body_file(path, &key("body_file"))?,
+            (b, None) => Bytes::from(b.clone().unwrap_or_default()),
+        };
         requests.push(Prepared {
             name: r.name.clone(),
             method,
             path: format!("{}{}", target.base, r.path),
             headers,
-            body: Bytes::from(r.body.clone().unwrap_or_default()),
+            body,
             expect: r.expect_status,
             weight: r.weight,
         });
     }
     Ok((requests, thresholds))
+}
+
+/// The largest request body read from a file: 64 MiB, sent from memory on every request.
+pub const MAX_BODY_FILE: u64 = 64 * 1024 * 1024;
+
+/// A request body from a file, bounded.
+fn body_file(path: &std::path::Path, key: &str) -> Result<Bytes, InputError> {
+    let bad = |message: String| InputError::BadFile {
+        file: path.display().to_string(),
+        message: format!("{key}: {message}"),
+    };
+    let size = std::fs::metadata(path).map_err(|e| bad(format!("cannot read it: {e}")))?.len();
+    if size > MAX_BODY_FILE {
+        return Err(bad(format!(
+            "{:.1} MiB is larger than the 64 MiB a request body may be",
+            size as f64 / 1_048_576.0
+        )));
+    }
+    std::fs::read(path).map(Bytes::from).map_err(|e| bad(format!("cannot read it: {e}")))
 }
 
 pub(crate) fn redacted(plan: &LoadPlan) -> LoadPlan {
@@ -161,7 +190,17 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     http.follow_redirects = plan.follow_redirects;
     let insecure = opts.insecure || plan.insecure;
     if http.target.tls {
-        http.tls = Some(super::http::tls_config(insecure));
+        http.tls = Some(super::tls::client_config(&plan.tls, insecure)?);
+        http.server_name = Some(super::tls::server_name(&plan.tls, &http.target.host)?);
+    } else if !plan.tls.is_empty() {
+        return Err(InputError::Usage(format!(
+            "{file}: [tls] settings (--cacert, --cert, --key, --system-roots, --sni) apply to an https target; {url} is plain http"
+        ))
+        .into());
+    }
+    http.connect_to = super::tls::connect_to(&plan.resolve, &http.target.host, http.target.port)?;
+    if !journeys.is_empty() && plan.tls.server_name.is_some() {
+        return Err(bad("tls.server_name (--sni): journeys connect by the URL's host; give the target by name and send it to the address with resolve = [\"HOST:PORT:ADDRESS\"] (--resolve) instead").into());
     }
     let weights: Vec<u32> = http.requests.iter().map(|r| r.weight).collect();
     let mut pacing = Pacing::new(&weights, timeout, plan.safety.max_in_flight);

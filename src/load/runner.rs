@@ -154,10 +154,15 @@ async fn probe(r: &Resolved) -> Result<()> {
         Err(Unreachable::Connect(e)) => {
             Err(RunInvalid(format!("cannot connect to {url}: {e}; is the target running and reachable?")).into())
         }
-        Err(Unreachable::Tls(e)) => Err(RunInvalid(format!(
-            "cannot talk TLS to {url}: {e}; for a server with a self-signed certificate pass --insecure"
-        ))
-        .into()),
+        Err(Unreachable::Tls(e)) => {
+            let hint = if e.contains("not valid for name") {
+                "the URL's host is not a name the certificate carries: use that name with --resolve HOST:PORT:ADDRESS, or check it against one with --sni NAME"
+            } else {
+                "for a certificate from your own CA pass --cacert CA.pem (tls.cacert in a plan) or --system-roots; --insecure skips the check, for a self-signed test server only"
+            };
+            // On a line of its own: a long certificate error is cut short, never the hint.
+            Err(RunInvalid(format!("cannot talk TLS to {url}: {e}\n  {hint}")).into())
+        }
     }
 }
 

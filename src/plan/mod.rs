@@ -5,6 +5,7 @@
 
 pub mod profile;
 mod spec;
+pub mod targets;
 pub mod template;
 mod threshold;
 pub mod utilization;
@@ -12,7 +13,7 @@ pub mod utilization;
 pub use threshold::{AbortRule, Metric, Op, Threshold, Unit};
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::Result;
@@ -110,8 +111,21 @@ pub struct LoadPlan {
     /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
     #[serde(default)]
     pub insecure: bool,
+    /// Whom to trust and who to be over TLS, beyond the public roots: an internal CA, a client
+    /// certificate, the system's store, another server name.
+    #[serde(default, skip_serializing_if = "TlsSpec::is_empty")]
+    pub tls: TlsSpec,
+    /// `"host:port:address"` (as curl's `--resolve`): connections to the target's host and port
+    /// go to this address, while the URL, the Host header and the certificate check keep the name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<RequestSpec>,
+    /// The request mix from a targets file instead of `[[requests]]`: `METHOD URL` entries with
+    /// their headers and `@body` files, or JSON lines (see the README); its absolute URLs give the
+    /// target when the plan has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<PathBuf>,
     /// Stateful user flows, run on goose; a plan has either requests or journeys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journeys: Vec<JourneySpec>,
@@ -126,6 +140,36 @@ pub struct LoadPlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization: Option<utilization::UtilizationSpec>,
     pub profile: ProfileSpec,
+}
+
+/// TLS settings beyond the public roots. Relative paths are read from the plan's folder.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// A PEM bundle of CA certificates trusted beside the public roots (the company's internal
+    /// CA); `--cacert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacert: Option<PathBuf>,
+    /// A client certificate (PEM, the chain after it) for servers that require one (mutual TLS);
+    /// `--cert`, with `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); `--key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Trust the operating system's certificate store as well; `--system-roots`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system_roots: bool,
+    /// The name sent in SNI and checked against the certificate, when it is not the URL's host
+    /// (a target given by address); `--sni`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+impl TlsSpec {
+    pub fn is_empty(&self) -> bool {
+        *self == TlsSpec::default()
+    }
 }
 
 /// What a capacity-finding run (stress, or a closed sweep) must show.
@@ -163,6 +207,10 @@ pub struct RequestSpec {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<String>,
+    /// The body read from this file (as bytes, up to 64 MiB) instead of `body`; a relative path
+    /// is read from the plan's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<PathBuf>,
     /// The status that counts as success; any 2xx when absent.
     #[serde(default)]
     pub expect_status: Option<u16>,
@@ -257,7 +305,52 @@ pub use spec::{Increment, ProfileSpec, StageSpec};
 pub fn load(path: &Path) -> Result<LoadPlan> {
     let file = path.display().to_string();
     let text = crate::input::read_text(path, "the load plan")?;
-    Ok(parse(&text, &file)?)
+    let mut plan = parse(&text, &file)?;
+    if !crate::files::is_stdout(path) {
+        rebase(&mut plan, path.parent().unwrap_or(Path::new("")));
+    }
+    expand_targets(&mut plan, &file)?;
+    Ok(plan)
+}
+
+/// A plan's `targets` file read into its request mix; its origin is the target unless the plan
+/// names one, which it must then agree with.
+pub fn expand_targets(plan: &mut LoadPlan, file: &str) -> Result<(), InputError> {
+    let Some(path) = plan.targets.clone() else { return Ok(()) };
+    let bad = |message: String| InputError::BadFile { file: file.into(), message };
+    if !plan.requests.is_empty() {
+        return Err(bad("targets and [[requests]]: a plan takes its request mix from one of them".into()));
+    }
+    let t = targets::read(&path)?;
+    match (&plan.target, &t.origin) {
+        (Some(mine), Some(theirs)) if mine.trim_end_matches('/') != theirs => {
+            return Err(bad(format!(
+                "targets: {} asks {theirs}, the plan's target is {mine}: remove target from the plan, or write paths in the file",
+                path.display()
+            )))
+        }
+        (None, Some(theirs)) => plan.target = Some(theirs.clone()),
+        _ => {}
+    }
+    plan.requests = t.requests;
+    Ok(())
+}
+
+/// The files a plan names by relative path (certificates, bodies, targets) are read from the
+/// plan's own folder, wherever headroom runs.
+fn rebase(plan: &mut LoadPlan, dir: &Path) {
+    let at = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = dir.join(&*p);
+        }
+    };
+    let tls = &mut plan.tls;
+    for p in [&mut tls.cacert, &mut tls.cert, &mut tls.key, &mut plan.targets].into_iter().flatten() {
+        at(p);
+    }
+    for p in plan.requests.iter_mut().filter_map(|r| r.body_file.as_mut()) {
+        at(p);
+    }
 }
 
 /// Parses plan text; `file` names it in errors, which give the line and the key of a bad value.
@@ -273,9 +366,9 @@ pub fn parse(text: &str, file: &str) -> Result<LoadPlan, InputError> {
         let line = text[..span.start.min(text.len())].matches('\n').count() as u64 + 1;
         InputError::BadRow { file: file.into(), line, message: format!("{within}{key}{}", e.message()) }
     })?;
-    match (plan.requests.is_empty(), plan.journeys.is_empty()) {
+    match (plan.requests.is_empty() && plan.targets.is_none(), plan.journeys.is_empty()) {
         (true, true) => Err(bad("no [[requests]] and no [[journeys]]: add a request with name and path (e.g. \
-             name = \"home\", path = \"/\"), or a journey with name and [[journeys.steps]]"
+             name = \"home\", path = \"/\"), a targets = \"FILE\" of requests, or a journey with name and [[journeys.steps]]"
             .into())),
         (false, false) => Err(bad("both [[requests]] and [[journeys]]: a plan runs one or the other; \
              move the single requests into a journey of one step, or into a plan of their own"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::RunArgs;
 use crate::error::InputError;
 use crate::plan::utilization::{CapacitySpec, UtilizationSpec};
-use crate::plan::{Expect, Given, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold};
+use crate::plan::{Expect, Given, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold, TlsSpec};
 use crate::units::Span;
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
@@ -18,9 +18,28 @@ fn slo(args: &RunArgs) -> Result<Vec<Given<Threshold>>, InputError> {
     args.slo.iter().map(|t| t.parse().map_err(|e| InputError::Usage(format!("--slo: {e}")))).collect()
 }
 
+/// The `--header` flags, each 'Name: value' or @FILE of such lines (blank lines and # comments
+/// skipped).
 fn headers(args: &RunArgs) -> Result<BTreeMap<String, String>, InputError> {
     let mut headers = BTreeMap::new();
     for h in &args.headers {
+        if let Some(path) = h.strip_prefix('@') {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| InputError::Usage(format!("--header @{path}: cannot read it: {e}")))?;
+            for (n, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let (k, v) = l.split_once(':').ok_or_else(|| InputError::BadRow {
+                    file: path.to_string(),
+                    line: n as u64 + 1,
+                    message: format!("'{}': write a header as 'Name: value'", crate::error::quote(l)),
+                })?;
+                headers.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            continue;
+        }
         let (k, v) =
             h.split_once(':').ok_or_else(|| InputError::Usage(format!("--header '{h}': write it as 'Name: value'")))?;
         headers.insert(k.trim().to_string(), v.trim().to_string());
@@ -28,8 +47,27 @@ fn headers(args: &RunArgs) -> Result<BTreeMap<String, String>, InputError> {
     Ok(headers)
 }
 
-/// The one-step plan of an ad-hoc run, and its origin as the target.
-pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> {
+/// The ad-hoc request mix and its origin: the targets file's, or the one request of the flags.
+fn ad_hoc_requests(args: &RunArgs) -> Result<(Vec<RequestSpec>, String), InputError> {
+    if let Some(file) = &args.targets {
+        let t = crate::plan::targets::read(file)?;
+        let origin = match (&args.target, t.origin) {
+            (Some(url), _) => url.trim_end_matches('/').to_string(),
+            (None, Some(origin)) => origin,
+            (None, None) => {
+                return Err(InputError::Usage(format!(
+                    "--targets {}: its entries are paths: give the host with --target URL",
+                    file.display()
+                )))
+            }
+        };
+        let mut requests = t.requests;
+        let extra = headers(args)?;
+        for r in &mut requests {
+            r.headers.extend(extra.clone());
+        }
+        return Ok((requests, origin));
+    }
     let url = args
         .target
         .clone()
@@ -38,6 +76,29 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         Some(p) => (url[..p].to_string(), url[p..].to_string()),
         None => (url.clone(), "/".to_string()),
     };
+    let method = args.method.clone().unwrap_or_else(|| "GET".into());
+    let (body, body_file) = match args.body.as_deref().map(|b| (b, b.strip_prefix('@'))) {
+        Some((_, Some(file))) => (None, Some(std::path::absolute(file).unwrap_or_else(|_| file.into()))),
+        Some((b, None)) => (Some(b.to_string()), None),
+        None => (None, None),
+    };
+    let request = RequestSpec {
+        name: format!("{} {path}", method.to_uppercase()),
+        method,
+        path,
+        weight: 1,
+        headers: headers(args)?,
+        body,
+        body_file,
+        expect_status: None,
+        slo: Vec::new(),
+    };
+    Ok((vec![request], origin))
+}
+
+/// The one-step plan of an ad-hoc run, and its origin as the target.
+pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> {
+    let (requests, origin) = ad_hoc_requests(args)?;
     let duration = args.duration.clone().unwrap_or_else(|| Given::of(Span(DEFAULT_DURATION)));
     let profile = match (&args.rate, args.users) {
         (Some(r), None) => ProfileSpec::Load { rate: r.clone(), duration, warmup: args.warmup.clone() },
@@ -49,7 +110,6 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         }
         _ => return Err(InputError::Usage("an ad-hoc run needs --rate (open model) or --users (closed model)".into())),
     };
-    let method = args.method.clone().unwrap_or_else(|| "GET".into());
     let plan = LoadPlan {
         target: Some(origin.clone()),
         timeout: args.timeout.clone().unwrap_or_else(|| Given::of(Span(DEFAULT_TIMEOUT))),
@@ -57,16 +117,10 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         max_body: args.max_body.clone(),
         follow_redirects: args.follow_redirects,
         insecure: args.insecure,
-        requests: vec![RequestSpec {
-            name: format!("{} {path}", method.to_uppercase()),
-            method,
-            path,
-            weight: 1,
-            headers: headers(args)?,
-            body: args.body.clone(),
-            expect_status: None,
-            slo: Vec::new(),
-        }],
+        tls: TlsSpec::default(),
+        resolve: Vec::new(),
+        requests,
+        targets: args.targets.clone(),
         journeys: Vec::new(),
         slo: slo(args)?,
         safety: Safety { max_rps: None, max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_IN_FLIGHT), abort: None },
@@ -74,6 +128,8 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         utilization: utilization(args, None)?,
         profile,
     };
+    let mut plan = plan;
+    tls_flags(args, &mut plan, &mut Vec::new());
     Ok((plan, Some(origin)))
 }
 
@@ -88,7 +144,10 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         return Err(refused("--method", "set method in each [[requests]] of the plan"));
     }
     if args.body.is_some() {
-        return Err(refused("--body", "set body in each [[requests]] of the plan"));
+        return Err(refused("--body", "set body (or body_file) in each [[requests]] of the plan"));
+    }
+    if args.targets.is_some() {
+        return Err(refused("--targets", "set targets = \"FILE\" in the plan instead of its [[requests]]"));
     }
     let mut given = Vec::new();
     profile_flags(args, plan, &mut given)?;
@@ -120,6 +179,7 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
     if args.insecure {
         given.push("--insecure".into());
     }
+    tls_flags(args, plan, &mut given);
     if let Some(r) = args.max_rps {
         given.push(format!("--max-rps {}", r.0));
     }
@@ -131,6 +191,35 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
         given.push(format!("--target {t}"));
     }
     Ok(given)
+}
+
+/// `--cacert`, `--cert`, `--key`, `--system-roots`, `--sni` and `--resolve`. A path on the
+/// command line is read from where headroom runs, as the plan's own are from its folder.
+fn tls_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) {
+    let here = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let tls = &mut plan.tls;
+    for (flag, value, key) in [
+        ("--cacert", &args.cacert, &mut tls.cacert),
+        ("--cert", &args.cert, &mut tls.cert),
+        ("--key", &args.key, &mut tls.key),
+    ] {
+        if let Some(p) = value {
+            *key = Some(here(p));
+            given.push(format!("{flag} {}", p.display()));
+        }
+    }
+    if args.system_roots {
+        tls.system_roots = true;
+        given.push("--system-roots".into());
+    }
+    if let Some(name) = &args.sni {
+        tls.server_name = Some(name.clone());
+        given.push(format!("--sni {name}"));
+    }
+    if !args.resolve.is_empty() {
+        plan.resolve = args.resolve.clone();
+        given.extend(args.resolve.iter().map(|r| format!("--resolve {r}")));
+    }
 }
 
 /// `--duration` and `--warmup`, where the profile has one.

@@ -22,6 +22,7 @@ use crate::signals;
 use crate::units::{ByteSize, Rate, Span};
 
 const UTILIZATION: &str = "The target's utilization, read while it is loaded";
+const TLS: &str = "TLS and where connections go (each replaces the plan's key)";
 
 /// The exit code of a run that its safety rule stopped to protect the target.
 pub const ABORTED: u8 = 4;
@@ -54,12 +55,17 @@ pub struct RunArgs {
     /// Ad hoc: the HTTP method (default GET)
     #[arg(long)]
     pub method: Option<String>,
-    /// A header 'Name: value' (repeatable); values may use ${VAR}; with a plan, set on every request
-    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    /// A header 'Name: value' (repeatable), or @FILE of such lines; values may use ${VAR}; with a
+    /// plan, set on every request
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE|@FILE")]
     pub headers: Vec<String>,
-    /// Ad hoc: the request body
-    #[arg(long)]
+    /// Ad hoc: the request body, or @FILE to send a file's bytes
+    #[arg(long, value_name = "BODY|@FILE")]
     pub body: Option<String>,
+    /// Ad hoc: the request mix from a targets file ('METHOD URL' entries with headers and @body
+    /// lines, or JSON lines); its URLs give the target unless --target does
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["method", "body"])]
+    pub targets: Option<PathBuf>,
     /// Per-request timeout (default 10s); with a plan, replaces its timeout
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<Given<Span>>,
@@ -105,8 +111,30 @@ pub struct RunArgs {
     /// Cap every step's arrival rate, whatever the plan says
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub max_rps: Option<Rate>,
-    /// Accept any TLS certificate (certificates are checked by default)
-    #[arg(long)]
+    /// Trust the CA certificates of this PEM bundle beside the public roots (an internal CA);
+    /// tls.cacert in a plan
+    #[arg(long, value_name = "FILE", help_heading = TLS)]
+    pub cacert: Option<PathBuf>,
+    /// Present this client certificate (PEM, its chain after it) to a server that requires one
+    /// (mutual TLS); tls.cert
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = TLS)]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); tls.key
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = TLS)]
+    pub key: Option<PathBuf>,
+    /// Trust the operating system's certificate store as well; tls.system_roots
+    #[arg(long, help_heading = TLS)]
+    pub system_roots: bool,
+    /// Send this name in SNI and check the certificate against it instead of the URL's host;
+    /// tls.server_name
+    #[arg(long, value_name = "NAME", help_heading = TLS)]
+    pub sni: Option<String>,
+    /// Connect to ADDRESS whenever the URL says HOST:PORT, as curl's --resolve; the URL, the Host
+    /// header and the certificate check keep the name (resolve in a plan)
+    #[arg(long, value_name = "HOST:PORT:ADDRESS", help_heading = TLS)]
+    pub resolve: Vec<String>,
+    /// Accept any TLS certificate (certificates are checked by default; prefer --cacert)
+    #[arg(long, help_heading = TLS)]
     pub insecure: bool,
     /// The folder results.json (and a .hlog per step) goes to, rewritten as each step ends
     /// (default: a new folder under reports/). `-` writes no files: results.json goes to

@@ -95,14 +95,23 @@ impl JourneyEngine {
         } else {
             reqwest::redirect::Policy::none()
         };
-        reqwest::Client::builder()
+        let http = &self.base.http;
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("headroom/", env!("CARGO_PKG_VERSION")))
             .cookie_store(true)
             .gzip(true)
-            .timeout(self.base.http.timeout)
-            .connect_timeout(self.base.http.connect_timeout)
+            .timeout(http.timeout)
+            .connect_timeout(http.connect_timeout)
             .danger_accept_invalid_certs(self.insecure)
-            .redirect(policy)
+            .redirect(policy);
+        // The request mix's TLS settings (roots, client certificate), and its `resolve`.
+        if let Some(config) = &http.tls {
+            builder = builder.use_preconfigured_tls((**config).clone());
+        }
+        if let Some(ip) = http.connect_to {
+            builder = builder.resolve(&t.host, std::net::SocketAddr::new(ip, t.port));
+        }
+        builder
     }
 
     /// The names samples are recorded under: `journey/step`, for every step of every journey.

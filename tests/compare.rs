@@ -1,5 +1,5 @@
 //! `headroom compare` as a CI job uses it: two runs of the simulated service, at 20 ms and at
-//! 30 ms of service time, and two runs of the same configuration. The slower one is a p99
+//! 45 ms of service time, and two runs of the same configuration. The slower one is a p99
 //! regression, named, exit 1; the same configuration twice is none, exit 0. The runs take a lock
 //! so that no two disturb each other's timing.
 
@@ -35,7 +35,9 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
     settled("compare", || {
         let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
         run_against("20ms", dirs[0].path());
-        run_against("30ms", dirs[1].path());
+        // p99 of a 20 ms service reached 31 ms on a busy CI machine: the slower one is slower by
+        // more than that noise.
+        run_against("45ms", dirs[1].path());
         run_against("20ms", dirs[2].path());
         let (base, slower, again) = (dirs[0].path(), dirs[1].path(), dirs[2].path());
 
@@ -48,14 +50,15 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
         assert!(xml.contains(r#"failures="1""#) && xml.contains("<failure message=\"p99 rose"), "{xml}");
 
         let summary = base.join("summary.md");
-        // Two runs of one configuration on a shared 2-core machine differ at p99 by up to ~13%
-        // (seen in CI), and 1,000 latencies make that significant: a pipeline on such runners sets
-        // its limit above that noise, as this one does; the 30 ms service is +40% and more.
+        // Two runs of one configuration on a shared 2-core machine differ at p99 by up to ~20%
+        // (seen in CI: 26 ms and 31 ms), and 1,000 latencies make that significant: a pipeline on
+        // such runners sets its limit above that noise, as this one does; the 45 ms service is
+        // +45% and more.
         let out = headroom()
             .arg("compare")
             .arg(base)
             .arg(again)
-            .args(["--max-p99-increase", "20%"])
+            .args(["--max-p99-increase", "30%"])
             .env("GITHUB_STEP_SUMMARY", &summary)
             .output()
             .unwrap();
@@ -85,7 +88,7 @@ fn a_slower_service_is_a_named_p99_regression_and_the_same_one_is_not() {
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         let p99 = v["steps"][0]["changes"].as_array().unwrap().iter().find(|c| c["measure"] == "p99").unwrap().clone();
         let (b, n) = (p99["base"].as_f64().unwrap(), p99["new"].as_f64().unwrap());
-        assert!(p99["regression"] == true && n > b * 1.3 && (20_000.0..26_000.0).contains(&b), "{p99}");
+        assert!(p99["regression"] == true && n > b * 1.3 && (20_000.0..35_000.0).contains(&b), "{p99}");
         let (_, csv, _) = compare(base, slower, &["--format", "csv"]);
         assert!(csv.lines().next().unwrap().starts_with("step,request,measure,base,new,change,base_lo95"), "{csv}");
         assert!(!csv.contains("ms") && !csv.contains("RPS"), "plain numbers: {csv}");

@@ -68,6 +68,9 @@ struct Nginx {
     child: Child,
     tls: u16,
     mtls: u16,
+    /// The same certificate, with HTTP/2 offered by ALPN; its access log records each request's
+    /// protocol in `h2.log`.
+    h2: u16,
 }
 
 impl Drop for Nginx {
@@ -82,7 +85,7 @@ fn free_port() -> u16 {
 }
 
 fn start_nginx(dir: &Path) -> Nginx {
-    let (tls, mtls) = (free_port(), free_port());
+    let (tls, mtls, h2) = (free_port(), free_port(), free_port());
     let d = dir.display();
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let config = format!(
@@ -93,7 +96,10 @@ fn start_nginx(dir: &Path) -> Nginx {
            ssl_certificate {d}/server.pem;\n  ssl_certificate_key {d}/server.key;\n\
            server {{ listen 127.0.0.1:{tls} ssl; location / {{ return 200 \"ok\\n\"; }} }}\n\
            server {{ listen 127.0.0.1:{mtls} ssl; ssl_client_certificate {d}/client-ca.pem; ssl_verify_client on;\n\
-             location / {{ return 200 \"mtls\\n\"; }} }}\n}}\n"
+             location / {{ return 200 \"mtls\\n\"; }} }}\n\
+           log_format protocol '$server_protocol';\n\
+           server {{ listen 127.0.0.1:{h2} ssl http2; access_log {d}/h2.log protocol;\n\
+             location / {{ return 200 \"h2\\n\"; }} }}\n}}\n"
     );
     std::fs::write(dir.join("nginx.conf"), config).unwrap();
     let child = Command::new(NGINX)
@@ -107,9 +113,9 @@ fn start_nginx(dir: &Path) -> Nginx {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let nginx = Nginx { child, tls, mtls };
+    let nginx = Nginx { child, tls, mtls, h2 };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while [tls, mtls].iter().any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err()) {
+    while [tls, mtls, h2].iter().any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err()) {
         let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
         assert!(Instant::now() < deadline, "nginx did not start: {log}");
         std::thread::sleep(Duration::from_millis(50));
@@ -307,4 +313,31 @@ fn tls_settings_that_cannot_apply_are_refused_before_any_request() {
             .code(2)
             .stderr(predicates::str::contains(says));
     }
+}
+
+#[test]
+fn http2_is_negotiated_by_alpn_and_refused_where_it_is_not_offered() {
+    if !installed() {
+        return;
+    }
+    let s = Setup::new();
+    let ca = s.file("ca.pem");
+    let h2 = format!("https://localhost:{}/", s.nginx.h2);
+    for flag in [&["--http2"][..], &["--http", "auto"][..]] {
+        let r = run(&h2, &[flag, &["--cacert", &ca][..]].concat());
+        all_answered(&r, &format!("{flag:?}"));
+        assert_eq!(r.results.unwrap()["protocol"], "HTTP/2", "{flag:?}");
+    }
+    // nginx itself says every request came over HTTP/2.
+    let log = std::fs::read_to_string(s.dir.path().join("h2.log")).unwrap();
+    assert_eq!(log.lines().count(), 40, "{log}");
+    assert!(log.lines().all(|l| l == "HTTP/2.0"), "{log}");
+    // A server that offers only HTTP/1.1: --http2 says so, auto takes HTTP/1.1.
+    let h1 = format!("https://localhost:{}/", s.nginx.tls);
+    let refused = run(&h1, &["--http2", "--cacert", &ca]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(refused.stderr.contains("did not offer HTTP/2"), "{}", refused.stderr);
+    let auto = run(&h1, &["--http", "auto", "--cacert", &ca]);
+    all_answered(&auto, "auto against HTTP/1.1");
+    assert_eq!(auto.results.unwrap()["protocol"], "HTTP/1.1");
 }

@@ -27,6 +27,10 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     pub target: String,
+    /// The HTTP the connections spoke: `HTTP/1.1`, `HTTP/2`, or both (`auto` against a mix of
+    /// servers); absent when no connection opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     pub profile: ProfileKind,
     pub environment: Environment,
     pub interrupted: bool,

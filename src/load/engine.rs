@@ -58,6 +58,11 @@ pub trait Engine {
         tick: &'a mut dyn FnMut(usize, &Second),
     ) -> Running<'a, Result<Vec<StepRun>, String>>;
 
+    /// The HTTP its connections spoke so far (`HTTP/1.1`, `HTTP/2`), when it opened any.
+    fn protocol(&self) -> Option<String> {
+        None
+    }
+
     /// What a step's schedule counts, after a rate: `""` for requests, `" journeys/s"`.
     fn unit(&self) -> &'static str {
         ""

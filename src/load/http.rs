@@ -1,17 +1,19 @@
-//! The HTTP side of the engine: the target, prepared requests, and one keep-alive HTTP/1.1
-//! connection per worker, built on hyper, over TCP or TLS (rustls, configured in `tls`).
+//! The HTTP side of the engine: the target, prepared requests, and a worker's connection, built
+//! on hyper over TCP or TLS (rustls, configured in `tls`): a keep-alive HTTP/1.1 connection of
+//! its own, or a share of an HTTP/2 connection that multiplexes up to `streams_per_connection`
+//! workers' requests.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::{http1, http2};
 use hyper::header::{HeaderName, HeaderValue, HOST};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -19,6 +21,7 @@ use tokio_rustls::TlsConnector;
 
 use super::recorder::{ErrorClass, Exchanged};
 use crate::error::InputError;
+use crate::plan::HttpVersion;
 
 /// Where the requests go.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +78,28 @@ pub struct Http {
     pub server_name: Option<ServerName<'static>>,
     /// Where connections go instead of the URL's host (`resolve`); the Host header keeps it.
     pub connect_to: Option<std::net::IpAddr>,
+    /// The HTTP version asked for.
+    pub version: HttpVersion,
+    /// HTTP/2 connections, each shared by up to `streams_per_connection` workers.
+    pub h2: Arc<Pool>,
+    /// The versions connections spoke: bit 0 HTTP/1.1, bit 1 HTTP/2.
+    pub spoken: Arc<AtomicU8>,
+}
+
+/// The HTTP/2 connections of a run: one slot per `streams_per_connection` workers, each holding
+/// the connection its workers share (opened by the first that needs it, again when it closes).
+#[derive(Debug, Default)]
+pub struct Pool {
+    slots: Vec<tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    /// Slots for `max_in_flight` workers, `streams` to a connection.
+    pub fn new(max_in_flight: usize, streams: usize) -> Pool {
+        let n = max_in_flight.div_ceil(streams.max(1)).max(1);
+        Pool { slots: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(), next: AtomicUsize::new(0) }
+    }
 }
 
 /// The connect timeout unless a plan sets one (never above the request timeout).
@@ -95,6 +120,19 @@ impl Http {
             tls: None,
             server_name: None,
             connect_to: None,
+            version: HttpVersion::Http1,
+            h2: Arc::new(Pool::default()),
+            spoken: Arc::new(AtomicU8::new(0)),
+        }
+    }
+
+    /// The versions the run's connections spoke, as results.json records them.
+    pub fn protocol(&self) -> Option<String> {
+        match self.spoken.load(Ordering::Relaxed) {
+            0 => None,
+            1 => Some("HTTP/1.1".into()),
+            2 => Some("HTTP/2".into()),
+            _ => Some("HTTP/2 and HTTP/1.1".into()),
         }
     }
 
@@ -141,12 +179,22 @@ pub struct Prepared {
     pub weight: u32,
 }
 
-/// A worker's connection: hyper's request handle and the connection future, which the worker
-/// polls itself beside each request instead of spawning it, so that a request does not cross
-/// to another task and back through a channel.
-pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    driver: Pin<Box<Driver>>,
+/// A worker's connection. HTTP/1.1: hyper's request handle and the connection future, which the
+/// worker polls itself beside each request instead of spawning it, so that a request does not
+/// cross to another task and back through a channel. HTTP/2: a handle on a connection that
+/// several workers share, its future running as a task of its own.
+pub enum Conn {
+    H1 { sender: http1::SendRequest<Full<Bytes>>, driver: Pin<Box<Driver>> },
+    H2 { sender: http2::SendRequest<Full<Bytes>> },
+}
+
+impl Conn {
+    fn is_closed(&self) -> bool {
+        match self {
+            Conn::H1 { sender, .. } => sender.is_closed(),
+            Conn::H2 { sender } => sender.is_closed(),
+        }
+    }
 }
 
 /// The connection future that reads and writes one connection.
@@ -171,22 +219,45 @@ async fn handshake(http: &Http) -> Result<Conn, String> {
     let t = &http.target;
     let tcp = http.tcp().await.map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
-    let io: Box<dyn Io> = match (&http.tls, &http.server_name) {
+    let (io, h2): (Box<dyn Io>, bool) = match (&http.tls, &http.server_name) {
         (Some(config), Some(name)) if t.tls => {
-            let name = name.clone();
-            Box::new(
-                TlsConnector::from(config.clone())
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| format!("TLS handshake failed: {e}"))?,
-            )
+            const NO_H2: &str = "the server did not offer HTTP/2 (h2 by ALPN): run it with --http 1.1, or --http auto to take what it offers";
+            let tls = TlsConnector::from(config.clone()).connect(name.clone(), tcp).await.map_err(|e| {
+                // A server that speaks no protocol offered may refuse the handshake for it.
+                if http.version == HttpVersion::Http2 && e.to_string().contains("NoApplicationProtocol") {
+                    NO_H2.to_string()
+                } else {
+                    format!("TLS handshake failed: {e}")
+                }
+            })?;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            if http.version == HttpVersion::Http2 && !h2 {
+                return Err(NO_H2.into());
+            }
+            (Box::new(tls), h2)
         }
-        _ => Box::new(tcp),
+        // Plain http: HTTP/2 only when asked, by prior knowledge (h2c).
+        _ => (Box::new(tcp), http.version == HttpVersion::Http2),
     };
+    if h2 {
+        // Heads past 64 KiB are refused, as over HTTP/1.1.
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(64 * 1024)
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
+        // The connection ends when the server closes it or the run drops its last handle.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        http.spoken.fetch_or(2, Ordering::Relaxed);
+        return Ok(Conn::H2 { sender });
+    }
     // Heads past 64 KiB (hyper's floor is 8 KiB) are a protocol error, not memory spent.
     let (sender, driver) =
         http1::Builder::new().max_buf_size(64 * 1024).handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
-    Ok(Conn { sender, driver: Box::pin(driver) })
+    http.spoken.fetch_or(1, Ordering::Relaxed);
+    Ok(Conn::H1 { sender, driver: Box::pin(driver) })
 }
 
 /// Opens a connection; any failure counts as a connect error.
@@ -199,13 +270,45 @@ pub struct Link {
     conn: Option<Conn>,
     /// Connections opened so far; each after the first is a reconnect.
     opened: u64,
+    /// The HTTP/2 slot whose connection this worker shares, when HTTP/2 may be spoken.
+    slot: Option<usize>,
 }
 
 impl Link {
     /// A link over `conn`, opened before the clock started (or `None`, to open on first use).
     pub fn new(conn: Option<Conn>) -> Link {
         let opened = conn.is_some() as u64;
-        Link { conn, opened }
+        Link { conn, opened, slot: None }
+    }
+
+    /// A worker's link before the clock starts: its own HTTP/1.1 connection, or a share of its
+    /// slot's HTTP/2 connection (the first worker of a slot opens it).
+    pub async fn open(http: &Http) -> Link {
+        if http.version == HttpVersion::Http1 || (!http.target.tls && http.version == HttpVersion::Auto) {
+            return Link::new(connect(http).await.ok());
+        }
+        let slot = http.h2.next.fetch_add(1, Ordering::Relaxed) % http.h2.slots.len().max(1);
+        let mut link = Link { conn: None, opened: 0, slot: Some(slot) };
+        if let Ok(conn) = Link::share(link.slot, http).await {
+            link.opened = 1;
+            link.conn = Some(conn);
+        }
+        link
+    }
+
+    /// The slot's HTTP/2 connection, opened when it has none or the one it had closed. A
+    /// server that answers HTTP/1.1 instead (`auto`) gives this worker a connection of its own.
+    async fn share(slot: Option<usize>, http: &Http) -> Result<Conn, ErrorClass> {
+        let Some(slot) = slot.and_then(|i| http.h2.slots.get(i)) else { return connect(http).await };
+        let mut held = slot.lock().await;
+        if let Some(sender) = held.as_ref().filter(|s| !s.is_closed()) {
+            return Ok(Conn::H2 { sender: sender.clone() });
+        }
+        let conn = connect(http).await?;
+        if let Conn::H2 { sender } = &conn {
+            *held = Some(sender.clone());
+        }
+        Ok(conn)
     }
 
     /// A connection ready for a request: the current one, or a new one when there is none or
@@ -213,22 +316,24 @@ impl Link {
     /// idle timeout), which `reconnects` counts.
     async fn ready(&mut self, http: &Http, reconnects: &AtomicU64) -> Result<&mut Conn, ErrorClass> {
         for _ in 0..2 {
-            if self.conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
+            if self.conn.as_ref().is_none_or(Conn::is_closed) {
                 self.conn = None;
-                let conn = connect(http).await?;
+                let conn = Link::share(self.slot, http).await?;
                 if self.opened > 0 {
                     reconnects.fetch_add(1, Ordering::Relaxed);
                 }
                 self.opened += 1;
                 self.conn = Some(conn);
             }
-            let c = self.conn.as_mut().expect("opened above");
             // A connection the server closed while it sat idle fails here, before anything was
             // sent on it: that is a reconnect, not an error.
-            let ready = tokio::select! {
-                biased;
-                r = c.sender.ready() => r.is_ok(),
-                _ = c.driver.as_mut() => false,
+            let ready = match self.conn.as_mut().expect("opened above") {
+                Conn::H1 { sender, driver } => tokio::select! {
+                    biased;
+                    r = sender.ready() => r.is_ok(),
+                    _ = driver.as_mut() => false,
+                },
+                Conn::H2 { sender } => sender.ready().await.is_ok(),
             };
             if ready {
                 return Ok(self.conn.as_mut().expect("ready above"));
@@ -281,6 +386,18 @@ fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
     same.then_some(if path.is_empty() { "/" } else { path })
 }
 
+/// A response's status and redirect, its body read to the end (or to `max` bytes).
+async fn read(
+    resp: hyper::Response<hyper::body::Incoming>,
+    max: u64,
+    bytes: &mut u64,
+) -> Result<(u16, Option<String>), ErrorClass> {
+    let status = resp.status().as_u16();
+    let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
+    drain(resp.into_body(), max, bytes).await?;
+    Ok((status, location))
+}
+
 /// One request and its response, read to the end (or to `max_body`): the status, where a
 /// redirect points, and whether the server closed the connection after it.
 async fn exchange(
@@ -290,26 +407,41 @@ async fn exchange(
     body: Bytes,
     bytes: &mut u64,
 ) -> Result<(u16, Option<String>, bool), ErrorClass> {
-    let mut req = Request::builder().method(method.clone()).uri(path).header(HOST, http.target.authority.as_str());
+    let t = &http.target;
+    let req = match conn {
+        Conn::H1 { .. } => Request::builder().method(method.clone()).uri(path).header(HOST, t.authority.as_str()),
+        // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
+        Conn::H2 { .. } => {
+            let scheme = if t.tls { "https" } else { "http" };
+            Request::builder().method(method.clone()).uri(format!("{scheme}://{}{path}", t.authority))
+        }
+    };
+    let mut req = req;
     for (k, v) in headers {
         req = req.header(k, v);
     }
     let req = req.body(Full::new(body)).map_err(|_| ErrorClass::Io)?;
-    let Conn { sender, driver } = conn;
-    let exchange = async {
-        let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
-        let status = resp.status().as_u16();
-        let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
-        drain(resp.into_body(), http.max_body, bytes).await?;
-        Ok::<_, ErrorClass>((status, location))
-    };
-    let mut exchange = std::pin::pin!(exchange);
-    tokio::select! {
-        biased;
-        s = &mut exchange => s.map(|(status, location)| (status, location, false)),
-        // The connection future only finishes when the connection does: the server closed it,
-        // after answering (what was read completes the exchange) or before (it fails).
-        _ = driver.as_mut() => exchange.await.map(|(status, location)| (status, location, true)),
+    let max = http.max_body;
+    match conn {
+        Conn::H2 { sender } => {
+            let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
+            read(resp, max, bytes).await.map(|(status, location)| (status, location, false))
+        }
+        Conn::H1 { sender, driver } => {
+            let exchange = async {
+                let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
+                read(resp, max, bytes).await
+            };
+            let mut exchange = std::pin::pin!(exchange);
+            tokio::select! {
+                biased;
+                s = &mut exchange => s.map(|(status, location)| (status, location, false)),
+                // The connection future only finishes when the connection does: the server
+                // closed it, after answering (what was read completes the exchange) or before
+                // (it fails).
+                _ = driver.as_mut() => exchange.await.map(|(status, location)| (status, location, true)),
+            }
+        }
     }
 }
 
@@ -366,8 +498,11 @@ pub async fn send(
             Err(e)
         }
         Err(_) => {
-            // The request is still in flight on that connection: it cannot be reused.
-            link.conn = None;
+            // The request is still in flight on an HTTP/1.1 connection: it cannot be reused. An
+            // HTTP/2 stream dropped is reset, and the connection goes on.
+            if matches!(link.conn, Some(Conn::H1 { .. })) {
+                link.conn = None;
+            }
             Err(ErrorClass::Timeout)
         }
     };

@@ -1,5 +1,6 @@
-//! The request-mix engine: weighted requests over hyper HTTP/1.1, one keep-alive connection per
-//! worker, paced by the shared core in [`super::engine`].
+//! The request-mix engine: weighted requests over hyper, HTTP/1.1 with one keep-alive connection
+//! per worker or HTTP/2 with workers sharing connections, paced by the shared core in
+//! [`super::engine`].
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::engine::{self, Engine, Pacing, Running, StepRun, Unreachable, Wire};
-use super::http::{connect, send, Http, Link, Prepared, Target};
+use super::http::{send, Http, Link, Prepared, Target};
 use super::recorder::Exchanged;
 use crate::artefact::results::Second;
 use crate::plan::profile::Step;
@@ -32,7 +33,7 @@ impl Wire for Http {
     type Link = Link;
 
     async fn open(&self) -> Link {
-        Link::new(connect(self).await.ok())
+        Link::open(self).await
     }
 
     async fn send(&self, link: &mut Link, index: usize, reconnects: &AtomicU64, deadline: Instant) -> Exchanged {
@@ -41,6 +42,10 @@ impl Wire for Http {
 }
 
 impl Engine for RequestMix {
+    fn protocol(&self) -> Option<String> {
+        self.http.protocol()
+    }
+
     fn probe(&self) -> Running<'_, Result<(), Unreachable>> {
         Box::pin(async move {
             // A target that resets connections is reachable and misbehaving: that is measured

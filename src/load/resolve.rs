@@ -17,7 +17,7 @@ use super::mix::RequestMix;
 use crate::error::InputError;
 use crate::plan::profile;
 use crate::plan::template::Template;
-use crate::plan::{AbortRule, LoadPlan, Threshold};
+use crate::plan::{AbortRule, HttpVersion, LoadPlan, Threshold};
 
 /// `${VAR}` in a request's text: the environment's value.
 fn expand(value: &str, key: &str, file: &str) -> Result<String, InputError> {
@@ -189,8 +189,28 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     }
     http.follow_redirects = plan.follow_redirects;
     let insecure = opts.insecure || plan.insecure;
+    // Journeys run on goose's HTTP/1.1 client.
+    http.version = match plan.http {
+        HttpVersion::Http2 if !journeys.is_empty() => {
+            return Err(bad("http = \"2\" (--http 2): journeys run on HTTP/1.1; use \"auto\" or \"1.1\", or a [[requests]] mix for HTTP/2").into())
+        }
+        _ if !journeys.is_empty() => HttpVersion::Http1,
+        v => v,
+    };
+    let streams = plan.streams_per_connection.unwrap_or(crate::plan::DEFAULT_STREAMS);
+    if streams == 0 {
+        return Err(bad("streams_per_connection (--streams): must be at least 1").into());
+    }
+    if http.version != HttpVersion::Http1 {
+        http.h2 = Arc::new(super::http::Pool::new(plan.safety.max_in_flight, streams));
+    }
     if http.target.tls {
-        http.tls = Some(super::tls::client_config(&plan.tls, insecure)?);
+        let alpn: &[&[u8]] = match http.version {
+            HttpVersion::Http1 => &[b"http/1.1"],
+            HttpVersion::Http2 => &[b"h2"],
+            HttpVersion::Auto => &[b"h2", b"http/1.1"],
+        };
+        http.tls = Some(super::tls::client_config(&plan.tls, insecure, alpn)?);
         http.server_name = Some(super::tls::server_name(&plan.tls, &http.target.host)?);
     } else if !plan.tls.is_empty() {
         return Err(InputError::Usage(format!(

@@ -104,6 +104,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             results.steps.push(s);
             results.interrupted = stopped && watch.abort_reason.is_none();
             results.aborted = watch.abort_reason.clone();
+            results.protocol = r.engine.protocol();
             finish(&mut results, &r, cpu0);
             save(opts, &results, true)?;
             if r.profile.stop_on_slo_failure && failed {
@@ -119,6 +120,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
     results.aborted = watch.abort_reason.clone();
     results.interrupted = *watch.stop_tx.borrow() && results.aborted.is_none();
     results.signal = results.interrupted.then(signals::received).flatten().map(|s| s.name().to_string());
+    results.protocol = r.engine.protocol();
     finish(&mut results, &r, cpu0);
     save(opts, &results, false)?;
     Ok(results)
@@ -156,12 +158,14 @@ async fn probe(r: &Resolved) -> Result<()> {
         }
         Err(Unreachable::Tls(e)) => {
             let hint = if e.contains("not valid for name") {
-                "the URL's host is not a name the certificate carries: use that name with --resolve HOST:PORT:ADDRESS, or check it against one with --sni NAME"
+                "\n  the URL's host is not a name the certificate carries: use that name with --resolve HOST:PORT:ADDRESS, or check it against one with --sni NAME"
+            } else if e.contains("HTTP/2") {
+                ""
             } else {
-                "for a certificate from your own CA pass --cacert CA.pem (tls.cacert in a plan) or --system-roots; --insecure skips the check, for a self-signed test server only"
+                "\n  for a certificate from your own CA pass --cacert CA.pem (tls.cacert in a plan) or --system-roots; --insecure skips the check, for a self-signed test server only"
             };
             // On a line of its own: a long certificate error is cut short, never the hint.
-            Err(RunInvalid(format!("cannot talk TLS to {url}: {e}\n  {hint}")).into())
+            Err(RunInvalid(format!("cannot talk TLS to {url}: {e}{hint}")).into())
         }
     }
 }
@@ -272,6 +276,7 @@ impl Results {
             plan: redacted(plan),
             overrides: overrides.to_vec(),
             target: r.url.clone(),
+            protocol: None,
             profile: r.profile.kind,
             environment: Environment {
                 headroom_version: env!("CARGO_PKG_VERSION").into(),

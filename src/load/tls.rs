@@ -31,9 +31,10 @@ fn certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-/// The TLS client settings of `spec`: the roots to trust and the certificate to present. With
-/// `insecure`, any server certificate is accepted (the client certificate is still presented).
-pub fn client_config(spec: &TlsSpec, insecure: bool) -> Result<Arc<ClientConfig>, InputError> {
+/// The TLS client settings of `spec`: the roots to trust and the certificate to present, and
+/// the protocols offered by ALPN (`h2`, `http/1.1`). With `insecure`, any server certificate is
+/// accepted (the client certificate is still presented).
+pub fn client_config(spec: &TlsSpec, insecure: bool, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, InputError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
     let builder = ClientConfig::builder_with_provider(provider)
@@ -67,7 +68,7 @@ pub fn client_config(spec: &TlsSpec, insecure: bool) -> Result<Arc<ClientConfig>
             ))
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
 
@@ -171,6 +172,8 @@ impl ServerCertVerifier for AnyCertificate {
 mod tests {
     use super::*;
 
+    const H1: &[&[u8]] = &[b"http/1.1"];
+
     #[test]
     fn resolve_entries() {
         let e = |s: &str| vec![s.to_string()];
@@ -193,17 +196,17 @@ mod tests {
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "hello\n").unwrap();
         let spec = TlsSpec { cacert: Some(junk.clone()), ..TlsSpec::default() };
-        let e = client_config(&spec, false).unwrap_err().to_string();
+        let e = client_config(&spec, false, H1).unwrap_err().to_string();
         assert!(e.contains("junk.pem") && e.contains("BEGIN CERTIFICATE"), "{e}");
         let missing = TlsSpec { cacert: Some(dir.path().join("none.pem")), ..TlsSpec::default() };
-        assert!(client_config(&missing, false).unwrap_err().to_string().contains("cannot read it"));
+        assert!(client_config(&missing, false, H1).unwrap_err().to_string().contains("cannot read it"));
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         std::fs::write(&c, cert.cert.pem()).unwrap();
         std::fs::write(&k, cert.key_pair.serialize_pem()).unwrap();
         let ok = TlsSpec { cacert: Some(c.clone()), cert: Some(c.clone()), key: Some(k), ..TlsSpec::default() };
-        client_config(&ok, false).unwrap();
+        client_config(&ok, false, H1).unwrap();
         let wrong = TlsSpec { cert: Some(c), key: Some(junk), ..TlsSpec::default() };
-        assert!(client_config(&wrong, false).unwrap_err().to_string().contains("no private key"));
+        assert!(client_config(&wrong, false, H1).unwrap_err().to_string().contains("no private key"));
     }
 }

@@ -111,6 +111,14 @@ pub struct LoadPlan {
     /// Accept any TLS certificate (self-signed staging servers); `--insecure` too.
     #[serde(default)]
     pub insecure: bool,
+    /// The HTTP version: `"1.1"` (the default), `"2"` (ALPN h2 over TLS, prior knowledge over
+    /// plain http) or `"auto"` (h2 when the TLS server offers it); `--http`.
+    #[serde(default, skip_serializing_if = "HttpVersion::is_default")]
+    pub http: HttpVersion,
+    /// Requests in flight on one HTTP/2 connection at most (default 100): `max_in_flight` over
+    /// this many connections; `--streams`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams_per_connection: Option<usize>,
     /// Whom to trust and who to be over TLS, beyond the public roots: an internal CA, a client
     /// certificate, the system's store, another server name.
     #[serde(default, skip_serializing_if = "TlsSpec::is_empty")]
@@ -141,6 +149,43 @@ pub struct LoadPlan {
     pub utilization: Option<utilization::UtilizationSpec>,
     pub profile: ProfileSpec,
 }
+
+/// Which HTTP the request mix speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum)]
+pub enum HttpVersion {
+    /// HTTP/1.1: one request in flight per connection.
+    #[default]
+    #[serde(rename = "1.1")]
+    #[value(name = "1.1")]
+    Http1,
+    /// HTTP/2: streams multiplexed on a few connections; h2 by ALPN over TLS, prior knowledge
+    /// (h2c) over plain http.
+    #[serde(rename = "2")]
+    #[value(name = "2")]
+    Http2,
+    /// HTTP/2 when the TLS server offers h2 by ALPN, HTTP/1.1 otherwise (and over plain http).
+    #[serde(rename = "auto")]
+    #[value(name = "auto")]
+    Auto,
+}
+
+impl HttpVersion {
+    pub fn is_default(&self) -> bool {
+        *self == HttpVersion::Http1
+    }
+
+    /// As a plan and `--http` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 => "2",
+            HttpVersion::Auto => "auto",
+        }
+    }
+}
+
+/// HTTP/2 streams per connection unless the plan says.
+pub const DEFAULT_STREAMS: usize = 100;
 
 /// TLS settings beyond the public roots. Relative paths are read from the plan's folder.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]

@@ -282,7 +282,10 @@ impl Present for Results {
         let mut sections = vec![steps];
         sections.extend(journeys_section(self));
         sections.extend(utilization_section(self));
-        Document::tables(format!("{} run against {}: {}", self.profile, self.target, verdict(self)), sections)
+        // HTTP/1.1 goes without saying; anything else is said.
+        let over =
+            self.protocol.as_deref().filter(|p| *p != "HTTP/1.1").map_or(String::new(), |p| format!(" over {p}"));
+        Document::tables(format!("{} run against {}{over}: {}", self.profile, self.target, verdict(self)), sections)
     }
 }
 

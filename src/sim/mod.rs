@@ -18,10 +18,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
@@ -149,6 +149,9 @@ struct State {
     seed: AtomicU64,
     sessions: session::Sessions,
     busy: Busy,
+    /// Connections accepted, and requests that came over HTTP/2.
+    connections: AtomicU64,
+    http2: AtomicU64,
 }
 
 impl State {
@@ -227,9 +230,17 @@ headroom_sim_workers {}\n\
 headroom_sim_busy_workers {busy_now}\n\
 # HELP headroom_sim_requests_total Requests answered.\n\
 # TYPE headroom_sim_requests_total counter\n\
-headroom_sim_requests_total {}\n",
+headroom_sim_requests_total {}\n\
+# HELP headroom_sim_http2_requests_total Requests that came over HTTP/2 (h2c).\n\
+# TYPE headroom_sim_http2_requests_total counter\n\
+headroom_sim_http2_requests_total {}\n\
+# HELP headroom_sim_connections_total Connections accepted.\n\
+# TYPE headroom_sim_connections_total counter\n\
+headroom_sim_connections_total {}\n",
         state.cfg.workers.max(1),
-        state.served.load(Ordering::Relaxed)
+        state.served.load(Ordering::Relaxed),
+        state.http2.load(Ordering::Relaxed),
+        state.connections.load(Ordering::Relaxed)
     );
     if let Some(cpu) = crate::process::cpu_seconds() {
         text.push_str(&format!(
@@ -243,6 +254,9 @@ process_cpu_seconds_total {cpu}\n"
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     // Not a request of the service: it takes no worker and is not counted.
+    if req.version() == hyper::Version::HTTP_2 && req.uri().path() != "/metrics" {
+        state.http2.fetch_add(1, Ordering::Relaxed);
+    }
     if req.method() == hyper::Method::GET && req.uri().path() == "/metrics" {
         let mut resp = Response::new(Full::new(Bytes::from(metrics(&state))));
         resp.headers_mut().insert(
@@ -297,6 +311,8 @@ pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandl
         seed: AtomicU64::new(0x5EED),
         sessions: session::Sessions::new(mix_key(addr.port())),
         busy: Busy::new(),
+        connections: AtomicU64::new(0),
+        http2: AtomicU64::new(0),
     });
     tokio::spawn(async move {
         loop {
@@ -306,11 +322,14 @@ pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandl
             };
             let Ok((stream, _)) = accepted else { continue };
             let _ = stream.set_nodelay(true);
+            state.connections.fetch_add(1, Ordering::Relaxed);
             let state = state.clone();
             let mut conn_stopped = stopped.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(state.clone(), req));
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                // HTTP/1.1, or HTTP/2 by prior knowledge (h2c), told apart by the preface.
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(conn);
                 tokio::select! {
                     _ = conn.as_mut() => {}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::RunArgs;
 use crate::error::InputError;
 use crate::plan::utilization::{CapacitySpec, UtilizationSpec};
-use crate::plan::{Expect, Given, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold, TlsSpec};
+use crate::plan::{Expect, Given, HttpVersion, LoadPlan, ProfileSpec, RequestSpec, Safety, Threshold, TlsSpec};
 use crate::units::Span;
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(30);
@@ -117,6 +117,8 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         max_body: args.max_body.clone(),
         follow_redirects: args.follow_redirects,
         insecure: args.insecure,
+        http: HttpVersion::default(),
+        streams_per_connection: None,
         tls: TlsSpec::default(),
         resolve: Vec::new(),
         requests,
@@ -208,6 +210,15 @@ fn tls_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) {
             given.push(format!("{flag} {}", p.display()));
         }
     }
+    if let Some(v) = args.http.or(args.http2.then_some(HttpVersion::Http2)) {
+        plan.http = v;
+        given.push(if args.http2 { "--http2".into() } else { format!("--http {}", v.name()) });
+    }
+    if let Some(n) = args.streams {
+        plan.streams_per_connection = Some(n);
+        given.push(format!("--streams {n}"));
+    }
+    let tls = &mut plan.tls;
     if args.system_roots {
         tls.system_roots = true;
         given.push("--system-roots".into());

@@ -22,7 +22,7 @@ use crate::signals;
 use crate::units::{ByteSize, Rate, Span};
 
 const UTILIZATION: &str = "The target's utilization, read while it is loaded";
-const TLS: &str = "TLS and where connections go (each replaces the plan's key)";
+const TLS: &str = "HTTP version, TLS and where connections go (each replaces the plan's key)";
 
 /// The exit code of a run that its safety rule stopped to protect the target.
 pub const ABORTED: u8 = 4;
@@ -111,6 +111,17 @@ pub struct RunArgs {
     /// Cap every step's arrival rate, whatever the plan says
     #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
     pub max_rps: Option<Rate>,
+    /// The HTTP version: 1.1 (default), 2 (h2 by ALPN over TLS, prior knowledge over plain
+    /// http) or auto (h2 when the TLS server offers it); http in a plan
+    #[arg(long, value_name = "VERSION", value_enum, help_heading = TLS)]
+    pub http: Option<crate::plan::HttpVersion>,
+    /// Short for --http 2
+    #[arg(long, conflicts_with = "http", help_heading = TLS)]
+    pub http2: bool,
+    /// HTTP/2 requests in flight per connection at most (default 100): --max-in-flight over
+    /// this many connections; streams_per_connection
+    #[arg(long, value_name = "N", help_heading = TLS)]
+    pub streams: Option<usize>,
     /// Trust the CA certificates of this PEM bundle beside the public roots (an internal CA);
     /// tls.cacert in a plan
     #[arg(long, value_name = "FILE", help_heading = TLS)]

@@ -429,6 +429,11 @@ fn journey_sample(
 pub struct Journeys(pub Arc<JourneyEngine>);
 
 impl Engine for Journeys {
+    /// goose's client speaks HTTP/1.1.
+    fn protocol(&self) -> Option<String> {
+        Some("HTTP/1.1".into())
+    }
+
     fn probe(&self) -> Running<'_, Result<(), Unreachable>> {
         // The same target, reached the same way, as the request mix would.
         self.0.base.probe()

@@ -24,8 +24,9 @@ pub fn run(run: &Run, r: &mut Review) {
     r.summary.push(Fact::new(
         &what,
         format!(
-            "against {}, {} → {} ({} steps, {} requests)",
+            "against {}{}, {} → {} ({} steps, {} requests)",
             run.target,
+            run.protocol.as_deref().filter(|p| *p != "HTTP/1.1").map_or(String::new(), |p| format!(" over {p}")),
             run.environment.start,
             run.environment.end,
             run.steps.len(),

@@ -4,7 +4,9 @@
 #   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 1k RPS
 #   INSTALL_OHA=1 bash benches/compare.sh   # builds oha from crates.io first when missing
 #   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
-# nginx and wrk come from Debian (installed here when missing); oha is used where installed.
+#   PARTS=http2 bash benches/compare.sh     # only HTTP/2 over TLS beside h2load and oha --http2
+# nginx, wrk, h2load and openssl come from Debian (installed here when missing); oha is used
+# where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
 # within one run.
 set -euo pipefail
@@ -15,9 +17,9 @@ CONNS=${CONNS:-50}
 URL="http://127.0.0.1:$PORT/"
 have() { command -v "$1" >/dev/null 2>&1; }
 
-if ! have nginx || ! have wrk; then
-  echo "installing nginx and wrk from Debian..." >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+if ! have nginx || ! have wrk || ! have h2load || ! have openssl; then
+  echo "installing nginx, wrk, h2load and openssl from Debian..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk nghttp2-client openssl >/dev/null
 fi
 if [ "${INSTALL_OHA:-0}" = 1 ] && ! have oha; then
   cargo install oha --locked -q
@@ -29,6 +31,15 @@ work=$(mktemp -d)
 cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$work/logs"
+H2PORT=${H2PORT:-18443}
+# A CA and the HTTP/2 server's certificate from it, made here; headroom trusts the CA with --cacert.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=bench CA" \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+  -keyout "$work/key.pem" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$work/server.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile "$work/server.ext" -out "$work/cert.pem" 2>/dev/null
 cat > "$work/nginx.conf" <<EOF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -36,7 +47,14 @@ error_log $work/logs/error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 100000000;
   server { listen 127.0.0.1:$PORT; location / { return 200 "ok\n"; } }
+  server {
+    listen 127.0.0.1:$H2PORT ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    location / { return 200 "ok\n"; }
+  }
 }
 EOF
 nginx -c "$work/nginx.conf" -p "$work"
@@ -53,6 +71,64 @@ cpu_of() {
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 100 }'
 }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = http2 ]; then
+# HTTP/2 over TLS: the same connections and streams for every tool, interleaved rounds (the
+# order rotating), medians of the per-round figures and of the per-round ratios.
+ROUNDS=${ROUNDS:-5}
+H2C=${H2C:-4}
+H2S=${H2S:-25}
+H2URL="https://localhost:$H2PORT/"
+inflight=$((H2C * H2S))
+echo "== HTTP/2 over TLS: $H2C connections x $H2S streams for ${DUR}s against nginx (1 worker), $ROUNDS interleaved rounds =="
+tools="headroom h2load"
+have oha && tools="$tools oha"
+h2_run() {
+  local tool=$1 r=$2 cpu rps n
+  case $tool in
+    headroom)
+      cpu=$(cpu_of "$work/h2-hr-$r.txt" "$HR" run --target "$H2URL" --http2 --cacert "$work/ca.pem" \
+        --users "$inflight" --max-in-flight "$inflight" --streams "$H2S" --duration "${DUR}s" --out "$work/h2-hr-$r")
+      [ "$(json "$work/h2-hr-$r/results.json" "d['protocol']")" = HTTP/2 ] || { echo "headroom did not speak HTTP/2" >&2; exit 1; }
+      rps=$(json "$work/h2-hr-$r/results.json" "d['steps'][0]['achieved_rps']")
+      n=$(json "$work/h2-hr-$r/results.json" "d['steps'][0]['requests']") ;;
+    h2load)
+      cpu=$(cpu_of "$work/h2-h2load-$r.txt" h2load -c "$H2C" -m "$H2S" -D "$DUR" "$H2URL")
+      rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($i == "req/s,") print $(i - 1) }' "$work/h2-h2load-$r.txt")
+      grep -q "Application protocol: h2" "$work/h2-h2load-$r.txt" || { echo "h2load did not speak HTTP/2" >&2; exit 1; }
+      n=$(awk -v r="$rps" -v d="$DUR" 'BEGIN { print r * d }') ;;
+    oha)
+      cpu=$(cpu_of "$work/h2-oha-$r.json" oha --http2 --insecure -c "$H2C" -p "$H2S" -z "${DUR}s" --no-tui --output-format json "$H2URL")
+      rps=$(json "$work/h2-oha-$r.json" "d['summary']['requestsPerSec']")
+      n=$(awk -v r="$rps" -v d="$DUR" 'BEGIN { print r * d }') ;;
+  esac
+  echo "$rps $(awk -v c="$cpu" -v n="$n" 'BEGIN { print 1e6 * c / n }')"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  read -ra all <<< "$tools"
+  k=$(((r - 1) % ${#all[@]}))
+  for tool in "${all[@]:k}" "${all[@]:0:k}"; do
+    read -r rps cpu < <(h2_run "$tool" "$r")
+    echo "$rps" >> "$work/h2-rps-$tool"
+    echo "$cpu" >> "$work/h2-cpu-$tool"
+    printf "  round %s %-9s %10.0f requests/s %8.2f CPU µs/request\n" "$r" "$tool" "$rps" "$cpu"
+  done
+  for peer in $tools; do
+    [ "$peer" = headroom ] && continue
+    awk -v a="$(tail -1 "$work/h2-rps-headroom")" -v b="$(tail -1 "$work/h2-rps-$peer")" 'BEGIN { printf "%.4f\n", a / b }' >> "$work/h2-ratio-$peer"
+  done
+done
+printf "%-10s %14s %22s %22s\n" tool "requests/s" "CPU µs per request" "headroom / it (median)"
+for tool in $tools; do
+  ratio="-"
+  [ "$tool" != headroom ] && ratio=$(median < "$work/h2-ratio-$tool")
+  printf "%-10s %14.0f %22.2f %22s\n" "$tool" "$(median < "$work/h2-rps-$tool")" "$(median < "$work/h2-cpu-$tool")" "$ratio"
+done
+have oha || echo "oha        not installed (INSTALL_OHA=1 builds it)"
+echo
+fi
 
 if [ "${PARTS:-all}" = all ]; then
 echo "== maximum throughput: $CONNS connections for ${DUR}s against nginx (1 worker) =="
@@ -88,6 +164,7 @@ done
 
 fi
 
+if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = journeys ]; then
 # The journey engine (goose) beside the request-mix engine (hyper), on the same three paths:
 # a journey of three steps, the first extracting a value the second sends as a header, against
 # the same three requests as a weighted mix. Both closed, CONNS users back to back.
@@ -142,6 +219,8 @@ for rate in 100 1000; do
     "$(json "$r" "d['steps'][0]['journeys']['started_per_s'] / $rate")" \
     "$(json "$r" "d['steps'][0]['schedule_lag_us']['p99']")" "$(json "$r" "d['steps'][0]['late_starts']")"
 done
+
+fi
 
 if [ "${LONG:-0}" = 1 ]; then
   echo

@@ -159,7 +159,9 @@ fn an_endless_body_costs_a_bounded_buffer() {
     let r = case(
         "endless chunked body",
         &server.url,
-        &["--rate", "200", "--max-in-flight", "256", "--max-body", "1MiB", "--slo", "error_rate < 1%"],
+        // 100 MiB/s to read and discard: at 200 RPS a busy CI machine's two cores could not keep
+        // the debug build on schedule, which made the run (rightly) invalid instead of failed.
+        &["--rate", "100", "--max-in-flight", "256", "--max-body", "1MiB", "--slo", "error_rate < 1%"],
         1,
     );
     all_failed_with("endless body", &r, "body_too_large");

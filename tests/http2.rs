@@ -97,3 +97,23 @@ fn journeys_and_bad_stream_counts_are_refused() {
         .code(2)
         .stderr(predicates::str::contains("possible values: 1.1, 2, auto"));
 }
+
+#[test]
+fn a_timed_out_stream_is_reset_and_its_connection_kept() {
+    // Every request takes 400 ms; the timeout is 100 ms.
+    let sim = Sim::start(&["--service-time", "400ms", "--distribution", "constant"]);
+    let (connections0, _) = counters(&sim);
+    let started = std::time::Instant::now();
+    let (code, stderr, r) = run(&sim, &["--http2", "--max-in-flight", "20", "--streams", "10", "--timeout", "100ms"]);
+    let took = started.elapsed();
+    let r = r.unwrap_or_else(|| panic!("no results: {stderr}"));
+    let s = &r["steps"][0];
+    assert_eq!(code, 3, "nothing answered in time: {stderr}");
+    assert_eq!(s["errors"]["timeout"], s["requests"], "{}", s["errors"]);
+    assert!(s["requests"].as_u64().unwrap() >= 95, "{}", s["requests"]);
+    // One second of schedule and one timeout, not 100 × 400 ms: bounded, not hung.
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    // Two connections and the probe's: none was dropped for a timeout.
+    let (connections, _) = counters(&sim);
+    assert_eq!(connections - connections0 - 1, 3);
+}

@@ -197,6 +197,18 @@ fn an_internal_ca_is_trusted_with_cacert_and_refused_without_it() {
     assert_eq!(other.code, 3, "another CA is not this server's: {}", other.stderr);
     assert!(other.stderr.contains("cannot talk TLS"), "{}", other.stderr);
 
+    // The system's store, here the one SSL_CERT_FILE names (as on a machine whose store holds
+    // the internal CA).
+    let out = tempfile::tempdir().unwrap();
+    let o = headroom()
+        .env("SSL_CERT_FILE", s.file("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .args(["run", "--target", &url, "--rate", "20", "--duration", "1s", "--system-roots", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "--system-roots: {}", String::from_utf8_lossy(&o.stderr));
+
     // By address, checked against the name the certificate carries.
     let by_address = format!("https://127.0.0.1:{}/", s.nginx.tls);
     all_answered(&run(&by_address, &["--cacert", &s.file("ca.pem"), "--sni", "staging.internal"]), "--sni");

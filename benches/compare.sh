@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Side by side, in one run on one machine: headroom, wrk and oha against nginx on 127.0.0.1.
-#   bash benches/compare.sh            # about 3 minutes
+#   bash benches/compare.sh            # about 15 minutes (ROUNDS=5 interleaved rounds, DUR=10 s each)
 #   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 1k RPS
 #   INSTALL_OHA=1 bash benches/compare.sh   # builds oha from crates.io first when missing
 #   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
 #   PARTS=http2 bash benches/compare.sh     # only HTTP/2 over TLS beside h2load and oha --http2
-# nginx, wrk, h2load and openssl come from Debian (installed here when missing); oha is used
+# nginx, wrk, h2load, openssl and GNU time come from Debian (installed here when missing); oha is used
 # where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
 # within one run.
@@ -14,12 +14,13 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-18089}
 DUR=${DUR:-10}
 CONNS=${CONNS:-50}
+ROUNDS=${ROUNDS:-5}
 URL="http://127.0.0.1:$PORT/"
 have() { command -v "$1" >/dev/null 2>&1; }
 
-if ! have nginx || ! have wrk || ! have h2load || ! have openssl; then
-  echo "installing nginx, wrk, h2load and openssl from Debian..." >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk nghttp2-client openssl >/dev/null
+if ! have nginx || ! have wrk || ! have h2load || ! have openssl || [ ! -x /usr/bin/time ]; then
+  echo "installing nginx, wrk, h2load, openssl and time from Debian..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk nghttp2-client openssl time >/dev/null
 fi
 if [ "${INSTALL_OHA:-0}" = 1 ] && ! have oha; then
   cargo install oha --locked -q
@@ -77,7 +78,6 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = http2 ]; then
 # HTTP/2 over TLS: the same connections and streams for every tool, interleaved rounds (the
 # order rotating), medians of the per-round figures and of the per-round ratios.
-ROUNDS=${ROUNDS:-5}
 H2C=${H2C:-4}
 H2S=${H2S:-25}
 H2URL="https://localhost:$H2PORT/"
@@ -131,25 +131,71 @@ echo
 fi
 
 if [ "${PARTS:-all}" = all ]; then
-echo "== maximum throughput: $CONNS connections for ${DUR}s against nginx (1 worker) =="
-printf "%-10s %12s %16s\n" tool "requests/s" "CPU ms/1k req"
-hr_cpu=$(cpu_of "$work/hr-max.txt" "$HR" run --target "$URL" --users "$CONNS" --max-in-flight "$CONNS" --duration "${DUR}s" --out "$work/hr-max")
-hr_rps=$(json "$work/hr-max/results.json" "d['steps'][0]['achieved_rps']")
-hr_n=$(json "$work/hr-max/results.json" "d['steps'][0]['requests']")
-printf "%-10s %12.0f %16.3f\n" headroom "$hr_rps" "$(awk -v c="$hr_cpu" -v n="$hr_n" 'BEGIN{print 1e6*c/n}')"
-wrk_cpu=$(cpu_of "$work/wrk.txt" wrk -t2 -c"$CONNS" -d"${DUR}s" "$URL")
-wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
-printf "%-10s %12.0f %16.3f\n" wrk "$wrk_rps" "$(awk -v c="$wrk_cpu" -v r="$wrk_rps" -v d="$DUR" 'BEGIN{print 1e6*c/(r*d)}')"
-oha_rps=""
-if have oha; then
-  oha_cpu=$(cpu_of "$work/oha.json" oha -z "${DUR}s" -c "$CONNS" --no-tui --output-format json "$URL")
-  oha_rps=$(json "$work/oha.json" "d['summary']['requestsPerSec']")
-  printf "%-10s %12.0f %16.3f\n" oha "$oha_rps" "$(awk -v c="$oha_cpu" -v r="$oha_rps" -v d="$DUR" 'BEGIN{print 1e6*c/(r*d)}')"
-else
-  echo "oha        not installed (INSTALL_OHA=1 builds it)"
-fi
-echo "headroom / wrk: $(awk -v a="$hr_rps" -v b="$wrk_rps" 'BEGIN{printf "%.2f", a/b}')"
-[ -n "$oha_rps" ] && echo "headroom / oha: $(awk -v a="$hr_rps" -v b="$oha_rps" 'BEGIN{printf "%.2f", a/b}')"
+# Each tool's CPU seconds (user + system) and peak resident memory in KiB, from GNU time.
+usage() {
+  local out=$1; shift
+  /usr/bin/time -f "%U %S %M" -o "$work/usage" "$@" > "$out" 2>&1
+  awk '{ printf "%.3f %d\n", $1 + $2, $3 }' "$work/usage"
+}
+nginx_pids() { cat "$work/nginx.pid"; pgrep -P "$(cat "$work/nginx.pid")"; }
+echo "== maximum throughput: $CONNS connections for ${DUR}s against nginx (1 worker), $ROUNDS interleaved rounds =="
+h1tools="headroom wrk-t1 wrk-t2"
+have oha && h1tools="$h1tools oha"
+h1_run() {
+  local tool=$1 tag=$2 pin=$3 cpu rss rps n out
+  out=$work/h1-$tool-$tag
+  case $tool in
+    headroom)
+      read -r cpu rss < <(usage "$out.txt" $pin "$HR" run --target "$URL" --users "$CONNS" --max-in-flight "$CONNS" \
+        --duration "${DUR}s" --out "$out")
+      rps=$(json "$out/results.json" "d['steps'][0]['achieved_rps']")
+      n=$(json "$out/results.json" "d['steps'][0]['requests']") ;;
+    wrk-t1|wrk-t2)
+      read -r cpu rss < <(usage "$out.txt" $pin wrk "-${tool#wrk-}" -c"$CONNS" -d"${DUR}s" "$URL")
+      rps=$(awk '/Requests\/sec/ {print $2}' "$out.txt")
+      n=$(awk -v r="$rps" -v d="$DUR" 'BEGIN { print r * d }') ;;
+    oha)
+      read -r cpu rss < <(usage "$out.json" $pin oha -z "${DUR}s" -c "$CONNS" --no-tui --output-format json "$URL")
+      rps=$(json "$out.json" "d['summary']['requestsPerSec']")
+      n=$(awk -v r="$rps" -v d="$DUR" 'BEGIN { print r * d }') ;;
+  esac
+  echo "$rps $(awk -v c="$cpu" -v n="$n" 'BEGIN { print 1e6 * c / n }') $((rss / 1024))"
+}
+for mode in unpinned pinned; do
+  if [ "$mode" = pinned ]; then
+    # nginx on core 0, the client on core 1.
+    for p in $(nginx_pids); do taskset -pc 0 "$p" >/dev/null; done
+    pin="taskset -c 1"
+  else
+    pin=""
+  fi
+  rm -f "$work"/h1-rps-* "$work"/h1-cpu-* "$work"/h1-rss-* "$work"/h1-ratio-*
+  for r in $(seq 1 "$ROUNDS"); do
+    read -ra all <<< "$h1tools"
+    k=$(((r - 1) % ${#all[@]}))
+    for tool in "${all[@]:k}" "${all[@]:0:k}"; do
+      read -r rps cpu rss < <(h1_run "$tool" "$mode-$r" "$pin")
+      echo "$rps" >> "$work/h1-rps-$tool"; echo "$cpu" >> "$work/h1-cpu-$tool"; echo "$rss" >> "$work/h1-rss-$tool"
+      printf "  %s round %s %-9s %10.0f requests/s %8.2f CPU µs/request %6s MiB\n" "$mode" "$r" "$tool" "$rps" "$cpu" "$rss"
+    done
+    for peer in $h1tools; do
+      [ "$peer" = headroom ] && continue
+      awk -v a="$(tail -1 "$work/h1-rps-headroom")" -v b="$(tail -1 "$work/h1-rps-$peer")" 'BEGIN { printf "%.4f\n", a / b }' >> "$work/h1-ratio-$peer"
+      awk -v a="$(tail -1 "$work/h1-cpu-headroom")" -v b="$(tail -1 "$work/h1-cpu-$peer")" 'BEGIN { printf "%.4f\n", a / b }' >> "$work/h1-cpuratio-$peer"
+    done
+  done
+  echo "-- $mode: medians --"
+  printf "%-10s %12s %20s %14s %22s %24s\n" tool "requests/s" "CPU µs per request" "peak RSS MiB" "headroom / it (req/s)" "headroom / it (CPU/req)"
+  for tool in $h1tools; do
+    ratio="-"; cratio="-"
+    if [ "$tool" != headroom ]; then ratio=$(median < "$work/h1-ratio-$tool"); cratio=$(median < "$work/h1-cpuratio-$tool"); fi
+    printf "%-10s %12.0f %20.2f %14s %22s %24s\n" "$tool" "$(median < "$work/h1-rps-$tool")" "$(median < "$work/h1-cpu-$tool")" \
+      "$(median < "$work/h1-rss-$tool")" "$ratio" "$cratio"
+  done
+  rm -f "$work"/h1-cpuratio-*
+done
+for p in $(nginx_pids); do taskset -pc "0-$(($(nproc) - 1))" "$p" >/dev/null; done
+have oha || echo "oha        not installed (INSTALL_OHA=1 builds it)"
 
 echo
 echo "== rate accuracy: open model, ${DUR}s per rate =="

@@ -20,7 +20,7 @@
 //! `body` or `body_file`, `name`, `weight` and `expect_status`. Absolute URLs must share one
 //! origin, the run's target. Entries that are the same request add up as its weight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -64,6 +64,10 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
+/// What makes two entries the same request: name as given, method, path, headers, body, body
+/// file and expected status.
+type Same = (String, String, String, BTreeMap<String, String>, Option<String>, Option<PathBuf>, Option<u16>);
+
 /// An entry before it becomes a request: where it was, and what it asks.
 struct Entry {
     line: u64,
@@ -102,7 +106,11 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Targets, InputError> 
         Some(_) => http_entries(text, file)?,
     };
     let mut origin: Option<(String, u64)> = None;
-    let mut requests: Vec<(RequestSpec, u64)> = Vec::new();
+    let mut requests: Vec<RequestSpec> = Vec::new();
+    // Each request by what it asks (all but its weight, under the name the entry gave it), and
+    // how many requests share each given name: one pass, however long the file.
+    let mut seen: HashMap<Same, usize> = HashMap::new();
+    let mut named: HashMap<String, usize> = HashMap::new();
     for e in entries {
         let bad = |message: String| InputError::BadRow { file: file.into(), line: e.line, message };
         let path = match e.url.find("://") {
@@ -144,7 +152,26 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Targets, InputError> 
         }
         let body_file = e.body_file.map(|p| if p.is_relative() { dir.join(p) } else { p });
         let name = e.name.unwrap_or_else(|| format!("{} {path}", e.method));
-        let spec = RequestSpec {
+        let same: Same = (
+            name.clone(),
+            e.method.clone(),
+            path.clone(),
+            e.headers.clone(),
+            e.body.clone(),
+            body_file.clone(),
+            e.expect_status,
+        );
+        // The same request again adds to its weight; another request of the same name gets a
+        // number, so that each keeps its own percentiles.
+        if let Some(&i) = seen.get(&same) {
+            requests[i].weight += e.weight;
+            continue;
+        }
+        let n = named.entry(name.clone()).or_insert(0);
+        *n += 1;
+        let name = if *n > 1 { format!("{name} #{n}") } else { name };
+        seen.insert(same, requests.len());
+        requests.push(RequestSpec {
             name,
             method: e.method,
             path,
@@ -154,26 +181,9 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Targets, InputError> 
             body_file,
             expect_status: e.expect_status,
             slo: Vec::new(),
-        };
-        // The same request again adds to its weight; another request of the same name gets a
-        // number, so that each keeps its own percentiles.
-        if let Some((same, _)) =
-            requests.iter_mut().find(|(r, _)| RequestSpec { weight: r.weight, ..spec.clone() } == *r)
-        {
-            same.weight += spec.weight;
-            continue;
-        }
-        let mut spec = spec;
-        let taken = requests
-            .iter()
-            .filter(|(r, _)| r.name == spec.name || r.name.starts_with(&format!("{} #", spec.name)))
-            .count();
-        if taken > 0 {
-            spec.name = format!("{} #{}", spec.name, taken + 1);
-        }
-        requests.push((spec, e.line));
+        });
     }
-    Ok(Targets { requests: requests.into_iter().map(|(r, _)| r).collect(), origin: origin.map(|(o, _)| o) })
+    Ok(Targets { requests, origin: origin.map(|(o, _)| o) })
 }
 
 fn method(word: &str, line: u64, file: &str) -> Result<String, InputError> {
@@ -326,6 +336,14 @@ mod tests {
         assert_eq!((r[1].name.as_str(), r[1].weight, r[1].method.as_str()), ("list", 3, "GET"));
         // Another request of the same name keeps its own.
         assert_eq!(r[2].name, "POST /orders #2");
+        // And the same again adds to that one's weight, whichever number it has.
+        let t = parsed(
+            "{\"method\":\"POST\",\"url\":\"/o\",\"body\":\"a\"}\n{\"method\":\"POST\",\"url\":\"/o\",\"body\":\"b\"}\n\
+             {\"method\":\"POST\",\"url\":\"/o\",\"body\":\"b\"}\n",
+        )
+        .unwrap();
+        let w: Vec<(&str, u32)> = t.requests.iter().map(|r| (r.name.as_str(), r.weight)).collect();
+        assert_eq!(w, [("POST /o", 1), ("POST /o #2", 2)]);
         assert_eq!(t.origin, None);
     }
 

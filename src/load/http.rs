@@ -37,6 +37,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// The host without the brackets an IPv6 address has in a URL.
+    pub fn bare_host(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
+    }
+
     /// Parses `http://host[:port][/base]`.
     pub fn parse(url: &str) -> Result<Target, InputError> {
         let bad = |why: &str| InputError::Usage(format!("target '{url}': {why}"));
@@ -80,7 +85,8 @@ pub struct Http {
     pub connect_to: Option<std::net::IpAddr>,
     /// The HTTP version asked for.
     pub version: HttpVersion,
-    /// HTTP/2 connections, each shared by up to `streams_per_connection` workers.
+    /// HTTP/2 connections, each shared by up to `streams_per_connection` workers; no slots when
+    /// HTTP/2 cannot be spoken (HTTP/1.1 asked, or `auto` over plain http).
     pub h2: Arc<Pool>,
     /// The versions connections spoke: bit 0 HTTP/1.1, bit 1 HTTP/2.
     pub spoken: Arc<AtomicU8>,
@@ -141,7 +147,7 @@ impl Http {
         let t = &self.target;
         match self.connect_to {
             Some(ip) => TcpStream::connect((ip, t.port)).await,
-            None => TcpStream::connect((t.host.trim_start_matches('[').trim_end_matches(']'), t.port)).await,
+            None => TcpStream::connect((t.bare_host(), t.port)).await,
         }
     }
 
@@ -282,12 +288,12 @@ impl Link {
     }
 
     /// A worker's link before the clock starts: its own HTTP/1.1 connection, or a share of its
-    /// slot's HTTP/2 connection (the first worker of a slot opens it).
+    /// slot's HTTP/2 connection (the first worker of a slot opens it) when the run has slots.
     pub async fn open(http: &Http) -> Link {
-        if http.version == HttpVersion::Http1 || (!http.target.tls && http.version == HttpVersion::Auto) {
+        if http.h2.slots.is_empty() {
             return Link::new(connect(http).await.ok());
         }
-        let slot = http.h2.next.fetch_add(1, Ordering::Relaxed) % http.h2.slots.len().max(1);
+        let slot = http.h2.next.fetch_add(1, Ordering::Relaxed) % http.h2.slots.len();
         let mut link = Link { conn: None, opened: 0, slot: Some(slot) };
         if let Ok(conn) = Link::share(link.slot, http).await {
             link.opened = 1;
@@ -408,7 +414,7 @@ async fn exchange(
     bytes: &mut u64,
 ) -> Result<(u16, Option<String>, bool), ErrorClass> {
     let t = &http.target;
-    let req = match conn {
+    let mut req = match conn {
         Conn::H1 { .. } => Request::builder().method(method.clone()).uri(path).header(HOST, t.authority.as_str()),
         // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
         Conn::H2 { .. } => {
@@ -416,7 +422,6 @@ async fn exchange(
             Request::builder().method(method.clone()).uri(format!("{scheme}://{}{path}", t.authority))
         }
     };
-    let mut req = req;
     for (k, v) in headers {
         req = req.header(k, v);
     }

@@ -201,7 +201,9 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     if streams == 0 {
         return Err(bad("streams_per_connection (--streams): must be at least 1").into());
     }
-    if http.version != HttpVersion::Http1 {
+    // Slots for shared HTTP/2 connections only where HTTP/2 may be spoken: plain http speaks
+    // it only when asked (h2c), since `auto` over plain http has no ALPN to negotiate with.
+    if http.version == HttpVersion::Http2 || (http.version == HttpVersion::Auto && http.target.tls) {
         http.h2 = Arc::new(super::http::Pool::new(plan.safety.max_in_flight, streams));
     }
     if http.target.tls {
@@ -211,14 +213,14 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
             HttpVersion::Auto => &[b"h2", b"http/1.1"],
         };
         http.tls = Some(super::tls::client_config(&plan.tls, insecure, alpn)?);
-        http.server_name = Some(super::tls::server_name(&plan.tls, &http.target.host)?);
+        http.server_name = Some(super::tls::server_name(&plan.tls, http.target.bare_host())?);
     } else if !plan.tls.is_empty() {
-        return Err(InputError::Usage(format!(
-            "{file}: [tls] settings (--cacert, --cert, --key, --system-roots, --sni) apply to an https target; {url} is plain http"
+        return Err(bad(&format!(
+            "[tls] settings (--cacert, --cert, --key, --system-roots, --sni) apply to an https target; {url} is plain http"
         ))
         .into());
     }
-    http.connect_to = super::tls::connect_to(&plan.resolve, &http.target.host, http.target.port)?;
+    http.connect_to = super::tls::connect_to(&plan.resolve, http.target.bare_host(), http.target.port)?;
     if !journeys.is_empty() && plan.tls.server_name.is_some() {
         return Err(bad("tls.server_name (--sni): journeys connect by the URL's host; give the target by name and send it to the address with resolve = [\"HOST:PORT:ADDRESS\"] (--resolve) instead").into());
     }

@@ -97,8 +97,6 @@ fn roots(spec: &TlsSpec) -> Result<RootCertStore, InputError> {
 /// The name a connection sends in SNI and checks the certificate against.
 pub fn server_name(spec: &TlsSpec, host: &str) -> Result<ServerName<'static>, InputError> {
     let name = spec.server_name.as_deref().unwrap_or(host);
-    // An IPv6 host comes from the URL in brackets.
-    let name = name.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(name.to_string()).map_err(|e| {
         InputError::Usage(format!("'{name}' is not a TLS server name ({e}): give a DNS name or an address with --sni"))
     })
@@ -120,8 +118,7 @@ pub fn connect_to(entries: &[String], host: &str, port: u16) -> Result<Option<Ip
             .trim_end_matches(']')
             .parse()
             .map_err(|_| bad("the address must be an IP address, e.g. 127.0.0.1 or [::1]"))?;
-        let target_host = host.trim_start_matches('[').trim_end_matches(']');
-        if !h.eq_ignore_ascii_case(target_host) || p != port {
+        if !h.eq_ignore_ascii_case(host) || p != port {
             return Err(bad(&format!(
                 "the target is {host}:{port}; an entry for another host or port would do nothing"
             )));

@@ -110,7 +110,7 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         }
         _ => return Err(InputError::Usage("an ad-hoc run needs --rate (open model) or --users (closed model)".into())),
     };
-    let plan = LoadPlan {
+    let mut plan = LoadPlan {
         target: Some(origin.clone()),
         timeout: args.timeout.clone().unwrap_or_else(|| Given::of(Span(DEFAULT_TIMEOUT))),
         connect_timeout: args.connect_timeout.clone(),
@@ -130,7 +130,6 @@ pub fn ad_hoc(args: &RunArgs) -> Result<(LoadPlan, Option<String>), InputError> 
         utilization: utilization(args, None)?,
         profile,
     };
-    let mut plan = plan;
     tls_flags(args, &mut plan, &mut Vec::new());
     Ok((plan, Some(origin)))
 }
@@ -195,9 +194,18 @@ pub fn apply(args: &RunArgs, plan: &mut LoadPlan) -> Result<Vec<String>, InputEr
     Ok(given)
 }
 
-/// `--cacert`, `--cert`, `--key`, `--system-roots`, `--sni` and `--resolve`. A path on the
-/// command line is read from where headroom runs, as the plan's own are from its folder.
+/// `--http`, `--http2`, `--streams`, `--cacert`, `--cert`, `--key`, `--system-roots`, `--sni`
+/// and `--resolve`. A path on the command line is read from where headroom runs, as the plan's
+/// own are from its folder.
 fn tls_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) {
+    if let Some(v) = args.http.or(args.http2.then_some(HttpVersion::Http2)) {
+        plan.http = v;
+        given.push(if args.http2 { "--http2".into() } else { format!("--http {}", v.name()) });
+    }
+    if let Some(n) = args.streams {
+        plan.streams_per_connection = Some(n);
+        given.push(format!("--streams {n}"));
+    }
     let here = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let tls = &mut plan.tls;
     for (flag, value, key) in [
@@ -210,15 +218,6 @@ fn tls_flags(args: &RunArgs, plan: &mut LoadPlan, given: &mut Vec<String>) {
             given.push(format!("{flag} {}", p.display()));
         }
     }
-    if let Some(v) = args.http.or(args.http2.then_some(HttpVersion::Http2)) {
-        plan.http = v;
-        given.push(if args.http2 { "--http2".into() } else { format!("--http {}", v.name()) });
-    }
-    if let Some(n) = args.streams {
-        plan.streams_per_connection = Some(n);
-        given.push(format!("--streams {n}"));
-    }
-    let tls = &mut plan.tls;
     if args.system_roots {
         tls.system_roots = true;
         given.push("--system-roots".into());

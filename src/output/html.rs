@@ -33,7 +33,8 @@ th:first-child, td:first-child, .text { text-align: left; } th { background: #f6
 ";
 
 /// Escapes text for HTML content and attributes.
-fn esc(text: &str) -> String {
+/// Text made safe inside an HTML or XML element or a double-quoted attribute.
+pub(super) fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

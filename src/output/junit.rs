@@ -3,16 +3,14 @@
 
 use std::io::Write;
 
+use super::html::esc as escape;
+
 /// One check: the group it belongs to (a step, or a step's request), its name, and the failure
 /// message when it failed.
 pub struct Case {
     pub class: String,
     pub name: String,
     pub failure: Option<String>,
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Writes `cases` as one test suite named `suite`, inside a `testsuites` named `name`.

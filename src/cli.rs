@@ -9,6 +9,7 @@ use crate::cmd::{
     fit::FitArgs,
     forecast::ForecastArgs,
     history::HistoryArgs,
+    merge::MergeArgs,
     plan::PlanArgs,
     report::ReportArgs,
     run::RunArgs,
@@ -45,6 +46,9 @@ pub enum Command {
     /// A run against a baseline run: percentiles, throughput and errors side by side, each change
     /// judged for significance; exit 1 on a regression
     Compare(CompareArgs),
+    /// Join the shards of one run (run --shard I/N) exactly: histograms and counts added, every
+    /// verdict judged again on the merged data
+    Merge(MergeArgs),
     /// A completion script for bash, zsh, fish, elvish or PowerShell, on standard output
     Completions(CompletionsArgs),
     /// The man page (roff) of headroom, or of one command, on standard output

@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let code = match cli.command {
         Command::Run(args) => cmd::run::run(*args, &mut out)?,
         Command::Compare(args) => cmd::compare::run(args, &mut out)?,
+        Command::Merge(args) => cmd::merge::run(args, &mut out)?,
         Command::Demo(args) => {
             cmd::demo::run(args, &mut out)?;
             ExitCode::SUCCESS
@@ -64,7 +65,7 @@ pub fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Calc(c) => cmd::calc::run(c, out)?,
         Command::Completions(args) => cmd::shell::completions(args, <Cli as clap::CommandFactory>::command(), out)?,
         Command::Man(args) => cmd::shell::man(args, <Cli as clap::CommandFactory>::command(), out)?,
-        Command::Run(_) | Command::Compare(_) | Command::ServeSim(_) | Command::Demo(_) => {
+        Command::Run(_) | Command::Compare(_) | Command::Merge(_) | Command::ServeSim(_) | Command::Demo(_) => {
             unreachable!("handled by run")
         }
     }

@@ -27,6 +27,7 @@ async fn run(plan_text: &str, cfg: SimConfig, dir: &Path) -> Results {
         progress: false,
         insecure: false,
         overrides: Vec::new(),
+        shard: None,
     };
     let (stop, _) = watch::channel(false);
     execute(&plan, "test.toml", &opts, stop).await.unwrap()

@@ -33,6 +33,7 @@ async fn run_into(dir: &std::path::Path, top: &str, profile: &str, script: Scrip
         progress: false,
         insecure: false,
         overrides: Vec::new(),
+        shard: None,
     };
     let (stop, _) = watch::channel(false);
     execute_virtual(&plan(top, profile), "virtual.toml", &opts, stop, script).await.expect("the run completes")

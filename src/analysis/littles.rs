@@ -24,20 +24,38 @@ pub fn littles(o: &Occupied) -> Option<LittlesCheck> {
     }
     let x = o.departures as f64 / o.window_s;
     let w = o.time_in_system_s / o.departures as f64;
+    let se = error_of(o.measured_se, o.measured, x * w, o.samples);
+    Some(judged(x, w, (o.measured, o.measured_se, se), (o.departures, o.samples)))
+}
+
+/// The standard error of a sampled occupancy: its batch means' when known, else a
+/// binomial-like bound on the sampled mean of `samples` samples.
+pub fn error_of(measured_se: Option<f64>, measured: f64, predicted: f64, samples: u64) -> f64 {
+    measured_se.unwrap_or_else(|| (measured.max(predicted).max(1.0) / samples.max(1) as f64).sqrt())
+}
+
+/// The check of L = X·W from throughput `x` and mean time in system `w`, against the measured
+/// occupancy (its mean, its batch means' error when known, and the error judged by) over
+/// `departures` units, sampled `samples` times.
+pub fn judged(
+    x: f64,
+    w: f64,
+    (measured, measured_se, se): (f64, Option<f64>, f64),
+    (departures, samples): (u64, u64),
+) -> LittlesCheck {
     let predicted = x * w;
-    let gap = (o.measured - predicted).abs();
-    // Without batches, a binomial-like bound on the sampled mean stands in for the error.
-    let se = o.measured_se.unwrap_or_else(|| (o.measured.max(predicted).max(1.0) / o.samples as f64).sqrt());
-    let alarm = o.departures > 100 && gap > LITTLES_ALARM * predicted && gap > 4.0 * se && gap > 0.05;
-    Some(LittlesCheck {
+    let gap = (measured - predicted).abs();
+    let alarm = departures > 100 && gap > LITTLES_ALARM * predicted && gap > 4.0 * se && gap > 0.05;
+    LittlesCheck {
         throughput_rps: x,
         mean_time_in_system_s: w,
         predicted_in_system: predicted,
-        measured_in_system: o.measured,
-        measured_se: o.measured_se,
-        relative_disagreement: (predicted > 0.0).then(|| (o.measured - predicted) / predicted),
+        measured_in_system: measured,
+        measured_se,
+        relative_disagreement: (predicted > 0.0).then(|| (measured - predicted) / predicted),
         alarm,
-    })
+        samples: Some(samples),
+    }
 }
 
 /// What a Little's Law alarm means, from what else the step shows.

@@ -50,6 +50,53 @@ pub struct Results {
     /// The Utilization Law fitted to the steps that read a utilization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization_law: Option<UtilizationLaw>,
+    /// The part of a larger run this one was (`run --shard I/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRun>,
+    /// The shards `headroom merge` made these results from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedFrom>,
+}
+
+/// One shard of a sharded run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardRun {
+    /// From 0 to `count` − 1.
+    pub index: u64,
+    pub count: u64,
+    /// The instant every shard was to start at (RFC 3339, UTC).
+    pub start_at: String,
+    /// When this shard's first step began, by its own clock.
+    pub started_at: String,
+    /// How late this shard began a step after the instant agreed for it, at most over its
+    /// steps, milliseconds (measured on the shard: its timer's lateness, or connections and
+    /// users not ready in time).
+    pub skew_ms: f64,
+    pub host: String,
+    /// SHA-256 of the plan as run (`sha256:` and hex): shards of one run share it.
+    pub plan_digest: String,
+}
+
+/// The shards a merged result was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergedFrom {
+    pub shards: Vec<MergedShard>,
+    /// The latest shard's first start less the earliest's, milliseconds (each by its own clock:
+    /// shards on several machines are as close as their clocks are synchronised).
+    pub start_spread_ms: f64,
+    /// The latest any shard began any step after its agreed instant, milliseconds.
+    pub max_skew_ms: f64,
+    /// The lateness `merge` accepts: the larger of 50 ms and 1% of the shortest step.
+    pub skew_limit_ms: f64,
+}
+
+/// One shard as `merge` read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergedShard {
+    pub file: String,
+    pub shard: ShardRun,
+    pub valid: bool,
+    pub invalid_reasons: Vec<String>,
 }
 
 impl Contract for Results {
@@ -273,6 +320,10 @@ pub struct Encoded {
     pub latency: String,
     pub service_time: String,
     pub schedule_lag: String,
+    /// When each answered request finished, µs after the step's start: the throughput's
+    /// window is read from it, so that merged shards measure theirs as one run would.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub departures: String,
 }
 
 /// A request's (or a journey's) two latency histograms, base64 HdrHistogram V2.
@@ -370,6 +421,9 @@ pub struct LittlesCheck {
     pub relative_disagreement: Option<f64>,
     /// The disagreement is beyond what sampling explains.
     pub alarm: bool,
+    /// How many times the occupancy was sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
 }
 
 /// One step's results.
@@ -459,6 +513,9 @@ pub struct JourneysResult {
     /// Journeys begun per second (those whose intended start fell in the step).
     pub started_per_s: f64,
     pub journeys: Vec<JourneyResult>,
+    /// When each completed journey finished, µs after the step's start (base64 V2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub departures: String,
 }
 
 /// One journey in one step.

@@ -160,6 +160,7 @@ fn measure(dir: &Path) -> Result<bool> {
                 progress: true,
                 insecure: false,
                 overrides: Vec::new(),
+        shard: None,
             };
             let results = runner::execute(&plan, file, &opts, stop_tx.clone()).await?;
             if results.interrupted {

@@ -87,6 +87,10 @@ pub struct StepRun {
     pub journeys: Option<JourneysResult>,
     /// When each answered request finished, µs after the step's start.
     pub departures: Histogram<u64>,
+    /// This generator's share of the step's schedule: 1, or a shard's part of it.
+    pub share: f64,
+    /// How long after its agreed instant the step's phase began, when one was given (shards).
+    pub start_lag: Option<Duration>,
     /// The journeys merged into one record, and when those answered finished, when the step ran
     /// journeys: the units of its schedule.
     pub units: Option<(Record, Histogram<u64>)>,
@@ -104,7 +108,8 @@ impl Shared {
     /// What each step of `phase` produced; `stopped` when a stop ended the phase. The lowest
     /// unsent ticket is known only where tickets are claimed in order (`ordered`).
     pub fn step_runs(&self, phase: &Phase, collected: Collected, stopped: bool, ordered: bool) -> Vec<StepRun> {
-        let first_unsent = phase.first_refused().unwrap_or(u64::MAX).min(self.next.load(Ordering::Relaxed));
+        let next = phase.slice.ticket(self.next.load(Ordering::Relaxed));
+        let first_unsent = phase.first_refused().unwrap_or(u64::MAX).min(next);
         let Collected { series, occupancy, cpu } = collected;
         series
             .into_iter()
@@ -137,6 +142,8 @@ impl Shared {
                     stopped_early: stopped,
                     journeys: None,
                     departures: self.recorders[i].departures(),
+                    share: phase.share(i),
+                    start_lag: None,
                     units: None,
                 }
             })

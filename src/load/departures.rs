@@ -43,9 +43,18 @@ impl Window {
 /// The window of `step`, whose answered units finished at `departures` (µs after its start),
 /// the fastest of them in `fastest_us`.
 pub fn window(step: &Step, departures: &Histogram<u64>, fastest_us: u64, run: &StepRun) -> Window {
+    window_of(steady(step.role, step.load.is_constant()), departures, fastest_us, run.elapsed_s)
+}
+
+/// Whether a step of this role and rate is measured over its steady middle.
+pub fn steady(role: Role, constant: bool) -> bool {
+    !matches!(role, Role::Ramp | Role::Burst | Role::Recovery) && constant
+}
+
+/// The window of a step that scheduled for `elapsed_s` seconds, `steady` or not (see
+/// [`steady`]), whose answered units finished at `departures`.
+pub fn window_of(steady: bool, departures: &Histogram<u64>, fastest_us: u64, elapsed_s: f64) -> Window {
     let n = departures.len();
-    let transient = matches!(step.role, Role::Ramp | Role::Burst | Role::Recovery);
-    let steady = !transient && step.load.is_constant();
     if steady && n >= MIN_TRIMMED {
         let (lo, hi) = (departures.value_at_quantile(EDGE), departures.value_at_quantile(1.0 - EDGE));
         if hi > lo {
@@ -54,9 +63,9 @@ pub fn window(step: &Step, departures: &Histogram<u64>, fastest_us: u64, run: &S
         }
     }
     if n == 0 {
-        return Window { window_s: run.elapsed_s.max(1e-9), counted: 0, between_responses: false };
+        return Window { window_s: elapsed_s.max(1e-9), counted: 0, between_responses: false };
     }
-    let end = (departures.max() as f64 / 1e6).max(run.elapsed_s);
+    let end = (departures.max() as f64 / 1e6).max(elapsed_s);
     let first = (fastest_us.min(departures.min()) as f64 / 1e6).min(end);
     Window { window_s: (end - first).max(1e-9), counted: n, between_responses: false }
 }
@@ -84,6 +93,8 @@ mod tests {
             stopped_early: false,
             journeys: None,
             departures: histogram(),
+            share: 1.0,
+            start_lag: None,
             units: None,
         }
     }

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 pub use super::collector::StepRun;
 use super::collector::{collect, Clock, Shared};
 use super::recorder::{ErrorClass, Exchanged, Sample};
+pub use super::timeline::Slice;
 pub use super::timeline::LATE_US;
 use super::timeline::{rotation, stripes, Phase};
 use crate::artefact::results::Second;
@@ -49,11 +50,13 @@ pub trait Engine {
     fn probe(&self) -> Running<'_, Result<(), Unreachable>>;
 
     /// Runs consecutive open steps on one timeline, or a single closed step, until the end or
-    /// until `stop` turns true; `tick` sees each second of each step. An error is a run that
-    /// could not go on (journeys whose engine failed).
+    /// until `stop` turns true; `tick` sees each second of each step. The clock starts at
+    /// `start` when given and not yet past (a shard's agreed instant), else as soon as the
+    /// connections are open. An error is a run that could not go on (journeys whose engine failed).
     fn run_phase<'a>(
         &'a self,
         steps: &'a [Step],
+        start: Option<Instant>,
         stop: watch::Receiver<bool>,
         tick: &'a mut dyn FnMut(usize, &Second),
     ) -> Running<'a, Result<Vec<StepRun>, String>>;
@@ -100,6 +103,8 @@ pub struct Pacing {
     pub max_in_flight: usize,
     /// Real time (a thread samples occupancy, /proc gives the CPU), or tokio's clock alone.
     pub clock: Clock,
+    /// The tickets of the schedule this generator sends (all of them unless it is a shard).
+    pub slice: Slice,
 }
 
 impl Pacing {
@@ -111,22 +116,25 @@ impl Pacing {
             max_rps: None,
             max_in_flight: max_in_flight.max(1),
             clock: Clock::Real,
+            slice: Slice::default(),
         }
     }
 }
 
-/// Runs `steps` as one phase on `wire`; see the module's notes.
+/// Runs `steps` as one phase on `wire`, from `start` when given; see the module's notes.
 pub async fn run_phase<W: Wire>(
     wire: &Arc<W>,
     pacing: &Arc<Pacing>,
     steps: &[Step],
+    start: Option<Instant>,
     stop: watch::Receiver<bool>,
     tick: &mut dyn FnMut(usize, &Second),
 ) -> Vec<StepRun> {
     let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
-    let workers = steps[0].load.workers(pacing.max_in_flight, total);
+    let workers = steps[0].load.workers(pacing.max_in_flight, pacing.slice.below(total));
     let Some(links) = open_links(wire, workers, stop.clone()).await else { return Vec::new() };
-    let phase = Arc::new(Phase::new(steps, Instant::now() + Duration::from_millis(5)));
+    let (at, start_lag) = start_at(start, stop.clone()).await;
+    let phase = Arc::new(Phase::new(steps, at, pacing.slice));
     let names = pacing.rotation.iter().max().map_or(1, |m| m + 1);
     let shared = Arc::new(Shared::new(steps, workers, stripes(workers), names, pacing.max_rps));
     let handles: Vec<_> = links
@@ -145,7 +153,26 @@ pub async fn run_phase<W: Wire>(
     for h in handles {
         let _ = h.await;
     }
-    shared.step_runs(&phase, collected, *stop.borrow(), true)
+    let mut runs = shared.step_runs(&phase, collected, *stop.borrow(), true);
+    if let Some(first) = runs.first_mut() {
+        first.start_lag = start_lag;
+    }
+    runs
+}
+
+/// When a phase's clock starts: at `start` when it is given and still ahead (waiting for it
+/// here, so that how late the wait ended is measured), else 5 ms from now. The lateness is
+/// `Some` only for a given start: how long after it the phase began.
+pub(crate) async fn start_at(start: Option<Instant>, mut stop: watch::Receiver<bool>) -> (Instant, Option<Duration>) {
+    let Some(at) = start else { return (Instant::now() + Duration::from_millis(5), None) };
+    if at > Instant::now() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = crate::signals::stopped(&mut stop) => {}
+        }
+    }
+    let now = Instant::now();
+    (at.max(now), Some(now.saturating_duration_since(at)))
 }
 
 /// Opens every worker's link before the clock starts, as a load tool's connections do, so that
@@ -199,7 +226,7 @@ async fn worker<W: Wire>(
             own += 1;
             own
         } else {
-            shared.next.fetch_add(1, Ordering::Relaxed)
+            pacing.slice.ticket(shared.next.fetch_add(1, Ordering::Relaxed))
         };
         let claimed = Instant::now();
         let Some((step, mut intended)) = phase.turn(k, &mut stop).await else { break };

@@ -244,7 +244,7 @@ mod tests {
     fn tickets_are_due_from_their_intended_time() {
         let step = Step { name: "s".into(), load: Load::ramp(100.0, 100.0), duration_s: 1.0, role: Role::Measure };
         let start = Instant::now();
-        let phase = Phase::new(&[step], start);
+        let phase = Phase::new(&[step], start, Default::default());
         assert_eq!(phase.due(0, start), 1);
         assert_eq!(phase.due(0, start + Duration::from_micros(9_999)), 1);
         assert_eq!(phase.due(0, start + Duration::from_millis(10)), 2);

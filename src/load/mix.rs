@@ -61,10 +61,11 @@ impl Engine for RequestMix {
     fn run_phase<'a>(
         &'a self,
         steps: &'a [Step],
+        start: Option<Instant>,
         stop: watch::Receiver<bool>,
         tick: &'a mut dyn FnMut(usize, &Second),
     ) -> Running<'a, Result<Vec<StepRun>, String>> {
-        Box::pin(async move { Ok(engine::run_phase(&self.http, &self.pacing, steps, stop, tick).await) })
+        Box::pin(async move { Ok(engine::run_phase(&self.http, &self.pacing, steps, start, stop, tick).await) })
     }
 }
 

@@ -127,6 +127,8 @@ pub struct RunOptions {
     pub insecure: bool,
     /// The command-line flags that replaced the plan's values, as given; recorded in results.
     pub overrides: Vec<String>,
+    /// Run as one shard of a larger run (`--shard I/N --start-at T`).
+    pub shard: Option<super::shard::ShardPlan>,
 }
 
 /// A plan resolved against its environment: everything a run needs, checked.
@@ -176,7 +178,19 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     let (requests, per_request) = prepare(plan, &target, file)?;
     let journeys = journey::prepare(&plan.journeys, &target.base, file)?;
     let mut names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
-    let profile = profile::build(&plan.profile, file, cap)?;
+    let mut profile = profile::build(&plan.profile, file, cap)?;
+    // A shard sends its part of the one schedule, with its part of the caps and the users.
+    let slice = opts.shard.map(|s| s.slice).unwrap_or_default();
+    let in_flight = slice.share(plan.safety.max_in_flight).max(1);
+    if !slice.is_whole() {
+        for step in &mut profile.steps {
+            if let profile::Load::Closed { users } = step.load {
+                step.load = profile::Load::Closed { users: slice.share(users) };
+            }
+        }
+        // A shard sees only its part: whether an SLO failed is for `merge` to judge.
+        profile.stop_on_slo_failure = false;
+    }
     let mut http = Http::new(target, requests, timeout);
     if let Some(c) = &plan.connect_timeout {
         if c.value().0.is_zero() {
@@ -204,7 +218,7 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     // Slots for shared HTTP/2 connections only where HTTP/2 may be spoken: plain http speaks
     // it only when asked (h2c), since `auto` over plain http has no ALPN to negotiate with.
     if http.version == HttpVersion::Http2 || (http.version == HttpVersion::Auto && http.target.tls) {
-        http.h2 = Arc::new(super::http::Pool::new(plan.safety.max_in_flight, streams));
+        http.h2 = Arc::new(super::http::Pool::new(in_flight, streams));
     }
     if http.target.tls {
         let alpn: &[&[u8]] = match http.version {
@@ -225,8 +239,9 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
         return Err(bad("tls.server_name (--sni): journeys connect by the URL's host; give the target by name and send it to the address with resolve = [\"HOST:PORT:ADDRESS\"] (--resolve) instead").into());
     }
     let weights: Vec<u32> = http.requests.iter().map(|r| r.weight).collect();
-    let mut pacing = Pacing::new(&weights, timeout, plan.safety.max_in_flight);
-    pacing.max_rps = cap;
+    let mut pacing = Pacing::new(&weights, timeout, in_flight);
+    pacing.max_rps = cap.map(|c| c / slice.count as f64);
+    pacing.slice = slice;
     let pacing = Arc::new(pacing);
     let mix = Arc::new(RequestMix { http: Arc::new(http), pacing: pacing.clone() });
     let engine: Arc<dyn Engine> = if journeys.is_empty() {
@@ -269,7 +284,14 @@ fn expect(plan: &LoadPlan, file: &str, profile: &profile::Profile) -> Result<Opt
 /// Checks everything a run would check of `plan` before sending a request (the fuzz tests and
 /// `--dry-run`-like uses); `Ok` when it could run.
 pub fn check(plan: &LoadPlan, file: &str) -> Result<()> {
-    let opts =
-        RunOptions { target: None, max_rps: None, out: None, progress: false, insecure: false, overrides: Vec::new() };
+    let opts = RunOptions {
+        target: None,
+        max_rps: None,
+        out: None,
+        progress: false,
+        insecure: false,
+        overrides: Vec::new(),
+        shard: None,
+    };
     resolve(plan, file, &opts).map(|_| ())
 }

@@ -40,7 +40,9 @@ impl Measured {
         // Each answered request's share of the rate, for the rates of parts of the step.
         let per_answer = achieved_rps / answered(&merged).max(1) as f64;
         let cpu_share = run.generator_cpu.map(|(cpu, wall)| cpu / (wall.max(1e-9) * cores.max(1) as f64));
-        let offered = step.load.mean_rps(step.duration_s);
+        // A shard offers its share of the schedule.
+        let share = run.share;
+        let offered = step.load.mean_rps(step.duration_s).map(|o| o * share);
         let delivery = judge_delivery(step, &run, (&units, &unit_departures), journeys, (cpu_share, cores));
         let littles_law = littles_check(&run, &units);
         let littles_law_note =
@@ -49,12 +51,12 @@ impl Measured {
         let result = StepResult {
             name: step.name.clone(),
             role: step.role,
-            target_rps: step.load.target_rps().filter(|_| !journeys),
+            target_rps: step.load.target_rps().map(|t| t * share).filter(|_| !journeys),
             offered_rps: offered.filter(|_| !journeys),
             users: step.load.users(),
             duration_s: run.elapsed_s,
             window_s: window.window_s,
-            scheduled: offered.map(|_| step.load.count(step.duration_s)),
+            scheduled: offered.map(|_| (step.load.count(step.duration_s) as f64 * share).round() as u64),
             requests: merged.requests,
             unsent: run.unsent,
             achieved_rps,
@@ -84,8 +86,16 @@ impl Measured {
                 latency: encode(&merged.latency),
                 service_time: encode(&merged.service),
                 schedule_lag: encode(&merged.lag),
+                departures: encode(&run.departures),
             },
-            series: run.series,
+            series: run
+                .series
+                .into_iter()
+                .map(|mut p| {
+                    p.offered_rps = p.offered_rps.map(|o| o * share);
+                    p
+                })
+                .collect(),
             journeys: run.journeys,
         };
         Measured { result, merged, records: run.records }
@@ -103,7 +113,7 @@ fn judge_delivery(
     let fastest = if units.latency.is_empty() { 0 } else { units.latency.min() };
     delivery::delivery(&Figures {
         unit: if journeys { "journeys/s" } else { "RPS" },
-        offered: step.load.mean_rps(step.duration_s),
+        offered: step.load.mean_rps(step.duration_s).map(|o| o * run.share),
         delivered: departures::window(step, unit_departures, fastest, run).rate(),
         started: units.requests,
         answered: answered(units),

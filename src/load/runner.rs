@@ -78,14 +78,33 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
         Some(spec) => Some(Sampler::start(spec.clone())?),
         None => None,
     };
+    if let Some(shard) = opts.shard {
+        for step in r.profile.steps.iter().filter(|s| s.load.users() == Some(0)) {
+            eprintln!(
+                "warning: {} has fewer users than the {} shards: shard {} runs none of them",
+                step.name, shard.slice.count, shard.slice.index
+            );
+        }
+    }
     let mut watch = Watch::new(&r, opts, stop_tx);
     let phases: Vec<&[Step]> =
         if r.profile.continuous { vec![&r.profile.steps[..]] } else { r.profile.steps.chunks(1).collect() };
+    let mut starts = opts.shard.map(|s| Starts::new(s, r.pacing.timeout));
+    let mut begun = 0;
     'phases: for steps in phases {
         let stop = watch.stop_tx.subscribe();
-        let runs =
-            r.engine.run_phase(steps, stop, &mut |i, s| watch.tick(steps, i, s)).await.map_err(anyhow::Error::msg)?;
+        let start = starts.as_ref().map(|s| s.next_start(begun, &r.profile.steps));
+        begun += steps.len();
+        let runs = r
+            .engine
+            .run_phase(steps, start, stop, &mut |i, s| watch.tick(steps, i, s))
+            .await
+            .map_err(anyhow::Error::msg)?;
         watch.done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();
+        if let (Some(s), Some(lag)) = (starts.as_mut(), runs.first().and_then(|x| x.start_lag)) {
+            s.began(lag);
+            results.shard = s.record(&results.plan);
+        }
         for (step, run) in steps.iter().zip(runs) {
             let started = run.started;
             if step.role == Role::Warmup && !run.stopped_early {
@@ -124,6 +143,59 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
     finish(&mut results, &r, cpu0);
     save(opts, &results, false)?;
     Ok(results)
+}
+
+/// When each phase of a shard starts: the agreed instant, and for the phases after the first
+/// (steps that each run on their own), the instant plus the steps before and, for each, the
+/// longest its requests may take to drain, so that every shard starts each step together.
+struct Starts {
+    shard: super::shard::ShardPlan,
+    /// The agreed instant on this process's monotonic clock.
+    at: Instant,
+    timeout: Duration,
+    /// The latest any phase began after its instant so far, and when the first began.
+    late: Duration,
+    first_late: Option<Duration>,
+}
+
+impl Starts {
+    fn new(shard: super::shard::ShardPlan, timeout: Duration) -> Starts {
+        let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let ahead = shard.start_at_s - now_s;
+        let now = Instant::now();
+        let at = if ahead >= 0.0 {
+            now + Duration::from_secs_f64(ahead)
+        } else {
+            now.checked_sub(Duration::from_secs_f64(-ahead)).unwrap_or(now)
+        };
+        Starts { shard, at, timeout, late: Duration::ZERO, first_late: None }
+    }
+
+    /// The instant of the phase whose first step is step `done` of the profile.
+    fn next_start(&self, done: usize, steps: &[Step]) -> Instant {
+        let before: f64 = steps[..done.min(steps.len())].iter().map(|s| s.duration_s).sum();
+        let drain = (self.timeout + super::timeline::GRACE + Duration::from_secs(1)) * done as u32;
+        self.at + Duration::from_secs_f64(before) + drain
+    }
+
+    fn began(&mut self, lag: Duration) {
+        self.late = self.late.max(lag);
+        self.first_late.get_or_insert(lag);
+    }
+
+    fn record(&self, plan: &LoadPlan) -> Option<crate::artefact::results::ShardRun> {
+        let s = self.shard;
+        let first = self.first_late.unwrap_or_default().as_secs_f64();
+        Some(crate::artefact::results::ShardRun {
+            index: s.slice.index,
+            count: s.slice.count,
+            start_at: super::shard::instant_text(s.start_at_s),
+            started_at: super::shard::instant_text(s.start_at_s + first),
+            skew_ms: self.late.as_secs_f64() * 1e3,
+            host: super::shard::host(),
+            plan_digest: super::shard::plan_digest(plan),
+        })
+    }
 }
 
 /// The target's utilization over the step's middle 80% and over each point of its series.
@@ -174,6 +246,11 @@ async fn probe(r: &Resolved) -> Result<()> {
 fn judge(r: &Resolved, step: &Step, run: StepRun) -> StepResult {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Measured { result: mut s, merged, records } = Measured::new(step, &r.names, run, cores);
+    if step.load.users() == Some(0) {
+        // A shard of a closed step with fewer users than shards: it had none of them to run.
+        s.delivery = Delivery::Delivered;
+        (s.valid, s.invalid_reason) = (true, None);
+    }
     // Each answered request's share of the measured rate, for a request's own rate.
     let per_answer = s.achieved_rps / answered(&merged).max(1) as f64;
     fn measure(r: &Record, per_answer: f64) -> slo::Measure<'_> {
@@ -295,6 +372,8 @@ impl Results {
             analysis: Analysis::default(),
             utilization_source: None,
             utilization_law: None,
+            shard: None,
+            merged: None,
         }
     }
 }
@@ -315,8 +394,16 @@ fn invalidates(s: &StepResult, stress: bool) -> bool {
 
 /// Fills in validity, SLO status, the end time and the profile's analysis.
 fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
-    let profile = &r.profile;
-    let stress = profile.kind == ProfileKind::Stress;
+    results.environment.end = now_rfc3339();
+    results.environment.generator_cpu_s = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
+    conclude(results, r.profile.kind, r.profile.drift_window_s, r.min_rps);
+}
+
+/// Judges a run's steps as a whole: its validity, whether its SLOs held, and the analysis of
+/// its profile (`kind`; a soak's drift over `drift_window_s`; `expect.min_rps`). `merge` judges
+/// merged shards with it as `run` judges one generator's steps.
+pub(crate) fn conclude(results: &mut Results, kind: ProfileKind, drift_window_s: Option<f64>, min_rps: Option<f64>) {
+    let stress = kind == ProfileKind::Stress;
     results.invalid_reasons = results
         .steps
         .iter()
@@ -324,10 +411,8 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
         .map(|s| format!("{}: {}", s.name, s.invalid_reason.clone().unwrap_or_default()))
         .collect();
     results.valid = results.invalid_reasons.is_empty();
-    results.environment.end = now_rfc3339();
-    results.environment.generator_cpu_s = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
     let breaking_point = stress.then(|| analysis::stress::breaking_point(&results.steps));
-    let expected = r.min_rps.map(|m| analysis::stress::expected(m, &results.steps, breaking_point.as_ref()));
+    let expected = min_rps.map(|m| analysis::stress::expected(m, &results.steps, breaking_point.as_ref()));
     // A stress run passes when some step held (its failing step is its result); any other run
     // when every threshold held. Either fails when it fell short of its expected capacity.
     results.slo_passed = match &breaking_point {
@@ -337,8 +422,8 @@ fn finish(results: &mut Results, r: &Resolved, cpu0: Option<f64>) {
     results.analysis = Analysis {
         breaking_point,
         expected,
-        spike: (profile.kind == ProfileKind::Spike).then(|| analysis::spike::spike(&results.steps)),
-        soak: profile.drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak::soak(s, w))),
+        spike: (kind == ProfileKind::Spike).then(|| analysis::spike::spike(&results.steps)),
+        soak: drift_window_s.and_then(|w| results.steps.first().map(|s| analysis::soak::soak(s, w))),
     };
     results.utilization_law = analysis::utilization::fit(&results.steps);
 }

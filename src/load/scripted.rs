@@ -112,9 +112,10 @@ impl Engine for VirtualEngine {
     fn run_phase<'a>(
         &'a self,
         steps: &'a [Step],
+        start: Option<Instant>,
         stop: watch::Receiver<bool>,
         tick: &'a mut dyn FnMut(usize, &Second),
     ) -> Running<'a, Result<Vec<StepRun>, String>> {
-        Box::pin(async move { Ok(engine::run_phase(&self.service, &self.pacing, steps, stop, tick).await) })
+        Box::pin(async move { Ok(engine::run_phase(&self.service, &self.pacing, steps, start, stop, tick).await) })
     }
 }

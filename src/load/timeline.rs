@@ -21,14 +21,64 @@ pub const GRACE: Duration = Duration::from_millis(100);
 /// No cut yet.
 const NEVER: u64 = u64::MAX;
 
+/// The part of one schedule a shard runs: of the global tickets, those k with k mod `count` =
+/// `index`, so that the shards together send exactly the single-machine schedule and interleave
+/// instead of firing in bursts. The whole schedule is the slice 0 of 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Default for Slice {
+    fn default() -> Self {
+        Slice { index: 0, count: 1 }
+    }
+}
+
+impl Slice {
+    /// The global ticket of this slice's `j`-th ticket.
+    pub fn ticket(&self, j: u64) -> u64 {
+        self.index.saturating_add(j.saturating_mul(self.count))
+    }
+
+    /// Whether global ticket `k` is this slice's.
+    pub fn owns(&self, k: u64) -> bool {
+        k % self.count == self.index
+    }
+
+    /// This slice's tickets among the global tickets below `k`.
+    pub fn below(&self, k: u64) -> u64 {
+        if k <= self.index {
+            0
+        } else {
+            (k - self.index).div_ceil(self.count)
+        }
+    }
+
+    /// This slice's share of `n` things dealt out one at a time (users, connections):
+    /// ⌊n/N⌋, and one more for the first n mod N slices.
+    pub fn share(&self, n: usize) -> usize {
+        let (n, i, c) = (n as u64, self.index, self.count);
+        (n / c + u64::from(i < n % c)) as usize
+    }
+
+    /// Whether this is the whole schedule.
+    pub fn is_whole(&self) -> bool {
+        self.count == 1
+    }
+}
+
 /// Consecutive steps on one timeline: a step's arrivals start on schedule even while the
 /// previous step's backlog drains, and each request belongs to the step of its intended time.
 pub(crate) struct Phase {
     pub steps: Vec<Step>,
     pub starts: Vec<Instant>,
     pub ends: Vec<Instant>,
-    /// Index of each step's first ticket; the last entry is the total.
+    /// Index of each step's first global ticket; the last entry is the total.
     first: Vec<u64>,
+    /// The tickets this generator sends.
+    pub slice: Slice,
     /// The lowest ticket a worker claimed and did not send.
     refused: AtomicU64,
     /// When the phase was cut (its deadline passed, or a stop), ns after its start.
@@ -36,7 +86,7 @@ pub(crate) struct Phase {
 }
 
 impl Phase {
-    pub fn new(steps: &[Step], start: Instant) -> Phase {
+    pub fn new(steps: &[Step], start: Instant, slice: Slice) -> Phase {
         let (mut starts, mut ends, mut first) = (Vec::new(), Vec::new(), vec![0u64]);
         let mut at = start;
         for s in steps {
@@ -50,18 +100,30 @@ impl Phase {
             starts,
             ends,
             first,
+            slice,
             refused: AtomicU64::new(NEVER),
             cut_ns: AtomicU64::new(NEVER),
         }
     }
 
+    /// The global schedule's tickets.
     pub fn total(&self) -> u64 {
         *self.first.last().unwrap_or(&0)
     }
 
-    /// The scheduled tickets of step `i`.
+    /// The tickets of step `i` this generator sends.
     pub fn count(&self, i: usize) -> u64 {
-        self.first[i + 1] - self.first[i]
+        self.slice.below(self.first[i + 1]) - self.slice.below(self.first[i])
+    }
+
+    /// This generator's share of step `i`'s global schedule (1 unsharded).
+    pub fn share(&self, i: usize) -> f64 {
+        let all = self.first[i + 1] - self.first[i];
+        if all == 0 {
+            1.0 / self.slice.count as f64
+        } else {
+            self.count(i) as f64 / all as f64
+        }
     }
 
     /// The moment every request of the phase is given up: its end plus one request timeout.
@@ -139,8 +201,8 @@ impl Phase {
         self.ends.iter().position(|e| t < *e).unwrap_or(self.steps.len() - 1)
     }
 
-    /// The tickets of step `i` that were due when the phase was cut and never sent, given the
-    /// lowest ticket not sent: how many, and their total wait until the cut in seconds.
+    /// This generator's tickets of step `i` that were due when the phase was cut and never sent,
+    /// given the lowest ticket not sent: how many, and their total wait until the cut in seconds.
     pub fn unsent(&self, i: usize, first_unsent: u64) -> (u64, f64) {
         let cut_ns = self.cut_ns.load(Ordering::Relaxed);
         if cut_ns == NEVER {
@@ -148,7 +210,9 @@ impl Phase {
         }
         let cut = self.starts[0] + Duration::from_nanos(cut_ns);
         let (mut n, mut wait) = (0u64, 0.0);
-        for k in first_unsent.max(self.first[i])..self.first[i + 1] {
+        let from = first_unsent.max(self.first[i]);
+        let own = self.slice.ticket(self.slice.below(from));
+        for k in (own..self.first[i + 1]).step_by(self.slice.count as usize) {
             let at = self.intended(i, k);
             if at > cut {
                 break;
@@ -166,7 +230,8 @@ impl Phase {
         cut.map_or(self.ends[i], |c| c.min(self.ends[i]))
     }
 
-    /// Tickets of step `i` due by `now`: ticket k is due from its intended time on.
+    /// This generator's tickets of step `i` due by `now`: ticket k is due from its intended
+    /// time on.
     pub fn due(&self, i: usize, now: Instant) -> u64 {
         let step = &self.steps[i];
         if now < self.starts[i] || step.load.is_closed() {
@@ -174,7 +239,8 @@ impl Phase {
         }
         let t = now.duration_since(self.starts[i]).as_secs_f64().min(step.duration_s);
         let n = step.load.due_by(t, step.duration_s);
-        ((n + 1e-9).floor() as u64 + 1).min(self.count(i))
+        let all = ((n + 1e-9).floor() as u64 + 1).min(self.first[i + 1] - self.first[i]);
+        self.slice.below(self.first[i] + all) - self.slice.below(self.first[i])
     }
 
     /// Tickets of step `i` due by the cut, or all of them when there was none.
@@ -217,6 +283,51 @@ pub(crate) fn rotation(weights: &[u32]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::plan::profile::{Load, Role};
+
+    fn steps() -> Vec<Step> {
+        let step = |name: &str, load, duration_s| Step { name: name.into(), load, duration_s, role: Role::Measure };
+        vec![step("ramp", Load::ramp(10.0, 250.0), 3.0), step("hold", Load::ramp(250.0, 250.0), 2.0)]
+    }
+
+    #[test]
+    fn slices_partition_the_schedule() {
+        let start = Instant::now();
+        let whole = Phase::new(&steps(), start, Slice::default());
+        for n in [1u64, 2, 3, 4, 7] {
+            let phases: Vec<Phase> =
+                (0..n).map(|i| Phase::new(&steps(), start, Slice { index: i, count: n })).collect();
+            // Every ticket is one shard's, at the time the whole schedule gives it.
+            let mut times = Vec::new();
+            for p in &phases {
+                let mut j = 0;
+                while p.slice.ticket(j) < p.total() {
+                    times.push((p.slice.ticket(j), p.locate(p.slice.ticket(j))));
+                    j += 1;
+                }
+            }
+            times.sort_by_key(|t| t.0);
+            let all: Vec<_> = (0..whole.total()).map(|k| (k, whole.locate(k))).collect();
+            assert_eq!(times, all, "{n} shards");
+            for i in 0..2 {
+                assert_eq!(phases.iter().map(|p| p.count(i)).sum::<u64>(), whole.count(i), "step {i}");
+                let at = start + Duration::from_millis(1_234 + 3_000 * i as u64);
+                assert_eq!(phases.iter().map(|p| p.due(i, at)).sum::<u64>(), whole.due(i, at));
+                assert!((phases.iter().map(|p| p.share(i)).sum::<f64>() - 1.0).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn shares_deal_one_at_a_time() {
+        let s = |index| Slice { index, count: 4 };
+        assert_eq!((0..4).map(|i| s(i).share(10)).collect::<Vec<_>>(), [3, 3, 2, 2]);
+        assert_eq!((0..4).map(|i| s(i).share(3)).collect::<Vec<_>>(), [1, 1, 1, 0]);
+        assert_eq!(s(3).below(3), 0);
+        assert_eq!(s(3).below(4), 1);
+        assert_eq!(s(0).below(1), 1);
+    }
 
     #[test]
     fn weights_rotate_smoothly() {

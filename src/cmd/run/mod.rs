@@ -23,6 +23,7 @@ use crate::units::{ByteSize, Rate, Span};
 
 const UTILIZATION: &str = "The target's utilization, read while it is loaded";
 const TLS: &str = "HTTP version, TLS and where connections go (each replaces the plan's key)";
+const SHARDS: &str = "One shard of a run spread over several generators";
 
 /// The exit code of a run that its safety rule stopped to protect the target.
 pub const ABORTED: u8 = 4;
@@ -147,6 +148,17 @@ pub struct RunArgs {
     /// Accept any TLS certificate (certificates are checked by default; prefer --cacert)
     #[arg(long, help_heading = TLS)]
     pub insecure: bool,
+    /// Run as shard I of N (0/4 … 3/4): every N-th arrival of the one schedule from the I-th, ⌊U/N⌋
+    /// of a closed step's U users (one more for the first U mod N shards), 1/N of max_in_flight and
+    /// max_rps; `auto` reads I and N from the launcher (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID
+    /// and SLURM_ARRAY_TASK_COUNT, NOMAD_ALLOC_INDEX; HEADROOM_SHARDS for the count). Join the
+    /// shards' results with headroom merge
+    #[arg(long, value_name = "I/N|auto", requires = "start_at", help_heading = SHARDS)]
+    pub shard: Option<String>,
+    /// The instant every shard starts at, an RFC 3339 time (2026-12-03T14:00:00Z) or a span from
+    /// now (+60s): each shard opens its connections first, then starts on it
+    #[arg(long, value_name = "TIME|+SPAN", requires = "shard", help_heading = SHARDS)]
+    pub start_at: Option<String>,
     /// The folder results.json (and a .hlog per step) goes to, rewritten as each step ends
     /// (default: a new folder under reports/). `-` writes no files: results.json goes to
     /// standard output when the run ends, and the summary to standard error
@@ -203,6 +215,22 @@ fn out_dir(out: &Option<PathBuf>) -> Result<Option<PathBuf>> {
     Ok(Some(dir.clone()))
 }
 
+/// `--shard` and `--start-at`, read (`auto` from the launcher's environment).
+fn shard(args: &RunArgs) -> Result<Option<crate::load::shard::ShardPlan>> {
+    use crate::load::shard;
+    let (Some(slice), Some(start)) = (&args.shard, &args.start_at) else { return Ok(None) };
+    let slice = shard::parse_slice(slice, &|k| std::env::var(k).ok())?;
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let start_at_s = shard::parse_start(start, now_s)?;
+    if start_at_s < now_s - 1.0 {
+        eprintln!(
+            "warning: --start-at {start} passed {} ago: this shard starts now, and merge will see it late",
+            crate::units::human_duration(now_s - start_at_s)
+        );
+    }
+    Ok(Some(shard::ShardPlan { slice, start_at_s }))
+}
+
 /// Runs `headroom run`; the exit code says whether the SLO held and the run was valid.
 pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
     // First of all, so that no signal is lost, however early it comes.
@@ -228,6 +256,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         )
         .into());
     }
+    let shard = shard(&args)?;
     let opts = RunOptions {
         target,
         max_rps: args.max_rps.map(|r| r.0),
@@ -235,6 +264,7 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         progress: true,
         insecure: args.insecure,
         overrides,
+        shard,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let results: Results = runtime.block_on(runner::execute(&plan, &file, &opts, stop_tx)).map_err(|e| {
@@ -273,8 +303,15 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
             out.flush()?;
         }
     }
-    Ok(if results.interrupted {
-        ExitCode::from(signals::received().map_or(130, |s| s.exit_code()))
+    Ok(exit_code(&results))
+}
+
+/// The exit code results call for: interrupted (130, 143), aborted (4), not valid (3), an SLO
+/// failed (1), or 0.
+pub fn exit_code(results: &Results) -> ExitCode {
+    if results.interrupted {
+        let by = results.signal.as_deref().or(signals::received().map(|s| s.name()));
+        ExitCode::from(if by == Some("SIGTERM") { 143 } else { 130 })
     } else if results.aborted.is_some() {
         ExitCode::from(ABORTED)
     } else if !results.valid {
@@ -283,5 +320,5 @@ pub fn run(args: RunArgs, out: &mut dyn Write) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }

@@ -131,6 +131,7 @@ impl JourneyEngine {
     pub async fn run_phase(
         self: &Arc<Self>,
         steps: &[Step],
+        start_at: Option<Instant>,
         stop: watch::Receiver<bool>,
         tick: &mut dyn FnMut(usize, &Second),
     ) -> Result<Vec<StepRun>, String> {
@@ -138,17 +139,21 @@ impl JourneyEngine {
             return Ok(Vec::new());
         }
         let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
-        let wanted = steps[0].load.workers(self.base.pacing.max_in_flight, total);
+        let slice = self.base.pacing.slice;
+        let wanted = steps[0].load.workers(self.base.pacing.max_in_flight, slice.below(total));
         let per_journey = apportion(wanted, &self.journeys.iter().map(|j| j.weight).collect::<Vec<_>>());
         let users: usize = per_journey.iter().sum();
         // All users are launched within 50 ms; the clock starts once they are.
         let hatch = (users as f64 * 20.0).max(100.0);
-        let start = Instant::now() + Duration::from_secs_f64(users as f64 / hatch) + Duration::from_millis(250);
+        let hatched = Instant::now() + Duration::from_secs_f64(users as f64 / hatch) + Duration::from_millis(250);
+        // A shard's agreed instant, unless its users cannot all be hatched by then.
+        let start = start_at.map_or(hatched, |at| at.max(hatched));
+        let start_lag = start_at.map(|at| hatched.saturating_duration_since(at));
         let stripes = stripes(users);
         let flat = self.offsets.last().map_or(0, |o| o + self.journeys.last().map_or(0, |j| j.steps.len()));
         let run = Arc::new(PhaseRun {
             engine: self.clone(),
-            phase: Arc::new(Phase::new(steps, start)),
+            phase: Arc::new(Phase::new(steps, start, slice)),
             shared: Shared::new(steps, users, stripes, flat, self.base.pacing.max_rps),
             tallies: steps.iter().map(|_| Tally::new(stripes, self.journeys.len(), flat)).collect(),
             counters: self.journeys.iter().map(|_| AtomicU64::new(0)).collect(),
@@ -167,6 +172,9 @@ impl JourneyEngine {
         let (outcome, collected) = tokio::join!(drive, collect(&run.shared, &run.phase, tick, Clock::Real));
         outcome.map_err(|e| format!("goose: {e}"))?;
         let mut runs = run.shared.step_runs(&run.phase, collected, *stop.borrow(), false);
+        if let Some(first) = runs.first_mut() {
+            first.start_lag = start_lag;
+        }
         for (i, (r, step)) in runs.iter_mut().zip(steps).enumerate() {
             // The schedule is in journeys; the series counts requests, so it names no target.
             for s in &mut r.series {
@@ -177,7 +185,10 @@ impl JourneyEngine {
             let window = departures::window(step, &done, fastest, r);
             // Per second of the window, counted as the responses in it were.
             let per_s = window.rate() / done.len().max(1) as f64;
-            r.journeys = Some(run.tallies[i].summarise(&self.journeys, per_s, step.load.mean_rps(step.duration_s)));
+            let target = step.load.mean_rps(step.duration_s).map(|t| t * r.share);
+            let mut summary = run.tallies[i].summarise(&self.journeys, per_s, target);
+            summary.departures = crate::artefact::results::encode(&done);
+            r.journeys = Some(summary);
             r.units = Some((units, done));
         }
         Ok(runs)
@@ -272,6 +283,17 @@ struct PhaseRun {
 }
 
 impl PhaseRun {
+    /// Journey `j`'s next ticket of this generator's slice (past the schedule when none is left).
+    fn next_ticket(&self, j: usize) -> u64 {
+        let slice = self.phase.slice;
+        loop {
+            let k = self.engine.ticket(j, self.counters[j].fetch_add(1, Ordering::Relaxed));
+            if slice.owns(k) || k >= self.phase.total() {
+                return k;
+            }
+        }
+    }
+
     /// One goose user's life: journey `j`, again and again, until the phase ends.
     async fn user(&self, j: usize, user: &mut GooseUser) {
         let w = self.user_ids.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +309,7 @@ impl PhaseRun {
                 phase.close(Instant::now());
                 break;
             }
-            let k = if closed { 0 } else { self.engine.ticket(j, self.counters[j].fetch_add(1, Ordering::Relaxed)) };
+            let k = if closed { 0 } else { self.next_ticket(j) };
             let claimed = Instant::now();
             let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
             // Already due when its turn came: no user was free at its time.
@@ -442,10 +464,11 @@ impl Engine for Journeys {
     fn run_phase<'a>(
         &'a self,
         steps: &'a [Step],
+        start: Option<Instant>,
         stop: watch::Receiver<bool>,
         tick: &'a mut dyn FnMut(usize, &Second),
     ) -> Running<'a, Result<Vec<StepRun>, String>> {
-        Box::pin(self.0.run_phase(steps, stop, tick))
+        Box::pin(self.0.run_phase(steps, start, stop, tick))
     }
 
     fn unit(&self) -> &'static str {

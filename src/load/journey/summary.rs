@@ -76,7 +76,7 @@ impl Tally {
             })
             .collect();
         let started: u64 = journeys.iter().map(|j| j.started).sum();
-        JourneysResult { target_per_s, started_per_s: started as f64 * per_s, journeys }
+        JourneysResult { target_per_s, started_per_s: started as f64 * per_s, journeys, departures: String::new() }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::cmd::{
     fit::FitArgs,
     forecast::ForecastArgs,
     history::HistoryArgs,
+    launch::{K8sArgs, SlurmArgs},
     merge::MergeArgs,
     plan::PlanArgs,
     report::ReportArgs,
@@ -49,6 +50,10 @@ pub enum Command {
     /// Join the shards of one run (run --shard I/N) exactly: histograms and counts added, every
     /// verdict judged again on the merged data
     Merge(MergeArgs),
+    /// Print a Kubernetes Indexed Job (and a ConfigMap with the plan) that runs a plan as N shards
+    K8s(K8sArgs),
+    /// Print an sbatch script of a Slurm job array that runs a plan as N shards
+    Slurm(SlurmArgs),
     /// A completion script for bash, zsh, fish, elvish or PowerShell, on standard output
     Completions(CompletionsArgs),
     /// The man page (roff) of headroom, or of one command, on standard output

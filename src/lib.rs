@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod ingest;
 pub mod input;
+pub mod launch;
 pub mod load;
 pub mod model;
 pub mod output;
@@ -63,6 +64,8 @@ pub fn run_report(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Plan(args) => cmd::plan::run(args, out)?,
         Command::Report(args) => cmd::report::run(args, out)?,
         Command::Calc(c) => cmd::calc::run(c, out)?,
+        Command::K8s(args) => cmd::launch::k8s(args, out)?,
+        Command::Slurm(args) => cmd::launch::slurm(args, out)?,
         Command::Completions(args) => cmd::shell::completions(args, <Cli as clap::CommandFactory>::command(), out)?,
         Command::Man(args) => cmd::shell::man(args, <Cli as clap::CommandFactory>::command(), out)?,
         Command::Run(_) | Command::Compare(_) | Command::Merge(_) | Command::ServeSim(_) | Command::Demo(_) => {

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["artefact"],
     &["analysis", "ingest", "sim"],
     &["load", "present", "output"],
+    &["launch"],
     &["cmd"],
     &["cli", "main", ""],
 ];

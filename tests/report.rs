@@ -5,10 +5,11 @@
 //! again does not move the snapshots. After an intended change to the report, rewrite the
 //! snapshots with `HEADROOM_BLESS=1 cargo test --test report` and review the diff.
 
-use std::fs;
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
+use std::fs;
+
+use common::{headroom, snapshot};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -20,33 +21,9 @@ const FIXTURES: [&str; 5] = [
     "tests/fixtures/report/plan.json",
 ];
 
-fn headroom() -> Command {
-    Command::cargo_bin("headroom").unwrap()
-}
-
 fn report(format: &str) -> String {
     let out = headroom().arg("report").args(FIXTURES).args(["--format", format]).assert().success();
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
-}
-
-/// Compares `actual` with the snapshot `name`, or rewrites it under HEADROOM_BLESS=1.
-fn snapshot(name: &str, actual: &str) {
-    let path = Path::new("tests/snapshots").join(name);
-    if std::env::var_os("HEADROOM_BLESS").is_some() {
-        fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let line = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(0);
-        panic!(
-            "{} differs from the snapshot at line {}:\n  expected: {}\n  actual:   {}\n(HEADROOM_BLESS=1 rewrites it)",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line).unwrap_or("<end>"),
-            actual.lines().nth(line).unwrap_or("<end>")
-        );
-    }
 }
 
 #[test]

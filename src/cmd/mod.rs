@@ -6,6 +6,7 @@ pub mod demo;
 pub mod fit;
 pub mod forecast;
 pub mod history;
+pub mod launch;
 pub mod merge;
 pub mod plan;
 pub mod report;

@@ -285,8 +285,39 @@ impl Present for Results {
         // HTTP/1.1 goes without saying; anything else is said.
         let over =
             self.protocol.as_deref().filter(|p| *p != "HTTP/1.1").map_or(String::new(), |p| format!(" over {p}"));
-        Document::tables(format!("{} run against {}{over}: {}", self.profile, self.target, verdict(self)), sections)
+        sections.extend(shards_section(self));
+        let part = match (&self.shard, &self.merged) {
+            (Some(s), _) => format!(" (shard {} of {})", s.index, s.count),
+            (None, Some(m)) => format!(" (merged from {} shards)", m.shards.len()),
+            _ => String::new(),
+        };
+        Document::tables(
+            format!("{} run against {}{over}{part}: {}", self.profile, self.target, verdict(self)),
+            sections,
+        )
     }
+}
+
+/// The shards a merged run was made from, and how together they started.
+pub(crate) fn shards_section(r: &Results) -> Option<Table> {
+    let m = r.merged.as_ref()?;
+    let mut t = Table::new("Shards", &["shard", "host", "started at", "late by", "valid", "file"]);
+    for s in &m.shards {
+        t = t.row([
+            format!("{}/{}", s.shard.index, s.shard.count),
+            s.shard.host.clone(),
+            s.shard.started_at.clone(),
+            format!("{} ms", sig(s.shard.skew_ms, 3)),
+            if s.valid { "yes".into() } else { format!("no: {}", s.invalid_reasons.join("; ")) },
+            s.file.clone(),
+        ]);
+    }
+    Some(t.note(format!(
+        "first steps began within {} ms of each other (by each shard's clock); the latest start of any step was {} ms after its instant, within the {} ms accepted",
+        sig(m.start_spread_ms, 3),
+        sig(m.max_skew_ms, 3),
+        sig(m.skew_limit_ms, 3)
+    )))
 }
 
 /// The Utilization Law fitted to the steps, and where the utilization was read.

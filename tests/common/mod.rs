@@ -69,3 +69,23 @@ pub fn settled<T>(what: &str, mut measure: impl FnMut() -> T) -> T {
     }
     unreachable!("the loop returns or panics by its last attempt")
 }
+
+/// Compares `actual` with the snapshot `name`, or rewrites it under HEADROOM_BLESS=1.
+pub fn snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new("tests/snapshots").join(name);
+    if std::env::var_os("HEADROOM_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let line = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        panic!(
+            "{} differs from the snapshot at line {}:\n  expected: {}\n  actual:   {}\n(HEADROOM_BLESS=1 rewrites it)",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line).unwrap_or("<end>"),
+            actual.lines().nth(line).unwrap_or("<end>")
+        );
+    }
+}

@@ -81,7 +81,7 @@ async fn virtual_shards_merge_into_the_unsharded_run() {
         // One agreed instant for the merge (each run above read its own clock).
         for (_, r) in &mut inputs {
             r.shard.as_mut().unwrap().start_at = whole.shard.as_ref().unwrap().start_at.clone();
-            r.shard.as_mut().unwrap().started_at = whole.shard.as_ref().unwrap().start_at.clone();
+            r.shard.as_mut().unwrap().started_at = Some(whole.shard.as_ref().unwrap().start_at.clone());
         }
         let merged = headroom::load::merge::merge(inputs).expect("the shards merge");
         assert_eq!(merged.steps.len(), whole.steps.len(), "{profile}");
@@ -226,4 +226,75 @@ fn shard_flags_are_checked() {
     bad(&["--shard", "1/4", "--start-at", "noon"], "RFC 3339");
     bad(&["--shard", "auto", "--start-at", "+1s"], "give --shard I/N");
     bad(&["--shard", "1/4"], "--start-at");
+}
+
+#[test]
+fn journey_shards_merge_into_the_unsharded_run() {
+    let sim = Sim::start(&["--workers", "64", "--service-time", "2ms"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("journeys.toml");
+    let text = std::fs::read_to_string("loadplans/journeys.toml").unwrap();
+    let profile = text.find("[profile]").map_or(text.len(), |i| i);
+    std::fs::write(
+        &plan,
+        format!("{}[profile]\nkind = \"load\"\nrate = \"40\"\nduration = \"3s\"\n", &text[..profile]),
+    )
+    .unwrap();
+    let outputs = run_shards(tmp.path(), &plan, &sim.url, 2);
+    for (i, o) in outputs.iter().enumerate() {
+        assert!(o.status.success(), "shard {i}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let whole = tmp.path().join("whole");
+    headroom()
+        .args(["run", plan.to_str().unwrap(), "--target", &sim.url, "-o", whole.to_str().unwrap()])
+        .assert()
+        .success();
+    let merged = tmp.path().join("merged");
+    let dirs: Vec<String> = (0..2).map(|i| tmp.path().join(format!("shard-{i}")).display().to_string()).collect();
+    let out = headroom().arg("merge").args(&dirs).args(["-o", merged.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (m, w) = (results(&merged), results(&whole));
+    let started = |r: &serde_json::Value| -> Vec<u64> {
+        r["steps"][0]["journeys"]["journeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["started"].as_u64().unwrap())
+            .collect()
+    };
+    // 120 journeys at 3:1, each journey's arrivals split between the shards.
+    assert_eq!(started(&m), started(&w));
+    assert_eq!(started(&m).iter().sum::<u64>(), 120);
+    let parts: Vec<Vec<u64>> = dirs.iter().map(|d| started(&results(Path::new(d)))).collect();
+    assert!(parts.iter().all(|p| p.iter().sum::<u64>() == 60), "{parts:?}");
+    assert_eq!(m["steps"][0]["requests"], w["steps"][0]["requests"]);
+}
+
+#[test]
+fn a_shard_stopped_before_its_instant_ends_at_once() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("early");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["run", "--target", &sim.url, "--rate", "50", "--duration", "2s", "--shard", "0/2"])
+        .args(["--start-at", "+60s", "-o", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(143));
+    assert!(asked.elapsed() < Duration::from_secs(5), "it waited for its instant: {:?}", asked.elapsed());
+    let r = results(&dir);
+    assert_eq!(r["interrupted"], true);
+    assert!(r["shard"]["started_at"].is_null(), "{}", r["shard"]);
+    // Merge will not take a shard that measured nothing.
+    let out = headroom()
+        .args(["merge", dir.to_str().unwrap(), "-o", tmp.path().join("m").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -66,8 +66,8 @@ pub struct ShardRun {
     pub count: u64,
     /// The instant every shard was to start at (RFC 3339, UTC).
     pub start_at: String,
-    /// When this shard's first step began, by its own clock.
-    pub started_at: String,
+    /// When this shard's first step began, by its own clock; `null` when a stop came first.
+    pub started_at: Option<String>,
     /// How late this shard began a step after the instant agreed for it, at most over its
     /// steps, milliseconds (measured on the shard: its timer's lateness, or connections and
     /// users not ready in time).

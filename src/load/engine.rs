@@ -168,7 +168,8 @@ pub(crate) async fn start_at(start: Option<Instant>, mut stop: watch::Receiver<b
     if at > Instant::now() {
         tokio::select! {
             _ = tokio::time::sleep_until(at) => {}
-            _ = crate::signals::stopped(&mut stop) => {}
+            // Stopped before it began: nothing starts, and no lateness is measured.
+            _ = crate::signals::stopped(&mut stop) => return (Instant::now(), None),
         }
     }
     let now = Instant::now();

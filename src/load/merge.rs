@@ -85,6 +85,15 @@ pub fn merge(inputs: Vec<(String, Results)>) -> Result<Results, InputError> {
     let shortest = inputs.iter().flat_map(|(_, r)| r.steps.iter().map(|s| s.duration_s)).fold(f64::INFINITY, f64::min);
     let limit_ms = MIN_SKEW_MS.max(if shortest.is_finite() { shortest * 10.0 } else { 0.0 });
     for ((file, _), s) in inputs.iter().zip(&shards) {
+        if s.started_at.is_none() {
+            return Err(bad(
+                file,
+                format!(
+                    "shard {} was stopped before its start instant and measured nothing: run the shards again",
+                    s.index
+                ),
+            ));
+        }
         if s.skew_ms > limit_ms {
             return Err(bad(
                 file,
@@ -122,7 +131,7 @@ impl crate::artefact::results::ShardRun {
     /// How late the first step began after the agreed instant, ms.
     fn skew_ms_first(&self) -> f64 {
         let at = |t: &str| t.parse::<jiff::Timestamp>().map(|t| t.as_microsecond() as f64 / 1e3).ok();
-        at(&self.started_at).zip(at(&self.start_at)).map_or(0.0, |(a, b)| a - b)
+        self.started_at.as_deref().and_then(at).zip(at(&self.start_at)).map_or(0.0, |(a, b)| a - b)
     }
 }
 
@@ -461,4 +470,33 @@ fn merge_failures(each: &[&JourneyResult]) -> Vec<StepFailures> {
             StepFailures { name: steps[0].name.clone(), failed: steps.iter().map(|s| s.failed).sum(), reasons }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Histograms written by shards and added by merge hold what one histogram of every
+        /// sample holds: the same count, and the same value at every quantile.
+        #[test]
+        fn added_shard_histograms_equal_one_of_all_samples(
+            samples in proptest::collection::vec((1u64..60_000_000, 0usize..4), 1..400),
+        ) {
+            let mut all = histogram();
+            let mut parts = vec![histogram(); 4];
+            for &(v, shard) in &samples {
+                all.record(v).unwrap();
+                parts[shard].record(v).unwrap();
+            }
+            let texts: Vec<String> = parts.iter().map(encode).collect();
+            let merged = added(texts.iter()).unwrap();
+            prop_assert_eq!(merged.len(), all.len());
+            for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                prop_assert_eq!(merged.value_at_quantile(q), all.value_at_quantile(q));
+            }
+            prop_assert_eq!(Percentiles::of(&merged), Percentiles::of(&all));
+        }
+    }
 }

@@ -101,9 +101,11 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             .await
             .map_err(anyhow::Error::msg)?;
         watch.done_s += steps.iter().map(|s| s.duration_s).sum::<f64>();
-        if let (Some(s), Some(lag)) = (starts.as_mut(), runs.first().and_then(|x| x.start_lag)) {
-            s.began(lag);
-            results.shard = s.record(&results.plan);
+        if let Some(s) = starts.as_mut() {
+            if let Some(lag) = runs.first().and_then(|x| x.start_lag) {
+                s.began(lag);
+            }
+            results.shard = Some(s.record(&results.plan));
         }
         for (step, run) in steps.iter().zip(runs) {
             let started = run.started;
@@ -183,18 +185,17 @@ impl Starts {
         self.first_late.get_or_insert(lag);
     }
 
-    fn record(&self, plan: &LoadPlan) -> Option<crate::artefact::results::ShardRun> {
+    fn record(&self, plan: &LoadPlan) -> crate::artefact::results::ShardRun {
         let s = self.shard;
-        let first = self.first_late.unwrap_or_default().as_secs_f64();
-        Some(crate::artefact::results::ShardRun {
+        crate::artefact::results::ShardRun {
             index: s.slice.index,
             count: s.slice.count,
             start_at: super::shard::instant_text(s.start_at_s),
-            started_at: super::shard::instant_text(s.start_at_s + first),
+            started_at: self.first_late.map(|l| super::shard::instant_text(s.start_at_s + l.as_secs_f64())),
             skew_ms: self.late.as_secs_f64() * 1e3,
             host: super::shard::host(),
             plan_digest: super::shard::plan_digest(plan),
-        })
+        }
     }
 }
 

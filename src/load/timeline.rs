@@ -319,6 +319,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any ramp, any number of shards: the shards' tickets are the schedule's, each once.
+        #[test]
+        fn any_slicing_partitions_any_ramp(from in 1.0f64..500.0, to in 1.0f64..500.0, d in 0.5f64..4.0, n in 1u64..9) {
+            let steps = [Step { name: "r".into(), load: Load::ramp(from, to), duration_s: d, role: Role::Measure }];
+            let start = Instant::now();
+            let whole = Phase::new(&steps, start, Slice::default());
+            let mut seen = vec![0u32; whole.total() as usize];
+            for i in 0..n {
+                let p = Phase::new(&steps, start, Slice { index: i, count: n });
+                let mut j = 0;
+                while p.slice.ticket(j) < p.total() {
+                    let k = p.slice.ticket(j);
+                    proptest::prop_assert_eq!(p.locate(k), whole.locate(k));
+                    seen[k as usize] += 1;
+                    j += 1;
+                }
+                proptest::prop_assert_eq!(j, p.count(0));
+            }
+            proptest::prop_assert!(seen.iter().all(|&c| c == 1));
+        }
+    }
+
     #[test]
     fn shares_deal_one_at_a_time() {
         let s = |index| Slice { index, count: 4 };

@@ -306,7 +306,7 @@ pub(crate) fn shards_section(r: &Results) -> Option<Table> {
         t = t.row([
             format!("{}/{}", s.shard.index, s.shard.count),
             s.shard.host.clone(),
-            s.shard.started_at.clone(),
+            s.shard.started_at.clone().unwrap_or_else(|| "never".into()),
             format!("{} ms", sig(s.shard.skew_ms, 3)),
             if s.valid { "yes".into() } else { format!("no: {}", s.invalid_reasons.join("; ")) },
             s.file.clone(),

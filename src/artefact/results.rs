@@ -73,7 +73,8 @@ pub struct ShardRun {
     /// users not ready in time).
     pub skew_ms: f64,
     pub host: String,
-    /// SHA-256 of the plan as run (`sha256:` and hex): shards of one run share it.
+    /// SHA-256 of the plan as run, its target and the flags that replaced its values (`sha256:`
+    /// and hex): shards of one run share it.
     pub plan_digest: String,
 }
 

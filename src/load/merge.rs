@@ -46,7 +46,7 @@ pub fn merge(inputs: Vec<(String, Results)>) -> Result<Results, InputError> {
         if s.plan_digest != first.plan_digest {
             return Err(bad(
                 file,
-                format!("ran another plan than {first_file} (plan digests {} and {}): merge shards of one plan, run with the same flags", short(&s.plan_digest), short(&first.plan_digest)),
+                format!("ran another plan, target or flags than {first_file} (digests {} and {}): merge the shards of one run, each given the same plan and flags", short(&s.plan_digest), short(&first.plan_digest)),
             ));
         }
         if s.count != first.count {

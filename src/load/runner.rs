@@ -105,7 +105,7 @@ async fn run(r: Resolved, plan: &LoadPlan, opts: &RunOptions, stop_tx: watch::Se
             if let Some(lag) = runs.first().and_then(|x| x.start_lag) {
                 s.began(lag);
             }
-            results.shard = Some(s.record(&results.plan));
+            results.shard = Some(s.record(&results));
         }
         for (step, run) in steps.iter().zip(runs) {
             let started = run.started;
@@ -185,7 +185,7 @@ impl Starts {
         self.first_late.get_or_insert(lag);
     }
 
-    fn record(&self, plan: &LoadPlan) -> crate::artefact::results::ShardRun {
+    fn record(&self, results: &Results) -> crate::artefact::results::ShardRun {
         let s = self.shard;
         crate::artefact::results::ShardRun {
             index: s.slice.index,
@@ -194,7 +194,7 @@ impl Starts {
             started_at: self.first_late.map(|l| super::shard::instant_text(s.start_at_s + l.as_secs_f64())),
             skew_ms: self.late.as_secs_f64() * 1e3,
             host: super::shard::host(),
-            plan_digest: super::shard::plan_digest(plan),
+            plan_digest: super::shard::plan_digest(&results.plan, &results.target, &results.overrides),
         }
     }
 }

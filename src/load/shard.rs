@@ -75,10 +75,11 @@ pub fn instant_text(secs: f64) -> String {
     jiff::Timestamp::from_microsecond((secs * 1e6).round() as i64).map_or_else(|_| format!("{secs}"), |t| t.to_string())
 }
 
-/// The digest shards of one plan share: SHA-256 of the plan as run (its JSON, after the
-/// command line's overrides), so that `merge` refuses shards of different plans.
-pub fn plan_digest(plan: &LoadPlan) -> String {
-    let json = serde_json::to_vec(plan).expect("a plan serializes");
+/// The digest shards of one run share: SHA-256 of the plan as run (its JSON, after the command
+/// line's overrides), the target it ran against and the flags that replaced the plan's values,
+/// so that `merge` refuses shards of different plans, targets or caps.
+pub fn plan_digest(plan: &LoadPlan, target: &str, overrides: &[String]) -> String {
+    let json = serde_json::to_vec(&(plan, target, overrides)).expect("a plan serializes");
     let digest = Sha256::digest(&json);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")

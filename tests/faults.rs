@@ -156,14 +156,16 @@ fn a_listener_that_never_accepts_times_out_at_connect_or_request() {
 fn an_endless_body_costs_a_bounded_buffer() {
     let _serial = serial();
     let server = Fault::start(Mode::EndlessBody);
-    let r = case(
-        "endless chunked body",
-        &server.url,
-        // 100 MiB/s to read and discard: at 200 RPS a busy CI machine's two cores could not keep
-        // the debug build on schedule, which made the run (rightly) invalid instead of failed.
-        &["--rate", "100", "--max-in-flight", "256", "--max-body", "1MiB", "--slo", "error_rate < 1%"],
-        1,
-    );
+    // 100 MiB/s to read and discard: on a busy CI machine's two cores the debug build can still
+    // fall behind, which makes the run (rightly) invalid instead of failed; it is measured again.
+    let r = common::settled("endless chunked body", || {
+        case(
+            "endless chunked body",
+            &server.url,
+            &["--rate", "100", "--max-in-flight", "256", "--max-body", "1MiB", "--slo", "error_rate < 1%"],
+            1,
+        )
+    });
     all_failed_with("endless body", &r, "body_too_large");
     // 256 connections each reading up to 1 MiB, discarding as they go.
     assert!(r.peak_kib < 200 * 1024, "peak {} MiB", r.peak_kib / 1024);
@@ -234,7 +236,9 @@ fn periodic_stalls_and_close_per_response_servers_are_measured_not_failed() {
     let _serial = serial();
     // Stalls of 100 ms every second: about a tenth of the requests wait for one.
     let sim = Sim::start(&["--stall-every", "1s", "--stall-for", "100ms"]);
-    let r = case("periodic stalls", &sim.url, &["--rate", "100", "--duration", "6s"], 0);
+    let r = common::settled("periodic stalls", || {
+        case("periodic stalls", &sim.url, &["--rate", "100", "--duration", "6s"], 0)
+    });
     let p99 = r.results["steps"][0]["latency_us"]["p99"].as_u64().unwrap();
     assert!(p99 > 80_000, "a 100 ms stall shows in the corrected p99: {p99} µs");
     let http10 = Fault::start(Mode::Http10);

@@ -204,7 +204,9 @@ fn a_run_reads_the_targets_utilization_from_prometheus() {
         "--utilization-query",
         query,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // What is tested is the utilization read beside the step, so a run a busy machine made
+    // invalid (its generator fell behind: exit 3, results still written) is as good a reading.
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let step = &v["steps"][0];
     let (x, u) = (step["achieved_rps"].as_f64().unwrap(), step["utilization"].as_f64().unwrap());

@@ -246,6 +246,20 @@ fn periodic_stalls_and_close_per_response_servers_are_measured_not_failed() {
     assert_eq!(r.results["steps"][0]["error_rate"], 0.0);
 }
 
+#[test]
+fn keep_alive_connections_the_server_closed_while_idle_are_opened_again_not_failed() {
+    let _serial = serial();
+    // 20 requests a second over 2 connections: each sits idle about 100 ms, past the server's
+    // 50 ms, so nearly every request finds its connection closed and sends on a new one.
+    let server = Fault::start(Mode::IdleClose);
+    let r = case("idle close", &server.url, &["--rate", "20", "--max-in-flight", "2", "--slo", "error_rate < 1%"], 0);
+    let step = &r.results["steps"][0];
+    assert_eq!(step["error_rate"], 0.0, "{}", step["errors"]);
+    let (n, reconnects) = (requests(&r), step["reconnects"].as_u64().unwrap());
+    assert!(reconnects * 2 >= n, "{reconnects} reconnects for {n} requests");
+    assert!(server.connections.load(std::sync::atomic::Ordering::Relaxed) > reconnects);
+}
+
 /// A journey plan of one GET of `/` with `header`, run for 2 s at 20 journeys/s.
 fn journey_plan(dir: &Path, url: &str, extra: &str) -> std::path::PathBuf {
     let path = dir.join("journey.toml");

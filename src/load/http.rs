@@ -1,24 +1,24 @@
-//! The HTTP side of the engine: the target, prepared requests, and a worker's connection, built
-//! on hyper over TCP or TLS (rustls, configured in `tls`): a keep-alive HTTP/1.1 connection of
-//! its own, or a share of an HTTP/2 connection that multiplexes up to `streams_per_connection`
-//! workers' requests.
+//! The HTTP side of the engine: the target, prepared requests, and a worker's connection over
+//! TCP or TLS (rustls, configured in `tls`): a keep-alive HTTP/1.1 connection of its own, on
+//! `h1` (requests encoded once, responses parsed by httparse), or a share of an HTTP/2
+//! connection on hyper that multiplexes up to `streams_per_connection` workers' requests.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
-use hyper::header::{HeaderName, HeaderValue, HOST};
+use hyper::client::conn::http2;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+pub use super::h1::Io;
+use super::h1::{self, Failed, H1};
 use super::recorder::{ErrorClass, Exchanged};
 use crate::error::InputError;
 use crate::plan::HttpVersion;
@@ -70,6 +70,8 @@ impl Target {
 pub struct Http {
     pub target: Target,
     pub requests: Vec<Prepared>,
+    /// Each request as HTTP/1.1 puts it on the wire, encoded once.
+    pub wires: Vec<Vec<u8>>,
     pub timeout: Duration,
     /// How long opening a connection (TCP, TLS and the HTTP handshake) may take.
     pub connect_timeout: Duration,
@@ -116,9 +118,12 @@ pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
 impl Http {
     /// Plain HTTP to `target` with the default bounds.
     pub fn new(target: Target, requests: Vec<Prepared>, timeout: Duration) -> Http {
+        let wires =
+            requests.iter().map(|r| h1::encode(&r.method, &r.path, &target.authority, &r.headers, &r.body)).collect();
         Http {
             target,
             requests,
+            wires,
             timeout,
             connect_timeout: timeout.min(DEFAULT_CONNECT_TIMEOUT),
             max_body: DEFAULT_MAX_BODY,
@@ -185,30 +190,23 @@ pub struct Prepared {
     pub weight: u32,
 }
 
-/// A worker's connection. HTTP/1.1: hyper's request handle and the connection future, which the
-/// worker polls itself beside each request instead of spawning it, so that a request does not
-/// cross to another task and back through a channel. HTTP/2: a handle on a connection that
-/// several workers share, its future running as a task of its own.
+/// A worker's connection. HTTP/1.1: the worker's own, read and written by the worker itself,
+/// so that a request crosses no task or channel. HTTP/2: a handle on a connection that several
+/// workers share, its future running as a task of its own.
 pub enum Conn {
-    H1 { sender: http1::SendRequest<Full<Bytes>>, driver: Pin<Box<Driver>> },
+    H1(H1),
     H2 { sender: http2::SendRequest<Full<Bytes>> },
 }
 
 impl Conn {
     fn is_closed(&self) -> bool {
         match self {
-            Conn::H1 { sender, .. } => sender.is_closed(),
+            Conn::H1(h1) => h1.is_closed(),
             Conn::H2 { sender } => sender.is_closed(),
         }
     }
 }
 
-/// The connection future that reads and writes one connection.
-type Driver = http1::Connection<TokioIo<Box<dyn Io>>, Full<Bytes>>;
-
-/// A byte stream a connection runs over: TCP, or TLS over TCP.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https, within
 /// the connect timeout; the error says what failed.
@@ -259,11 +257,8 @@ async fn handshake(http: &Http) -> Result<Conn, String> {
         http.spoken.fetch_or(2, Ordering::Relaxed);
         return Ok(Conn::H2 { sender });
     }
-    // Heads past 64 KiB (hyper's floor is 8 KiB) are a protocol error, not memory spent.
-    let (sender, driver) =
-        http1::Builder::new().max_buf_size(64 * 1024).handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
     http.spoken.fetch_or(1, Ordering::Relaxed);
-    Ok(Conn::H1 { sender, driver: Box::pin(driver) })
+    Ok(Conn::H1(H1::new(io)))
 }
 
 /// Opens a connection; any failure counts as a connect error.
@@ -331,14 +326,11 @@ impl Link {
                 self.opened += 1;
                 self.conn = Some(conn);
             }
-            // A connection the server closed while it sat idle fails here, before anything was
-            // sent on it: that is a reconnect, not an error.
+            // An HTTP/2 connection the server closed while it sat idle fails here, before
+            // anything was sent on it: that is a reconnect, not an error. (HTTP/1.1 finds out
+            // when its request gets nothing back: `Failed::Stale`.)
             let ready = match self.conn.as_mut().expect("opened above") {
-                Conn::H1 { sender, driver } => tokio::select! {
-                    biased;
-                    r = sender.ready() => r.is_ok(),
-                    _ = driver.as_mut() => false,
-                },
+                Conn::H1(_) => true,
                 Conn::H2 { sender } => sender.ready().await.is_ok(),
             };
             if ready {
@@ -404,50 +396,60 @@ async fn read(
     Ok((status, location))
 }
 
+/// The request of one hop: the method, the path and body, and the encoded request when it is
+/// the prepared one unchanged (the first hop).
+struct Hop<'a> {
+    method: &'a Method,
+    path: &'a str,
+    headers: &'a [(HeaderName, HeaderValue)],
+    body: &'a Bytes,
+    wire: Option<&'a [u8]>,
+}
+
 /// One request and its response, read to the end (or to `max_body`): the status, where a
-/// redirect points, and whether the server closed the connection after it.
+/// redirect points, and whether the server closed the connection after it. A kept-alive
+/// HTTP/1.1 connection found closed when the request went out is opened again, once.
 async fn exchange(
     http: &Http,
-    conn: &mut Conn,
-    (method, path, headers): (&Method, &str, &[(HeaderName, HeaderValue)]),
-    body: Bytes,
+    link: &mut Link,
+    reconnects: &AtomicU64,
+    hop: &Hop<'_>,
     bytes: &mut u64,
 ) -> Result<(u16, Option<String>, bool), ErrorClass> {
     let t = &http.target;
-    let mut req = match conn {
-        Conn::H1 { .. } => Request::builder().method(method.clone()).uri(path).header(HOST, t.authority.as_str()),
-        // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
-        Conn::H2 { .. } => {
-            let scheme = if t.tls { "https" } else { "http" };
-            Request::builder().method(method.clone()).uri(format!("{scheme}://{}{path}", t.authority))
-        }
-    };
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    let req = req.body(Full::new(body)).map_err(|_| ErrorClass::Io)?;
     let max = http.max_body;
-    match conn {
-        Conn::H2 { sender } => {
-            let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
-            read(resp, max, bytes).await.map(|(status, location)| (status, location, false))
-        }
-        Conn::H1 { sender, driver } => {
-            let exchange = async {
+    for _ in 0..2 {
+        match link.ready(http, reconnects).await? {
+            Conn::H1(conn) => {
+                let encoded;
+                let wire = match hop.wire {
+                    Some(w) => w,
+                    None => {
+                        encoded = h1::encode(hop.method, hop.path, &t.authority, hop.headers, hop.body);
+                        &encoded[..]
+                    }
+                };
+                match conn.exchange(wire, *hop.method == Method::HEAD, max, bytes).await {
+                    Ok(a) => return Ok((a.status, a.location, a.close)),
+                    Err(Failed::Stale) => link.conn = None,
+                    Err(Failed::Class(c)) => return Err(c),
+                }
+            }
+            Conn::H2 { sender } => {
+                // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
+                let scheme = if t.tls { "https" } else { "http" };
+                let mut req =
+                    Request::builder().method(hop.method.clone()).uri(format!("{scheme}://{}{}", t.authority, hop.path));
+                for (k, v) in hop.headers {
+                    req = req.header(k, v);
+                }
+                let req = req.body(Full::new(hop.body.clone())).map_err(|_| ErrorClass::Io)?;
                 let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
-                read(resp, max, bytes).await
-            };
-            let mut exchange = std::pin::pin!(exchange);
-            tokio::select! {
-                biased;
-                s = &mut exchange => s.map(|(status, location)| (status, location, false)),
-                // The connection future only finishes when the connection does: the server
-                // closed it, after answering (what was read completes the exchange) or before
-                // (it fails).
-                _ = driver.as_mut() => exchange.await.map(|(status, location)| (status, location, true)),
+                return read(resp, max, bytes).await.map(|(status, location)| (status, location, false));
             }
         }
     }
+    Err(ErrorClass::Io)
 }
 
 /// Sends request `index` on the worker's connection, opening it first when needed, and
@@ -465,16 +467,16 @@ pub async fn send(
     let attempt = async {
         let (mut method, mut body) = (r.method.clone(), r.body.clone());
         let mut path = std::borrow::Cow::Borrowed(r.path.as_str());
-        for hop in 0.. {
-            let conn = link.ready(http, reconnects).await?;
-            let head = (&method, &*path, &r.headers[..]);
-            let (status, location, closed) = exchange(http, conn, head, body.clone(), &mut bytes).await?;
+        for n in 0.. {
+            let wire = (n == 0).then_some(&http.wires[index][..]);
+            let hop = Hop { method: &method, path: &path, headers: &r.headers, body: &body, wire };
+            let (status, location, closed) = exchange(http, link, reconnects, &hop, &mut bytes).await?;
             if closed {
                 link.conn = None;
             }
             let next = location.as_deref().and_then(|l| same_origin(l, &http.target));
             match next {
-                Some(to) if http.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
+                Some(to) if http.follow_redirects && (300..400).contains(&status) && n < MAX_REDIRECTS => {
                     // 303, and 301/302 after a POST, continue as GET, as browsers do.
                     if status == 303 || (status < 303 && method == Method::POST) {
                         (method, body) = (Method::GET, Bytes::new());
@@ -505,7 +507,7 @@ pub async fn send(
         Err(_) => {
             // The request is still in flight on an HTTP/1.1 connection: it cannot be reused. An
             // HTTP/2 stream dropped is reset, and the connection goes on.
-            if matches!(link.conn, Some(Conn::H1 { .. })) {
+            if matches!(link.conn, Some(Conn::H1(_))) {
                 link.conn = None;
             }
             Err(ErrorClass::Timeout)

@@ -5,6 +5,7 @@ pub mod collector;
 pub mod departures;
 pub mod engine;
 pub mod gauge;
+pub mod h1;
 pub mod http;
 pub mod journey;
 pub mod limiter;

@@ -46,6 +46,9 @@ pub enum Mode {
     RedirectHome,
     /// 401 whose body repeats the request's head, as a careless server's error page does.
     EchoHead,
+    /// 200 with keep-alive, closing a connection once it has sat idle for 50 ms, as servers'
+    /// keep-alive timeouts do (without saying so in a header).
+    IdleClose,
 }
 
 /// A running fault server; dropping it stops it.
@@ -132,7 +135,12 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
     let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
     let started = Instant::now();
     // Keep-alive modes answer every request on the connection.
+    let mut answered = false;
     while let Some(head) = if mode == Mode::AcceptThenClose { None } else { read_head(&mut conn) } {
+        if mode == Mode::IdleClose && !answered {
+            answered = true;
+            let _ = conn.set_read_timeout(Some(Duration::from_millis(50)));
+        }
         let line = head.lines().next().unwrap_or("").to_string();
         let reply: Vec<u8> = match mode {
             Mode::CloseEach => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec(),
@@ -205,6 +213,7 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
                 let body = head.replace("\r\n", " | ");
                 format!("HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
             }
+            Mode::IdleClose => status("200 OK", ""),
             Mode::AcceptThenClose => unreachable!("closes before reading"),
         };
         if conn.write_all(&reply).is_err() {

@@ -54,6 +54,11 @@ impl Template {
         out
     }
 
+    /// It has no hole an earlier step fills: every rendering is the same.
+    pub fn is_fixed(&self) -> bool {
+        !self.0.iter().any(|p| matches!(p, Part::Var(_)))
+    }
+
     /// The values it takes from the environment.
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
         self.0.iter().filter_map(|p| match p {

@@ -46,6 +46,8 @@ pub struct JourneyEngine {
     pub follow_redirects: bool,
     /// Every value the journeys take from the environment, redacted from reasons.
     secrets: Vec<String>,
+    /// Each step's URL (by index among all steps) when its path is fixed, parsed once.
+    urls: Vec<Option<reqwest::Url>>,
 }
 
 impl JourneyEngine {
@@ -63,6 +65,13 @@ impl JourneyEngine {
             })
             .collect();
         let secrets = journeys.iter().flat_map(Journey::secrets).collect();
+        let t = &base.http.target;
+        let root = reqwest::Url::parse(&format!("{}://{}/", if t.tls { "https" } else { "http" }, t.authority)).ok();
+        let urls = journeys
+            .iter()
+            .flat_map(|j| &j.steps)
+            .map(|s| root.as_ref().filter(|_| s.path.is_fixed()).and_then(|r| r.join(&s.path.render(&[])).ok()))
+            .collect();
         JourneyEngine {
             base,
             journeys,
@@ -72,10 +81,12 @@ impl JourneyEngine {
             insecure,
             follow_redirects: false,
             secrets,
+            urls,
         }
     }
 
-    /// Each user's HTTP client: goose's (cookies, gzip) with headroom's timeouts, and redirects
+    /// Each user's HTTP client: goose's (cookies, gzip) with headroom's connect timeout (the
+    /// request timeout is the step's own, one timer rather than two), and redirects
     /// followed only when the plan asks, and then only to the target's own origin.
     fn client(&self) -> reqwest::ClientBuilder {
         let t = &self.base.http.target;
@@ -100,7 +111,6 @@ impl JourneyEngine {
             .user_agent(concat!("headroom/", env!("CARGO_PKG_VERSION")))
             .cookie_store(true)
             .gzip(true)
-            .timeout(http.timeout)
             .connect_timeout(http.connect_timeout)
             .danger_accept_invalid_certs(self.insecure)
             .redirect(policy);
@@ -371,6 +381,7 @@ impl PhaseRun {
                 timeout: self.engine.base.http.timeout,
                 max_body: self.engine.base.http.max_body,
                 secrets: &self.engine.secrets,
+                url: self.engine.urls[first + s].as_ref(),
             };
             let (outcome, bytes) = send(user, st, &mut vars, &bounds).await;
             end = Instant::now();

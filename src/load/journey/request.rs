@@ -18,6 +18,8 @@ pub struct Bounds<'a> {
     pub max_body: u64,
     /// Values from the environment, redacted from every reason.
     pub secrets: &'a [String],
+    /// The step's URL, when its path has no value from an earlier step: parsed once.
+    pub url: Option<&'a reqwest::Url>,
 }
 
 /// How much of a body a step keeps when it extracts nothing from it: enough to quote.
@@ -43,10 +45,18 @@ async fn exchange(
     bounds: &Bounds<'_>,
     bytes: &mut u64,
 ) -> Result<(), Failure> {
-    let path = st.path.render(vars);
-    let mut rb = user
-        .get_request_builder(&st.method, &path)
-        .map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?;
+    // The user's own client (its cookies and connections), given the URL parsed once, instead
+    // of goose's request(), whose bookkeeping (the URL parsed three more times, every header
+    // formatted into a log record, a metric built) is for goose's metrics, which headroom
+    // turns off and keeps itself.
+    let url = match bounds.url {
+        Some(url) => url.clone(),
+        None => {
+            let path = st.path.render(vars);
+            user.base_url.join(&path).map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?
+        }
+    };
+    let mut rb = user.client.request(method(&st.method), url);
     for (k, v) in &st.headers {
         rb = rb.header(k.as_str(), v.render(vars));
     }
@@ -56,12 +66,7 @@ async fn exchange(
     // The body is kept whole only when a value is taken from it, and never past max_body.
     let keep = if st.extract.iter().any(|(_, _, how)| how.header().is_none()) { usize::MAX } else { QUOTED };
     let exchange = async {
-        let mut response = user
-            .request(GooseRequest::builder().set_request_builder(rb).build())
-            .await
-            .map_err(|e| (ErrorClass::Io, e.to_string()))?
-            .response
-            .map_err(|e| (class_of(&e), e.without_url().to_string()))?;
+        let mut response = rb.send().await.map_err(|e| (class_of(&e), e.without_url().to_string()))?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = st
             .extract
@@ -96,6 +101,17 @@ async fn exchange(
         vars[*slot] = Some(value);
     }
     Ok(())
+}
+
+fn method(m: &GooseMethod) -> reqwest::Method {
+    match m {
+        GooseMethod::Delete => reqwest::Method::DELETE,
+        GooseMethod::Get => reqwest::Method::GET,
+        GooseMethod::Head => reqwest::Method::HEAD,
+        GooseMethod::Patch => reqwest::Method::PATCH,
+        GooseMethod::Post => reqwest::Method::POST,
+        GooseMethod::Put => reqwest::Method::PUT,
+    }
 }
 
 fn class_of(e: &reqwest::Error) -> ErrorClass {

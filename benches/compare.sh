@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Side by side, in one run on one machine: headroom, wrk and oha against nginx on 127.0.0.1.
 #   bash benches/compare.sh            # about 15 minutes (ROUNDS=5 interleaved rounds, DUR=10 s each)
-#   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 1k RPS
+#   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 2k RPS
 #   INSTALL_OHA=1 bash benches/compare.sh   # builds oha from crates.io first when missing
 #   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
 #   PARTS=http2 bash benches/compare.sh     # only HTTP/2 over TLS beside h2load and oha --http2
+#   PARTS=long bash benches/compare.sh      # only the 10-minute resident memory at 2k RPS
 # nginx, wrk, h2load, openssl and GNU time come from Debian (installed here when missing); oha is used
 # where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
@@ -268,10 +269,10 @@ done
 
 fi
 
-if [ "${LONG:-0}" = 1 ]; then
+if [ "${LONG:-0}" = 1 ] || [ "${PARTS:-all}" = long ]; then
   echo
-  echo "== resident memory at 1k RPS =="
-  "$HR" run --target "$URL" --rate 1000 --duration 610s --out "$work/hr-long" > /dev/null 2>&1 &
+  echo "== resident memory at 2k RPS =="
+  "$HR" run --target "$URL" --rate 2000 --duration 610s --out "$work/hr-long" > /dev/null 2>&1 &
   pid=$!
   sleep 60; rss1=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   sleep 540; rss10=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")

@@ -420,7 +420,8 @@ mod tests {
         assert_eq!(out[0], ok(200, true));
         assert_eq!(bytes[0], 13);
         let (out, _) =
-            against(&[b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx"], false, 1 << 20).await;
+            against(&[b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx"], false, 1 << 20)
+                .await;
         assert_eq!(out[0], ok(200, false));
     }
 

@@ -207,7 +207,6 @@ impl Conn {
     }
 }
 
-
 /// Opens a keep-alive HTTP/1.1 connection to the target, with a TLS handshake for https, within
 /// the connect timeout; the error says what failed.
 pub async fn open(http: &Http) -> Result<Conn, String> {
@@ -438,8 +437,9 @@ async fn exchange(
             Conn::H2 { sender } => {
                 // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
                 let scheme = if t.tls { "https" } else { "http" };
-                let mut req =
-                    Request::builder().method(hop.method.clone()).uri(format!("{scheme}://{}{}", t.authority, hop.path));
+                let mut req = Request::builder()
+                    .method(hop.method.clone())
+                    .uri(format!("{scheme}://{}{}", t.authority, hop.path));
                 for (k, v) in hop.headers {
                     req = req.header(k, v);
                 }

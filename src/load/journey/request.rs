@@ -53,7 +53,9 @@ async fn exchange(
         Some(url) => url.clone(),
         None => {
             let path = st.path.render(vars);
-            user.base_url.join(&path).map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?
+            user.base_url
+                .join(&path)
+                .map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?
         }
     };
     let mut rb = user.client.request(method(&st.method), url);

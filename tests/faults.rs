@@ -306,6 +306,20 @@ fn journeys_follow_no_redirect_elsewhere_and_never_quote_a_secret() {
         assert_eq!(s["errors"]["unexpected_status"], s["requests"], "{follow}: {}", s["errors"]);
     }
     assert_eq!(other.connections.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // A cookie set by a redirect is sent to where it leads, and on every step after.
+    let shop = Fault::start(Mode::CookieRedirect);
+    let d = tempfile::tempdir().unwrap();
+    let plan = d.path().join("cookies.toml");
+    let text = format!(
+        "target = \"{}\"\nfollow_redirects = true\n[[journeys]]\nname = \"j\"\n[[journeys.steps]]\nname = \"login\"\n\
+         path = \"/login\"\n[[journeys.steps]]\nname = \"home\"\npath = \"/home\"\n\
+         [profile]\nkind = \"load\"\nrate = \"20\"\nduration = \"1s\"\n",
+        shop.url
+    );
+    std::fs::write(&plan, text).unwrap();
+    let (_, v, _) = run_plan(&plan, &[], d.path());
+    assert_eq!(v["steps"][0]["requests"], 40, "{}", v["steps"][0]);
+    assert_eq!(v["steps"][0]["error_rate"], 0.0, "{}", v["steps"][0]["errors"]);
     // A 301 home is followed when asked.
     let home = Fault::start(Mode::RedirectHome);
     let d = tempfile::tempdir().unwrap();

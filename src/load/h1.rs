@@ -60,6 +60,51 @@ pub fn encode(
     w
 }
 
+/// Where a response's body goes: counted into `bytes` (failing past `max`), and its first
+/// `keep` bytes, with the values of the headers named in `headers`, kept in `kept` (a journey
+/// extracts from them; the request mix keeps nothing).
+pub struct Sink<'a> {
+    pub max: u64,
+    pub bytes: &'a mut u64,
+    /// Header names, lower case, whose values are kept.
+    pub headers: &'a [&'a str],
+    pub keep: usize,
+    pub kept: Kept,
+}
+
+impl<'a> Sink<'a> {
+    /// Counts and discards: nothing kept.
+    pub fn discard(max: u64, bytes: &'a mut u64) -> Sink<'a> {
+        Sink { max, bytes, headers: &[], keep: 0, kept: Kept::default() }
+    }
+
+    /// Counts `n` more body bytes (failing past `max`) and keeps what room is left of `data`.
+    pub fn body(&mut self, data: &[u8]) -> Result<(), ErrorClass> {
+        *self.bytes += data.len() as u64;
+        if *self.bytes > self.max {
+            return Err(ErrorClass::BodyTooLarge);
+        }
+        let room = self.keep.saturating_sub(self.kept.body.len()).min(data.len());
+        self.kept.body.extend_from_slice(&data[..room]);
+        Ok(())
+    }
+
+    /// Keeps a header's value when its name is asked for.
+    pub fn header(&mut self, name: &str, value: &[u8]) {
+        if let Some(k) = self.headers.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+            self.kept.headers.push((k.to_string(), String::from_utf8_lossy(value).into_owned()));
+        }
+    }
+}
+
+/// What a [`Sink`] kept of the last response.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// (name as asked for, value), in the order they came.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
 /// A response, read to its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -119,17 +164,10 @@ impl H1 {
         self.closed
     }
 
-    /// Sends `wire` (an [`encode`]d request) and reads its response to the end, counting the
-    /// body's bytes into `bytes` and failing past `max_body`; `head_only` for a HEAD request,
-    /// whose response has no body.
-    pub async fn exchange(
-        &mut self,
-        wire: &[u8],
-        head_only: bool,
-        max_body: u64,
-        bytes: &mut u64,
-    ) -> Result<Answer, Failed> {
-        let result = self.attempt(wire, head_only, max_body, bytes).await;
+    /// Sends `wire` (an [`encode`]d request) and reads its response to the end into `sink`;
+    /// `head_only` for a HEAD request, whose response has no body.
+    pub async fn exchange(&mut self, wire: &[u8], head_only: bool, sink: &mut Sink<'_>) -> Result<Answer, Failed> {
+        let result = self.attempt(wire, head_only, sink).await;
         match &result {
             Ok(answer) => {
                 self.answered += 1;
@@ -140,7 +178,7 @@ impl H1 {
         result
     }
 
-    async fn attempt(&mut self, wire: &[u8], head_only: bool, max: u64, bytes: &mut u64) -> Result<Answer, Failed> {
+    async fn attempt(&mut self, wire: &[u8], head_only: bool, sink: &mut Sink<'_>) -> Result<Answer, Failed> {
         let reused = self.answered > 0;
         // A write to a connection the server has closed fails at once, or succeeds into the
         // kernel's buffer and the read below sees the end instead.
@@ -148,7 +186,7 @@ impl H1 {
         self.io.write_all(wire).await.map_err(|_| stale)?;
         self.io.flush().await.map_err(|_| stale)?;
         let (status, location, framing, close) = loop {
-            match self.head(head_only)? {
+            match self.head(head_only, sink)? {
                 Some(Head { status, .. }) if (100..200).contains(&status) && status != 101 => continue,
                 Some(Head { status, location, framing, close }) => break (status, location, framing, close),
                 None => {
@@ -158,7 +196,7 @@ impl H1 {
                     // Nothing at all came back on a kept-alive connection, only its end (or the
                     // reset that a request sent after the server's close gets): it was closed
                     // while idle, before the request reached the server.
-                    let nothing = self.start == self.end && reused && *bytes == 0;
+                    let nothing = self.start == self.end && reused && *sink.bytes == 0;
                     match self.fill().await {
                         Ok(0) | Err(_) if nothing => return Err(Failed::Stale),
                         Ok(0) => return Err(ErrorClass::Io.into()),
@@ -170,15 +208,15 @@ impl H1 {
         };
         match framing {
             Framing::None => {}
-            Framing::Length(n) => self.skip(Some(n), max, bytes).await?,
-            Framing::Eof => self.skip(None, max, bytes).await?,
-            Framing::Chunked => self.chunked(max, bytes).await?,
+            Framing::Length(n) => self.skip(Some(n), sink).await?,
+            Framing::Eof => self.skip(None, sink).await?,
+            Framing::Chunked => self.chunked(sink).await?,
         }
         Ok(Answer { status, location, close: close || framing == Framing::Eof })
     }
 
     /// Parses a response head from what has been read, consuming it; `None` when more is needed.
-    fn head(&mut self, head_only: bool) -> Result<Option<Head>, ErrorClass> {
+    fn head(&mut self, head_only: bool, sink: &mut Sink<'_>) -> Result<Option<Head>, ErrorClass> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut resp = httparse::Response::new(&mut headers);
         let n = match resp.parse(&self.buf[self.start..self.end]) {
@@ -187,10 +225,14 @@ impl H1 {
             Err(_) => return Err(ErrorClass::Protocol),
         };
         let status = resp.code.unwrap_or(0);
+        let interim = (100..200).contains(&status) && status != 101;
         let mut keep_alive = resp.version == Some(1);
         let (mut length, mut chunked, mut encoded, mut location) = (None, false, false, None);
         for h in resp.headers.iter() {
             let name = h.name;
+            if !interim && !sink.headers.is_empty() {
+                sink.header(name, h.value);
+            }
             if name.eq_ignore_ascii_case("content-length") {
                 let n = parse_length(h.value).ok_or(ErrorClass::Protocol)?;
                 if length.is_some_and(|l| l != n) {
@@ -253,16 +295,13 @@ impl H1 {
     }
 
     /// Discards `length` body bytes (or all until the end when `None`), counting them.
-    async fn skip(&mut self, length: Option<u64>, max: u64, bytes: &mut u64) -> Result<(), Failed> {
+    async fn skip(&mut self, length: Option<u64>, sink: &mut Sink<'_>) -> Result<(), Failed> {
         let mut left = length.unwrap_or(u64::MAX);
         loop {
             let take = ((self.end - self.start) as u64).min(left);
+            sink.body(&self.buf[self.start..self.start + take as usize])?;
             self.start += take as usize;
             left -= take;
-            *bytes += take;
-            if *bytes > max {
-                return Err(ErrorClass::BodyTooLarge.into());
-            }
             if left == 0 {
                 return Ok(());
             }
@@ -295,7 +334,7 @@ impl H1 {
     }
 
     /// Reads a chunked body to its last chunk and trailers, counting the data.
-    async fn chunked(&mut self, max: u64, bytes: &mut u64) -> Result<(), Failed> {
+    async fn chunked(&mut self, sink: &mut Sink<'_>) -> Result<(), Failed> {
         loop {
             let line = self.line().await?;
             let size = chunk_size(&self.buf[line]).ok_or(ErrorClass::Protocol)?;
@@ -312,7 +351,7 @@ impl H1 {
                     }
                 }
             }
-            self.skip(Some(size), max, bytes).await?;
+            self.skip(Some(size), sink).await?;
             if !self.line().await?.is_empty() {
                 return Err(ErrorClass::Protocol.into());
             }
@@ -374,7 +413,7 @@ mod tests {
         let (mut out, mut counted) = (Vec::new(), Vec::new());
         for _ in 0..n {
             let mut bytes = 0;
-            out.push(h1.exchange(&wire, false, max, &mut bytes).await);
+            out.push(h1.exchange(&wire, false, &mut Sink::discard(max, &mut bytes)).await);
             counted.push(bytes);
         }
         peer.abort();
@@ -445,6 +484,28 @@ mod tests {
         assert_eq!(against(&[&huge], false, 1 << 20).await.0[0], fails(ErrorClass::Protocol));
         // Nothing back on a fresh connection is an I/O error, not a stale one.
         assert_eq!(against(&[b""], true, 1 << 20).await.0[0], fails(ErrorClass::Io));
+    }
+
+    #[tokio::test]
+    async fn a_sink_keeps_the_headers_asked_for_and_the_start_of_the_body() {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let mut got = vec![0u8; 4096];
+            let _ = server.read(&mut got).await;
+            let reply = b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-Token: t\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n";
+            server.write_all(reply).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        });
+        let mut h1 = H1::new(Box::new(client));
+        let mut bytes = 0;
+        let mut sink = Sink { headers: &["set-cookie", "x-token"], keep: 6, ..Sink::discard(1 << 20, &mut bytes) };
+        let wire = encode(&Method::GET, "/", "a:1", &[], b"");
+        assert_eq!(h1.exchange(&wire, false, &mut sink).await, ok(200, false));
+        let kept = std::mem::take(&mut sink.kept);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(kept.headers, [pair("set-cookie", "a=1"), pair("x-token", "t"), pair("set-cookie", "b=2")]);
+        assert_eq!(kept.body, b"abcdef");
+        assert_eq!(bytes, 8);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 pub use super::h1::Io;
-use super::h1::{self, Failed, H1};
+use super::h1::{self, Failed, Sink, H1};
 use super::recorder::{ErrorClass, Exchanged};
 use crate::error::InputError;
 use crate::plan::HttpVersion;
@@ -275,6 +275,11 @@ pub struct Link {
 }
 
 impl Link {
+    /// Drops the connection (after a timeout, say): the next request opens another.
+    pub fn close(&mut self) {
+        self.conn = None;
+    }
+
     /// A link over `conn`, opened before the clock started (or `None`, to open on first use).
     pub fn new(conn: Option<Conn>) -> Link {
         let opened = conn.is_some() as u64;
@@ -350,26 +355,23 @@ fn class(e: &hyper::Error) -> ErrorClass {
     }
 }
 
-/// Reads a body frame by frame, counting and discarding it, up to `max` bytes: past that it
-/// stops reading and fails, so an endless body costs a buffer, never memory without bound.
-async fn drain(mut body: hyper::body::Incoming, max: u64, bytes: &mut u64) -> Result<(), ErrorClass> {
+/// Reads a body frame by frame into `sink`, up to its `max` bytes: past that it stops reading
+/// and fails, so an endless body costs a buffer, never memory without bound.
+async fn drain(mut body: hyper::body::Incoming, sink: &mut Sink<'_>) -> Result<(), ErrorClass> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| class(&e))?;
         if let Some(data) = frame.data_ref() {
-            *bytes += data.len() as u64;
-            if *bytes > max {
-                return Err(ErrorClass::BodyTooLarge);
-            }
+            sink.body(data)?;
         }
     }
     Ok(())
 }
 
 /// Redirects followed at most, when the plan asks for them.
-const MAX_REDIRECTS: usize = 5;
+pub const MAX_REDIRECTS: usize = 5;
 
 /// The path to follow a redirect to, when `location` is on the target's own origin.
-fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
+pub fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
     if location.starts_with('/') && !location.starts_with("//") {
         return Some(location);
     }
@@ -383,40 +385,43 @@ fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
     same.then_some(if path.is_empty() { "/" } else { path })
 }
 
-/// A response's status and redirect, its body read to the end (or to `max` bytes).
+/// A response's status and redirect, its body read to the end into `sink`.
 async fn read(
     resp: hyper::Response<hyper::body::Incoming>,
-    max: u64,
-    bytes: &mut u64,
+    sink: &mut Sink<'_>,
 ) -> Result<(u16, Option<String>), ErrorClass> {
     let status = resp.status().as_u16();
     let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
-    drain(resp.into_body(), max, bytes).await?;
+    if !sink.headers.is_empty() {
+        for (k, v) in resp.headers() {
+            sink.header(k.as_str(), v.as_bytes());
+        }
+    }
+    drain(resp.into_body(), sink).await?;
     Ok((status, location))
 }
 
 /// The request of one hop: the method, the path and body, and the encoded request when it is
-/// the prepared one unchanged (the first hop).
-struct Hop<'a> {
-    method: &'a Method,
-    path: &'a str,
-    headers: &'a [(HeaderName, HeaderValue)],
-    body: &'a Bytes,
-    wire: Option<&'a [u8]>,
+/// a prepared one unchanged (the first hop of the request mix).
+pub struct Hop<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a [(HeaderName, HeaderValue)],
+    pub body: &'a Bytes,
+    pub wire: Option<&'a [u8]>,
 }
 
-/// One request and its response, read to the end (or to `max_body`): the status, where a
-/// redirect points, and whether the server closed the connection after it. A kept-alive
-/// HTTP/1.1 connection found closed when the request went out is opened again, once.
-async fn exchange(
+/// One request and its response, read to the end into `sink`: the status, where a redirect
+/// points, and whether the server closed the connection after it. A kept-alive HTTP/1.1
+/// connection found closed when the request went out is opened again, once.
+pub async fn exchange(
     http: &Http,
     link: &mut Link,
     reconnects: &AtomicU64,
     hop: &Hop<'_>,
-    bytes: &mut u64,
+    sink: &mut Sink<'_>,
 ) -> Result<(u16, Option<String>, bool), ErrorClass> {
     let t = &http.target;
-    let max = http.max_body;
     for _ in 0..2 {
         match link.ready(http, reconnects).await? {
             Conn::H1(conn) => {
@@ -428,7 +433,7 @@ async fn exchange(
                         &encoded[..]
                     }
                 };
-                match conn.exchange(wire, *hop.method == Method::HEAD, max, bytes).await {
+                match conn.exchange(wire, *hop.method == Method::HEAD, sink).await {
                     Ok(a) => return Ok((a.status, a.location, a.close)),
                     Err(Failed::Stale) => link.conn = None,
                     Err(Failed::Class(c)) => return Err(c),
@@ -445,7 +450,7 @@ async fn exchange(
                 }
                 let req = req.body(Full::new(hop.body.clone())).map_err(|_| ErrorClass::Io)?;
                 let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
-                return read(resp, max, bytes).await.map(|(status, location)| (status, location, false));
+                return read(resp, sink).await.map(|(status, location)| (status, location, false));
             }
         }
     }
@@ -470,7 +475,8 @@ pub async fn send(
         for n in 0.. {
             let wire = (n == 0).then_some(&http.wires[index][..]);
             let hop = Hop { method: &method, path: &path, headers: &r.headers, body: &body, wire };
-            let (status, location, closed) = exchange(http, link, reconnects, &hop, &mut bytes).await?;
+            let mut sink = Sink::discard(http.max_body, &mut bytes);
+            let (status, location, closed) = exchange(http, link, reconnects, &hop, &mut sink).await?;
             if closed {
                 link.conn = None;
             }

@@ -203,7 +203,7 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     }
     http.follow_redirects = plan.follow_redirects;
     let insecure = opts.insecure || plan.insecure;
-    // Journeys run on goose's HTTP/1.1 client.
+    // Journeys run on HTTP/1.1, each user on a connection of its own.
     http.version = match plan.http {
         HttpVersion::Http2 if !journeys.is_empty() => {
             return Err(bad("http = \"2\" (--http 2): journeys run on HTTP/1.1; use \"auto\" or \"1.1\", or a [[requests]] mix for HTTP/2").into())

@@ -1,7 +1,7 @@
 //! TLS as staging services run it: the public webpki roots, plus a company's own CA (`cacert`)
 //! or the operating system's store, a client certificate for mutual TLS, another server name,
 //! and `--insecure` for a self-signed test server only. One rustls configuration serves both
-//! engines (the request mix on hyper, journeys on goose's reqwest).
+//! engines (the request mix, and journeys, whose users connect the same way).
 
 use std::net::IpAddr;
 use std::path::Path;

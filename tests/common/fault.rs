@@ -46,6 +46,8 @@ pub enum Mode {
     RedirectHome,
     /// 401 whose body repeats the request's head, as a careless server's error page does.
     EchoHead,
+    /// `/login`: 302 to `/home` setting a session cookie; `/home`: 200 with that cookie, else 401.
+    CookieRedirect,
     /// 200 with keep-alive, closing a connection once it has sat idle for 50 ms, as servers'
     /// keep-alive timeouts do (without saying so in a header).
     IdleClose,
@@ -214,6 +216,17 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) {
                 format!("HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
             }
             Mode::IdleClose => status("200 OK", ""),
+            Mode::CookieRedirect => {
+                let cookie =
+                    head.lines().any(|l| l.to_ascii_lowercase().starts_with("cookie:") && l.contains("session=s1"));
+                if line.starts_with("GET /login ") {
+                    status("302 Found", "Location: /home\r\nSet-Cookie: session=s1; Path=/\r\n")
+                } else if cookie {
+                    status("200 OK", "")
+                } else {
+                    status("401 Unauthorized", "")
+                }
+            }
             Mode::AcceptThenClose => unreachable!("closes before reading"),
         };
         if conn.write_all(&reply).is_err() {

@@ -2,8 +2,9 @@
 //! argv): one scenario per journey, whose one transaction is a closure that runs that journey
 //! for as long as the phase lasts. Users share headroom's timeline: open steps hand out one
 //! ticket per scheduled journey arrival (each journey has its own stream of tickets, cut from
-//! the one weighted schedule), closed steps run journeys back to back. goose keeps each user's
-//! cookies and connections; every latency goes to headroom's HdrHistograms in microseconds.
+//! the one weighted schedule), closed steps run journeys back to back. Each user keeps its own
+//! cookies and keep-alive connection (`request`, on the request mix's HTTP/1.1 client); every
+//! latency goes to headroom's HdrHistograms in microseconds.
 //!
 //! A step's latency runs from its intended start: the journey's ticket time for the first step,
 //! and for later ones the moment the previous step ended plus its think time. A journey's
@@ -19,7 +20,7 @@ use goose::prelude::*;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::request::{mute_stdout, send, Bounds};
+use super::request::{mute_stdout, send, Bounds, UserClient};
 use super::summary::Tally;
 use super::Journey;
 use crate::artefact::results::Second;
@@ -46,8 +47,10 @@ pub struct JourneyEngine {
     pub follow_redirects: bool,
     /// Every value the journeys take from the environment, redacted from reasons.
     secrets: Vec<String>,
+    /// The target's root URL (`None` when its host makes no URL: every step then fails).
+    root: Option<url::Url>,
     /// Each step's URL (by index among all steps) when its path is fixed, parsed once.
-    urls: Vec<Option<reqwest::Url>>,
+    urls: Vec<Option<url::Url>>,
 }
 
 impl JourneyEngine {
@@ -66,7 +69,7 @@ impl JourneyEngine {
             .collect();
         let secrets = journeys.iter().flat_map(Journey::secrets).collect();
         let t = &base.http.target;
-        let root = reqwest::Url::parse(&format!("{}://{}/", if t.tls { "https" } else { "http" }, t.authority)).ok();
+        let root = url::Url::parse(&format!("{}://{}/", if t.tls { "https" } else { "http" }, t.authority)).ok();
         let urls = journeys
             .iter()
             .flat_map(|j| &j.steps)
@@ -81,47 +84,9 @@ impl JourneyEngine {
             insecure,
             follow_redirects: false,
             secrets,
+            root,
             urls,
         }
-    }
-
-    /// Each user's HTTP client: goose's (cookies, gzip) with headroom's connect timeout (the
-    /// request timeout is the step's own, one timer rather than two), and redirects
-    /// followed only when the plan asks, and then only to the target's own origin.
-    fn client(&self) -> reqwest::ClientBuilder {
-        let t = &self.base.http.target;
-        let (host, port) = (t.host.clone(), t.port);
-        let policy = if self.follow_redirects {
-            reqwest::redirect::Policy::custom(move |attempt| {
-                let u = attempt.url();
-                let same = u.host_str() == Some(host.as_str()) && u.port_or_known_default() == Some(port);
-                if attempt.previous().len() >= 10 {
-                    attempt.error("more than 10 redirects")
-                } else if same {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            })
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let http = &self.base.http;
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("headroom/", env!("CARGO_PKG_VERSION")))
-            .cookie_store(true)
-            .gzip(true)
-            .connect_timeout(http.connect_timeout)
-            .danger_accept_invalid_certs(self.insecure)
-            .redirect(policy);
-        // The request mix's TLS settings (roots, client certificate), and its `resolve`.
-        if let Some(config) = &http.tls {
-            builder = builder.use_preconfigured_tls((**config).clone());
-        }
-        if let Some(ip) = http.connect_to {
-            builder = builder.resolve(&t.host, std::net::SocketAddr::new(ip, t.port));
-        }
-        builder
     }
 
     /// The names samples are recorded under: `journey/step`, for every step of every journey.
@@ -228,7 +193,9 @@ impl JourneyEngine {
             let journey: TransactionFunction = Arc::new(move |user| {
                 let r = r.clone();
                 Box::pin(async move {
-                    r.user(j, user).await;
+                    // goose runs the user; its requests go on the user's own client.
+                    let _ = user;
+                    r.user(j).await;
                     Ok(())
                 })
             });
@@ -305,12 +272,9 @@ impl PhaseRun {
     }
 
     /// One goose user's life: journey `j`, again and again, until the phase ends.
-    async fn user(&self, j: usize, user: &mut GooseUser) {
+    async fn user(&self, j: usize) {
         let w = self.user_ids.fetch_add(1, Ordering::Relaxed);
-        if user.set_client_builder(self.engine.client()).await.is_err() {
-            self.shared.done_workers.fetch_add(1, Ordering::Release);
-            return;
-        }
+        let mut client = UserClient::new();
         let phase = &self.phase;
         let closed = phase.steps[0].load.is_closed();
         let mut stop = self.stop.clone();
@@ -326,7 +290,7 @@ impl PhaseRun {
             let at_limit = intended < claimed;
             let counters = &self.shared.counters[step];
             counters.started.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.journey(user, w, j, (step, intended, at_limit), &mut stop).await;
+            let outcome = self.journey(&mut client, w, j, (step, intended, at_limit), &mut stop).await;
             counters.finished.fetch_add(1, Ordering::Relaxed);
             match outcome {
                 None => break,
@@ -343,7 +307,7 @@ impl PhaseRun {
     /// stay recorded), else the class of the error that ended it, if any.
     async fn journey(
         &self,
-        user: &mut GooseUser,
+        client: &mut UserClient,
         w: usize,
         j: usize,
         (step, intended, at_limit): (usize, Instant, bool),
@@ -378,12 +342,15 @@ impl PhaseRun {
             let sent = Instant::now();
             first_sent.get_or_insert(sent);
             let bounds = Bounds {
+                http: &self.engine.base.http,
                 timeout: self.engine.base.http.timeout,
-                max_body: self.engine.base.http.max_body,
+                follow_redirects: self.engine.follow_redirects,
                 secrets: &self.engine.secrets,
+                root: self.engine.root.as_ref(),
                 url: self.engine.urls[first + s].as_ref(),
+                reconnects: &self.shared.reconnects[step],
             };
-            let (outcome, bytes) = send(user, st, &mut vars, &bounds).await;
+            let (outcome, bytes) = send(client, st, &mut vars, &bounds).await;
             end = Instant::now();
             let error = outcome.as_ref().err().map(|e| e.0);
             // Only the first step waits for a turn; later ones follow the one before.
@@ -462,7 +429,7 @@ fn journey_sample(
 pub struct Journeys(pub Arc<JourneyEngine>);
 
 impl Engine for Journeys {
-    /// goose's client speaks HTTP/1.1.
+    /// Each user has an HTTP/1.1 connection of its own.
     fn protocol(&self) -> Option<String> {
         Some("HTTP/1.1".into())
     }

@@ -1,128 +1,218 @@
-//! One journey step over goose: the request with the journey's values filled in, its status
-//! checked and its values extracted, each failure classed and described.
+//! One journey step of a goose user: the request with the journey's values filled in, sent on
+//! the user's own keep-alive connection with its own cookie jar (the same HTTP/1.1 client as the
+//! request mix), its status checked and its values extracted, each failure classed and
+//! described. goose runs the users and their scenarios; the requests do not go through its
+//! reqwest client, whose work per request (URL parsing, header maps, a pool, a timer) cost
+//! three times the request mix's CPU per request.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use goose::prelude::*;
+use bytes::Bytes;
+use cookie_store::CookieStore;
+use goose::prelude::GooseMethod;
+use hyper::header::{HeaderName, HeaderValue, ACCEPT, COOKIE, USER_AGENT};
+use hyper::Method;
+use url::Url;
 
 use super::JourneyStep;
+use crate::load::h1::Sink;
+use crate::load::http::{self, Http, Link};
 use crate::load::recorder::ErrorClass;
 
 /// How a step went wrong: the error class and what the target said.
 pub(super) type Failure = (ErrorClass, String);
 
-/// What bounds a journey step's response and what its reasons must not quote.
+/// What a journey step is sent with and bounded by, and what its reasons must not quote.
 pub struct Bounds<'a> {
+    /// The target, its connections' TLS and timeouts, and `max_body`.
+    pub http: &'a Http,
     pub timeout: Duration,
-    /// Body bytes read at most: past it the step fails as `body_too_large`.
-    pub max_body: u64,
+    /// Follow redirects to the target's own origin (never elsewhere).
+    pub follow_redirects: bool,
     /// Values from the environment, redacted from every reason.
     pub secrets: &'a [String],
+    /// The target's root URL, that cookies are matched against and paths joined to (`None`
+    /// when the target's host makes no URL).
+    pub root: Option<&'a Url>,
     /// The step's URL, when its path has no value from an earlier step: parsed once.
-    pub url: Option<&'a reqwest::Url>,
+    pub url: Option<&'a Url>,
+    /// Connections opened again.
+    pub reconnects: &'a AtomicU64,
+}
+
+/// A goose user's HTTP: its keep-alive connection and its cookies.
+pub struct UserClient {
+    link: Link,
+    jar: CookieStore,
+}
+
+impl UserClient {
+    /// A user with no connection yet (opened by its first request) and no cookies.
+    pub fn new() -> UserClient {
+        UserClient { link: Link::new(None), jar: CookieStore::new() }
+    }
 }
 
 /// How much of a body a step keeps when it extracts nothing from it: enough to quote.
 const QUOTED: usize = 256;
+/// Redirects a journey step follows at most, when the plan asks.
+const MAX_REDIRECTS: usize = 10;
+const AGENT: HeaderValue = HeaderValue::from_static(concat!("headroom/", env!("CARGO_PKG_VERSION")));
 
 /// Sends one step with the journey's values filled in, checks its status and extracts the
 /// values it names; the body bytes read come back whatever the outcome.
 pub async fn send(
-    user: &mut GooseUser,
+    client: &mut UserClient,
     st: &JourneyStep,
     vars: &mut [Option<String>],
     bounds: &Bounds<'_>,
 ) -> (Result<(), Failure>, u64) {
     let mut bytes = 0u64;
-    let outcome = exchange(user, st, vars, bounds, &mut bytes).await;
+    let outcome = match tokio::time::timeout(bounds.timeout, exchange(client, st, vars, bounds, &mut bytes)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            // The request is still in flight on the connection: it cannot carry another.
+            client.link.close();
+            Err((ErrorClass::Timeout, format!("no response within {:?}", bounds.timeout)))
+        }
+    };
+    if matches!(outcome, Err((ErrorClass::Io | ErrorClass::Protocol | ErrorClass::BodyTooLarge, _))) {
+        client.link.close();
+    }
     (outcome.map_err(|(class, why)| (class, super::redact(&why, bounds.secrets))), bytes)
 }
 
 async fn exchange(
-    user: &mut GooseUser,
+    client: &mut UserClient,
     st: &JourneyStep,
     vars: &mut [Option<String>],
     bounds: &Bounds<'_>,
     bytes: &mut u64,
 ) -> Result<(), Failure> {
-    // The user's own client (its cookies and connections), given the URL parsed once, instead
-    // of goose's request(), whose bookkeeping (the URL parsed three more times, every header
-    // formatted into a log record, a metric built) is for goose's metrics, which headroom
-    // turns off and keeps itself.
-    let url = match bounds.url {
+    let root = bounds.root.ok_or((ErrorClass::Connect, "the target's host makes no URL".to_string()))?;
+    let mut url = match bounds.url {
         Some(url) => url.clone(),
         None => {
             let path = st.path.render(vars);
-            user.base_url
-                .join(&path)
-                .map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?
+            root.join(&path).map_err(|e| (ErrorClass::Io, format!("cannot build a request for {path}: {e}")))?
         }
     };
-    let mut rb = user.client.request(method(&st.method), url);
+    // The step's headers, then what reqwest, goose's client, sends unasked: an agent and
+    // `Accept: */*`.
+    let mut headers = Vec::with_capacity(st.headers.len() + 3);
     for (k, v) in &st.headers {
-        rb = rb.header(k.as_str(), v.render(vars));
+        let value = v.render(vars);
+        let bad = || (ErrorClass::Io, format!("headers.{k}: the value is not a valid header value"));
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad())?;
+        headers.push((name, HeaderValue::from_str(&value).map_err(|_| bad())?));
     }
-    if let Some(b) = &st.body {
-        rb = rb.body(b.render(vars));
-    }
-    // The body is kept whole only when a value is taken from it, and never past max_body.
+    headers.push((USER_AGENT, AGENT));
+    headers.push((ACCEPT, HeaderValue::from_static("*/*")));
+    let (mut method, mut body) = (method(&st.method), st.body.as_ref().map(|b| Bytes::from(b.render(vars))));
+    // Set-Cookie always; the headers this step extracts from; the body kept whole only when a
+    // value is taken from it, and never past max_body.
+    let mut wanted: Vec<&str> = vec!["set-cookie"];
+    wanted.extend(st.extract.iter().filter_map(|(_, _, how)| how.header()));
     let keep = if st.extract.iter().any(|(_, _, how)| how.header().is_none()) { usize::MAX } else { QUOTED };
-    let exchange = async {
-        let mut response = rb.send().await.map_err(|e| (class_of(&e), e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = st
-            .extract
-            .iter()
-            .filter_map(|(_, _, how)| how.header())
-            .filter_map(|h| Some((h.to_string(), response.headers().get(h)?.to_str().ok()?.to_string())))
-            .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| (class_of(&e), e.without_url().to_string()))? {
-            *bytes += chunk.len() as u64;
-            if *bytes > bounds.max_body {
-                let limit = crate::units::thousands(bounds.max_body as f64);
-                return Err((ErrorClass::BodyTooLarge, format!("{status}: the body passed max_body ({limit} bytes)")));
-            }
-            let room = keep.saturating_sub(body.len()).min(chunk.len());
-            body.extend_from_slice(&chunk[..room]);
+    let http = bounds.http;
+    for hop in 0.. {
+        let cookies: Vec<String> = client.jar.get_request_values(&url).map(|(n, v)| format!("{n}={v}")).collect();
+        let mut sent = headers.clone();
+        if !cookies.is_empty() {
+            let jar = HeaderValue::from_str(&cookies.join("; "))
+                .map_err(|_| (ErrorClass::Io, "a cookie the target set is not a valid header value".into()))?;
+            sent.push((COOKIE, jar));
         }
-        Ok::<_, Failure>((status, headers, body))
-    };
-    let (status, headers, body) = tokio::time::timeout(bounds.timeout, exchange)
-        .await
-        .map_err(|_| (ErrorClass::Timeout, format!("no response within {:?}", bounds.timeout)))??;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let empty = Bytes::new();
+        let request = http::Hop {
+            method: &method,
+            path: &path,
+            headers: &sent,
+            body: body.as_ref().unwrap_or(&empty),
+            wire: None,
+        };
+        *bytes = 0;
+        let mut sink = Sink { headers: &wanted, keep, ..Sink::discard(http.max_body, bytes) };
+        let answer = http::exchange(http, &mut client.link, bounds.reconnects, &request, &mut sink).await;
+        let kept = std::mem::take(&mut sink.kept);
+        let (status, location, closed) = answer.map_err(|class| match class {
+            ErrorClass::BodyTooLarge => {
+                let limit = crate::units::thousands(http.max_body as f64);
+                (class, format!("the body passed max_body ({limit} bytes)"))
+            }
+            _ => (class, reason(class).to_string()),
+        })?;
+        if closed {
+            client.link.close();
+        }
+        for (_, cookie) in kept.headers.iter().filter(|(k, _)| k == "set-cookie") {
+            // A cookie the store refuses (another domain, a bad attribute) is not kept, as a browser would not.
+            let _ = client.jar.parse(cookie, &url);
+        }
+        let next = location.as_deref().and_then(|l| http::same_origin(l, &http.target));
+        match next {
+            Some(to) if bounds.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
+                // 303, and 301/302 after a POST, continue as GET, as browsers do.
+                if status == 303 || (status < 303 && method == Method::POST) {
+                    (method, body) = (Method::GET, None);
+                }
+                url =
+                    root.join(to).map_err(|e| (ErrorClass::Io, format!("cannot follow the redirect to {to}: {e}")))?;
+            }
+            _ => return judge(st, status, &kept, vars, bounds.secrets),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// The step's verdict on its final response: the status it expects, then each value it extracts.
+fn judge(
+    st: &JourneyStep,
+    status: u16,
+    kept: &crate::load::h1::Kept,
+    vars: &mut [Option<String>],
+    secrets: &[String],
+) -> Result<(), Failure> {
     let ok = match st.expect {
         Some(e) => status == e,
         None => (200..300).contains(&status),
     };
     if !ok {
-        return Err((ErrorClass::of_status(status), format!("{status}: {}", snippet(&body))));
+        // Redacted before it is cut short, so that no secret survives in part.
+        let body = super::redact(&String::from_utf8_lossy(&kept.body), secrets);
+        return Err((ErrorClass::of_status(status), format!("{status}: {}", snippet(body.as_bytes()))));
     }
     for (slot, var, how) in &st.extract {
-        let value = how.apply(&headers, &body).map_err(|why| (ErrorClass::Extract, format!("extract.{var}: {why}")))?;
+        let value = how
+            .apply(&kept.headers, &kept.body)
+            .map_err(|why| (ErrorClass::Extract, format!("extract.{var}: {why}")))?;
         vars[*slot] = Some(value);
     }
     Ok(())
 }
 
-fn method(m: &GooseMethod) -> reqwest::Method {
+fn method(m: &GooseMethod) -> Method {
     match m {
-        GooseMethod::Delete => reqwest::Method::DELETE,
-        GooseMethod::Get => reqwest::Method::GET,
-        GooseMethod::Head => reqwest::Method::HEAD,
-        GooseMethod::Patch => reqwest::Method::PATCH,
-        GooseMethod::Post => reqwest::Method::POST,
-        GooseMethod::Put => reqwest::Method::PUT,
+        GooseMethod::Delete => Method::DELETE,
+        GooseMethod::Get => Method::GET,
+        GooseMethod::Head => Method::HEAD,
+        GooseMethod::Patch => Method::PATCH,
+        GooseMethod::Post => Method::POST,
+        GooseMethod::Put => Method::PUT,
     }
 }
 
-fn class_of(e: &reqwest::Error) -> ErrorClass {
-    if e.is_timeout() {
-        ErrorClass::Timeout
-    } else if e.is_connect() {
-        ErrorClass::Connect
-    } else {
-        ErrorClass::Io
+/// What a failure with no HTTP answer says.
+fn reason(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Connect => "no connection to the target",
+        ErrorClass::Protocol => "the response was not HTTP (or its head passed 64 KiB)",
+        _ => "the connection failed before a whole response came back",
     }
 }
 

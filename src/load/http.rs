@@ -37,6 +37,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// `scheme://host:port`, without the base path.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.authority)
+    }
+
     /// The host without the brackets an IPv6 address has in a URL.
     pub fn bare_host(&self) -> &str {
         self.host.trim_start_matches('[').trim_end_matches(']')
@@ -275,9 +280,13 @@ pub struct Link {
 }
 
 impl Link {
-    /// Drops the connection (after a timeout, say): the next request opens another.
-    pub fn close(&mut self) {
-        self.conn = None;
+    /// After a request timed out: an HTTP/1.1 connection with the request still in flight
+    /// cannot be reused and is dropped; an HTTP/2 stream dropped is reset, and the connection
+    /// goes on.
+    pub fn abandon(&mut self) {
+        if matches!(self.conn, Some(Conn::H1(_))) {
+            self.conn = None;
+        }
     }
 
     /// A link over `conn`, opened before the clock started (or `None`, to open on first use).
@@ -368,10 +377,29 @@ async fn drain(mut body: hyper::body::Incoming, sink: &mut Sink<'_>) -> Result<(
 }
 
 /// Redirects followed at most, when the plan asks for them.
-pub const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: usize = 5;
+
+/// Where a response sends the request next, when the plan follows redirects and it is a
+/// redirect to the target's own origin: the path, and whether the request continues as GET
+/// (after a 303, and after a 301 or 302 to a POST, as browsers do).
+pub fn redirect<'a>(http: &Http, status: u16, location: Option<&'a str>, method: &Method) -> Option<(&'a str, bool)> {
+    if !http.follow_redirects || !(300..400).contains(&status) {
+        return None;
+    }
+    let to = same_origin(location?, &http.target)?;
+    Some((to, status == 303 || (status < 303 && *method == Method::POST)))
+}
+
+/// A final response is what the request expects: its `expect` status, else any 2xx.
+pub fn expected(status: u16, expect: Option<u16>) -> bool {
+    match expect {
+        Some(e) => status == e,
+        None => (200..300).contains(&status),
+    }
+}
 
 /// The path to follow a redirect to, when `location` is on the target's own origin.
-pub fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
+fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
     if location.starts_with('/') && !location.starts_with("//") {
         return Some(location);
     }
@@ -411,10 +439,26 @@ pub struct Hop<'a> {
     pub wire: Option<&'a [u8]>,
 }
 
-/// One request and its response, read to the end into `sink`: the status, where a redirect
-/// points, and whether the server closed the connection after it. A kept-alive HTTP/1.1
-/// connection found closed when the request went out is opened again, once.
+/// One request and its response, read to the end into `sink`: the status and where a redirect
+/// points. A connection the server closed after answering, or left in an unknown state by
+/// anything but an HTTP answer, is dropped, and the next request opens another; a kept-alive
+/// HTTP/1.1 connection found closed when the request went out is opened again at once, once.
 pub async fn exchange(
+    http: &Http,
+    link: &mut Link,
+    reconnects: &AtomicU64,
+    hop: &Hop<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<(u16, Option<String>), ErrorClass> {
+    let answer = exchange_raw(http, link, reconnects, hop, sink).await;
+    if matches!(answer, Ok((_, _, true)) | Err(ErrorClass::Io | ErrorClass::Protocol | ErrorClass::BodyTooLarge)) {
+        link.conn = None;
+    }
+    answer.map(|(status, location, _)| (status, location))
+}
+
+/// [`exchange`], with whether the server closed the connection after answering.
+async fn exchange_raw(
     http: &Http,
     link: &mut Link,
     reconnects: &AtomicU64,
@@ -441,10 +485,7 @@ pub async fn exchange(
             }
             Conn::H2 { sender } => {
                 // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
-                let scheme = if t.tls { "https" } else { "http" };
-                let mut req = Request::builder()
-                    .method(hop.method.clone())
-                    .uri(format!("{scheme}://{}{}", t.authority, hop.path));
+                let mut req = Request::builder().method(hop.method.clone()).uri(format!("{}{}", t.origin(), hop.path));
                 for (k, v) in hop.headers {
                     req = req.header(k, v);
                 }
@@ -476,46 +517,24 @@ pub async fn send(
             let wire = (n == 0).then_some(&http.wires[index][..]);
             let hop = Hop { method: &method, path: &path, headers: &r.headers, body: &body, wire };
             let mut sink = Sink::discard(http.max_body, &mut bytes);
-            let (status, location, closed) = exchange(http, link, reconnects, &hop, &mut sink).await?;
-            if closed {
-                link.conn = None;
-            }
-            let next = location.as_deref().and_then(|l| same_origin(l, &http.target));
-            match next {
-                Some(to) if http.follow_redirects && (300..400).contains(&status) && n < MAX_REDIRECTS => {
-                    // 303, and 301/302 after a POST, continue as GET, as browsers do.
-                    if status == 303 || (status < 303 && method == Method::POST) {
+            let (status, location) = exchange(http, link, reconnects, &hop, &mut sink).await?;
+            match redirect(http, status, location.as_deref(), &method) {
+                Some((to, as_get)) if n < MAX_REDIRECTS => {
+                    if as_get {
                         (method, body) = (Method::GET, Bytes::new());
                     }
                     path = std::borrow::Cow::Owned(to.to_string());
                 }
-                _ => {
-                    let ok = match r.expect {
-                        Some(e) => status == e,
-                        None => (200..300).contains(&status),
-                    };
-                    return Ok(ok.then_some(()).ok_or(ErrorClass::of_status(status)));
-                }
+                _ => return Ok(expected(status, r.expect).then_some(()).ok_or(ErrorClass::of_status(status))),
             }
         }
         unreachable!("the loop returns")
     };
     let limit = http.timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
     let outcome = match tokio::time::timeout(limit, attempt).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => {
-            // Anything but an HTTP answer leaves the connection in an unknown state.
-            if matches!(e, ErrorClass::Io | ErrorClass::Protocol | ErrorClass::BodyTooLarge) {
-                link.conn = None;
-            }
-            Err(e)
-        }
+        Ok(outcome) => outcome.and_then(|o| o),
         Err(_) => {
-            // The request is still in flight on an HTTP/1.1 connection: it cannot be reused. An
-            // HTTP/2 stream dropped is reset, and the connection goes on.
-            if matches!(link.conn, Some(Conn::H1(_))) {
-                link.conn = None;
-            }
+            link.abandon();
             Err(ErrorClass::Timeout)
         }
     };

@@ -247,8 +247,7 @@ pub(crate) fn resolve(plan: &LoadPlan, file: &str, opts: &RunOptions) -> Result<
     let engine: Arc<dyn Engine> = if journeys.is_empty() {
         mix
     } else {
-        let mut j = JourneyEngine::new(mix, journeys, insecure);
-        j.follow_redirects = plan.follow_redirects;
+        let j = JourneyEngine::new(mix, journeys, insecure);
         names = j.names();
         Arc::new(Journeys(Arc::new(j)))
     };

@@ -43,8 +43,6 @@ pub struct JourneyEngine {
     /// Index of each journey's first step among all steps.
     offsets: Vec<usize>,
     insecure: bool,
-    /// Follow redirects to the target's own origin (never elsewhere).
-    pub follow_redirects: bool,
     /// Every value the journeys take from the environment, redacted from reasons.
     secrets: Vec<String>,
     /// The target's root URL (`None` when its host makes no URL: every step then fails).
@@ -69,24 +67,13 @@ impl JourneyEngine {
             .collect();
         let secrets = journeys.iter().flat_map(Journey::secrets).collect();
         let t = &base.http.target;
-        let root = url::Url::parse(&format!("{}://{}/", if t.tls { "https" } else { "http" }, t.authority)).ok();
+        let root = url::Url::parse(&format!("{}/", t.origin())).ok();
         let urls = journeys
             .iter()
             .flat_map(|j| &j.steps)
             .map(|s| root.as_ref().filter(|_| s.path.is_fixed()).and_then(|r| r.join(&s.path.render(&[])).ok()))
             .collect();
-        JourneyEngine {
-            base,
-            journeys,
-            slots,
-            cycle: cycle.len() as u64,
-            offsets,
-            insecure,
-            follow_redirects: false,
-            secrets,
-            root,
-            urls,
-        }
+        JourneyEngine { base, journeys, slots, cycle: cycle.len() as u64, offsets, insecure, secrets, root, urls }
     }
 
     /// The names samples are recorded under: `journey/step`, for every step of every journey.
@@ -179,7 +166,7 @@ impl JourneyEngine {
         hatch: f64,
     ) -> Result<Box<GooseAttack>, GooseError> {
         let t = &self.base.http.target;
-        let host = format!("{}://{}", if t.tls { "https" } else { "http" }, t.authority);
+        let host = t.origin();
         let timeout_s = self.base.http.timeout.as_secs_f64().ceil().max(1.0);
         // Set on the configuration itself: goose 0.18 prefers the configuration's 0 to a default.
         let mut config = GooseConfiguration::default();
@@ -190,11 +177,10 @@ impl JourneyEngine {
                 continue;
             }
             let r = run.clone();
-            let journey: TransactionFunction = Arc::new(move |user| {
+            // goose runs the user; its requests go on the user's own client, not goose's.
+            let journey: TransactionFunction = Arc::new(move |_| {
                 let r = r.clone();
                 Box::pin(async move {
-                    // goose runs the user; its requests go on the user's own client.
-                    let _ = user;
                     r.user(j).await;
                     Ok(())
                 })
@@ -343,8 +329,6 @@ impl PhaseRun {
             first_sent.get_or_insert(sent);
             let bounds = Bounds {
                 http: &self.engine.base.http,
-                timeout: self.engine.base.http.timeout,
-                follow_redirects: self.engine.follow_redirects,
                 secrets: &self.engine.secrets,
                 root: self.engine.root.as_ref(),
                 url: self.engine.urls[first + s].as_ref(),

@@ -6,7 +6,6 @@
 //! three times the request mix's CPU per request.
 
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use bytes::Bytes;
 use cookie_store::CookieStore;
@@ -25,11 +24,9 @@ pub(super) type Failure = (ErrorClass, String);
 
 /// What a journey step is sent with and bounded by, and what its reasons must not quote.
 pub struct Bounds<'a> {
-    /// The target, its connections' TLS and timeouts, and `max_body`.
+    /// The target, its connections' TLS, the timeouts, `max_body` and whether redirects are
+    /// followed.
     pub http: &'a Http,
-    pub timeout: Duration,
-    /// Follow redirects to the target's own origin (never elsewhere).
-    pub follow_redirects: bool,
     /// Values from the environment, redacted from every reason.
     pub secrets: &'a [String],
     /// The target's root URL, that cookies are matched against and paths joined to (`None`
@@ -69,17 +66,14 @@ pub async fn send(
     bounds: &Bounds<'_>,
 ) -> (Result<(), Failure>, u64) {
     let mut bytes = 0u64;
-    let outcome = match tokio::time::timeout(bounds.timeout, exchange(client, st, vars, bounds, &mut bytes)).await {
+    let timeout = bounds.http.timeout;
+    let outcome = match tokio::time::timeout(timeout, exchange(client, st, vars, bounds, &mut bytes)).await {
         Ok(outcome) => outcome,
         Err(_) => {
-            // The request is still in flight on the connection: it cannot carry another.
-            client.link.close();
-            Err((ErrorClass::Timeout, format!("no response within {:?}", bounds.timeout)))
+            client.link.abandon();
+            Err((ErrorClass::Timeout, format!("no response within {timeout:?}")))
         }
     };
-    if matches!(outcome, Err((ErrorClass::Io | ErrorClass::Protocol | ErrorClass::BodyTooLarge, _))) {
-        client.link.close();
-    }
     (outcome.map_err(|(class, why)| (class, super::redact(&why, bounds.secrets))), bytes)
 }
 
@@ -116,13 +110,15 @@ async fn exchange(
     wanted.extend(st.extract.iter().filter_map(|(_, _, how)| how.header()));
     let keep = if st.extract.iter().any(|(_, _, how)| how.header().is_none()) { usize::MAX } else { QUOTED };
     let http = bounds.http;
+    let fixed = headers.len();
     for hop in 0.. {
+        // This hop's cookies after the headers every hop sends.
+        headers.truncate(fixed);
         let cookies: Vec<String> = client.jar.get_request_values(&url).map(|(n, v)| format!("{n}={v}")).collect();
-        let mut sent = headers.clone();
         if !cookies.is_empty() {
             let jar = HeaderValue::from_str(&cookies.join("; "))
                 .map_err(|_| (ErrorClass::Io, "a cookie the target set is not a valid header value".into()))?;
-            sent.push((COOKIE, jar));
+            headers.push((COOKIE, jar));
         }
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -132,7 +128,7 @@ async fn exchange(
         let request = http::Hop {
             method: &method,
             path: &path,
-            headers: &sent,
+            headers: &headers,
             body: body.as_ref().unwrap_or(&empty),
             wire: None,
         };
@@ -140,25 +136,20 @@ async fn exchange(
         let mut sink = Sink { headers: &wanted, keep, ..Sink::discard(http.max_body, bytes) };
         let answer = http::exchange(http, &mut client.link, bounds.reconnects, &request, &mut sink).await;
         let kept = std::mem::take(&mut sink.kept);
-        let (status, location, closed) = answer.map_err(|class| match class {
+        let (status, location) = answer.map_err(|class| match class {
             ErrorClass::BodyTooLarge => {
                 let limit = crate::units::thousands(http.max_body as f64);
                 (class, format!("the body passed max_body ({limit} bytes)"))
             }
             _ => (class, reason(class).to_string()),
         })?;
-        if closed {
-            client.link.close();
-        }
         for (_, cookie) in kept.headers.iter().filter(|(k, _)| k == "set-cookie") {
             // A cookie the store refuses (another domain, a bad attribute) is not kept, as a browser would not.
             let _ = client.jar.parse(cookie, &url);
         }
-        let next = location.as_deref().and_then(|l| http::same_origin(l, &http.target));
-        match next {
-            Some(to) if bounds.follow_redirects && (300..400).contains(&status) && hop < MAX_REDIRECTS => {
-                // 303, and 301/302 after a POST, continue as GET, as browsers do.
-                if status == 303 || (status < 303 && method == Method::POST) {
+        match http::redirect(http, status, location.as_deref(), &method) {
+            Some((to, as_get)) if hop < MAX_REDIRECTS => {
+                if as_get {
                     (method, body) = (Method::GET, None);
                 }
                 url =
@@ -178,11 +169,7 @@ fn judge(
     vars: &mut [Option<String>],
     secrets: &[String],
 ) -> Result<(), Failure> {
-    let ok = match st.expect {
-        Some(e) => status == e,
-        None => (200..300).contains(&status),
-    };
-    if !ok {
+    if !http::expected(status, st.expect) {
         // Redacted before it is cut short, so that no secret survives in part.
         let body = super::redact(&String::from_utf8_lossy(&kept.body), secrets);
         return Err((ErrorClass::of_status(status), format!("{status}: {}", snippet(body.as_bytes()))));

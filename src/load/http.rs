@@ -1,73 +1,29 @@
-//! The HTTP side of the engine: the target, prepared requests, and a worker's connection over
-//! TCP or TLS (rustls, configured in `tls`): a keep-alive HTTP/1.1 connection of its own, on
-//! `h1` (requests encoded once, responses parsed by httparse), or a share of an HTTP/2
-//! connection on hyper that multiplexes up to `streams_per_connection` workers' requests.
+//! The HTTP side of the engine: prepared requests, the bounds of each exchange, and a worker's
+//! connection over TCP or TLS (rustls, configured in `tls`): a keep-alive HTTP/1.1 connection
+//! of its own, on `h1` (requests encoded once, responses parsed by httparse), or a share of an
+//! HTTP/2 connection on hyper (`h2`) that multiplexes up to `streams_per_connection` workers'
+//! requests. Where the requests go is `target`.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Method, Request};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::Method;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 pub use super::h1::Io;
 use super::h1::{self, Failed, Sink, H1};
+use super::h2;
+pub use super::h2::Pool;
 use super::recorder::{ErrorClass, Exchanged};
-use crate::error::InputError;
+pub use super::target::Target;
 use crate::plan::HttpVersion;
-
-/// Where the requests go.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub host: String,
-    pub port: u16,
-    /// `host:port`, for the Host header.
-    pub authority: String,
-    /// A path prefix from the URL, without a trailing slash.
-    pub base: String,
-    /// `https://`: connections speak TLS.
-    pub tls: bool,
-}
-
-impl Target {
-    /// `scheme://host:port`, without the base path.
-    pub fn origin(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.authority)
-    }
-
-    /// The host without the brackets an IPv6 address has in a URL.
-    pub fn bare_host(&self) -> &str {
-        self.host.trim_start_matches('[').trim_end_matches(']')
-    }
-
-    /// Parses `http://host[:port][/base]`.
-    pub fn parse(url: &str) -> Result<Target, InputError> {
-        let bad = |why: &str| InputError::Usage(format!("target '{url}': {why}"));
-        let (rest, tls) = match url.split_once("://") {
-            Some(("http", rest)) => (rest, false),
-            Some(("https", rest)) => (rest, true),
-            _ => return Err(bad("expected a URL such as http://127.0.0.1:8080 or https://staging.example:8443")),
-        };
-        let (authority, base) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                (h.to_string(), p.parse::<u16>().map_err(|_| bad("the port must be a number from 1 to 65535"))?)
-            }
-            _ => (authority.to_string(), if tls { 443 } else { 80 }),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        Ok(Target { host, port, authority: authority.to_string(), base: base.trim_end_matches('/').to_string(), tls })
-    }
-}
 
 /// How the request-mix engine speaks HTTP to the target: what it sends and the bounds on each
 /// exchange.
@@ -97,22 +53,6 @@ pub struct Http {
     pub h2: Arc<Pool>,
     /// The versions connections spoke: bit 0 HTTP/1.1, bit 1 HTTP/2.
     pub spoken: Arc<AtomicU8>,
-}
-
-/// The HTTP/2 connections of a run: one slot per `streams_per_connection` workers, each holding
-/// the connection its workers share (opened by the first that needs it, again when it closes).
-#[derive(Debug, Default)]
-pub struct Pool {
-    slots: Vec<tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>>,
-    next: AtomicUsize,
-}
-
-impl Pool {
-    /// Slots for `max_in_flight` workers, `streams` to a connection.
-    pub fn new(max_in_flight: usize, streams: usize) -> Pool {
-        let n = max_in_flight.div_ceil(streams.max(1)).max(1);
-        Pool { slots: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(), next: AtomicUsize::new(0) }
-    }
 }
 
 /// The connect timeout unless a plan sets one (never above the request timeout).
@@ -248,16 +188,7 @@ async fn handshake(http: &Http) -> Result<Conn, String> {
         _ => (Box::new(tcp), http.version == HttpVersion::Http2),
     };
     if h2 {
-        // Heads past 64 KiB are refused, as over HTTP/1.1.
-        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
-            .max_header_list_size(64 * 1024)
-            .handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
-        // The connection ends when the server closes it or the run drops its last handle.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let sender = h2::handshake(io).await?;
         http.spoken.fetch_or(2, Ordering::Relaxed);
         return Ok(Conn::H2 { sender });
     }
@@ -355,27 +286,6 @@ impl Link {
     }
 }
 
-/// The class of a hyper error: bytes that were not HTTP, or a connection that failed.
-fn class(e: &hyper::Error) -> ErrorClass {
-    if e.is_parse() || e.is_parse_too_large() || e.is_parse_status() {
-        ErrorClass::Protocol
-    } else {
-        ErrorClass::Io
-    }
-}
-
-/// Reads a body frame by frame into `sink`, up to its `max` bytes: past that it stops reading
-/// and fails, so an endless body costs a buffer, never memory without bound.
-async fn drain(mut body: hyper::body::Incoming, sink: &mut Sink<'_>) -> Result<(), ErrorClass> {
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| class(&e))?;
-        if let Some(data) = frame.data_ref() {
-            sink.body(data)?;
-        }
-    }
-    Ok(())
-}
-
 /// Redirects followed at most, when the plan asks for them.
 const MAX_REDIRECTS: usize = 5;
 
@@ -386,7 +296,7 @@ pub fn redirect<'a>(http: &Http, status: u16, location: Option<&'a str>, method:
     if !http.follow_redirects || !(300..400).contains(&status) {
         return None;
     }
-    let to = same_origin(location?, &http.target)?;
+    let to = http.target.same_origin(location?)?;
     Some((to, status == 303 || (status < 303 && *method == Method::POST)))
 }
 
@@ -396,37 +306,6 @@ pub fn expected(status: u16, expect: Option<u16>) -> bool {
         Some(e) => status == e,
         None => (200..300).contains(&status),
     }
-}
-
-/// The path to follow a redirect to, when `location` is on the target's own origin.
-fn same_origin<'a>(location: &'a str, target: &Target) -> Option<&'a str> {
-    if location.starts_with('/') && !location.starts_with("//") {
-        return Some(location);
-    }
-    let scheme = if target.tls { "https://" } else { "http://" };
-    let rest = location.strip_prefix(scheme)?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let default = if target.tls { 443 } else { 80 };
-    let same = authority == target.authority
-        || authority == target.host && target.port == default
-        || authority == format!("{}:{}", target.host, target.port);
-    same.then_some(if path.is_empty() { "/" } else { path })
-}
-
-/// A response's status and redirect, its body read to the end into `sink`.
-async fn read(
-    resp: hyper::Response<hyper::body::Incoming>,
-    sink: &mut Sink<'_>,
-) -> Result<(u16, Option<String>), ErrorClass> {
-    let status = resp.status().as_u16();
-    let location = resp.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
-    if !sink.headers.is_empty() {
-        for (k, v) in resp.headers() {
-            sink.header(k.as_str(), v.as_bytes());
-        }
-    }
-    drain(resp.into_body(), sink).await?;
-    Ok((status, location))
 }
 
 /// The request of one hop: the method, the path and body, and the encoded request when it is
@@ -484,14 +363,10 @@ async fn exchange_raw(
                 }
             }
             Conn::H2 { sender } => {
-                // HTTP/2 names the origin in :scheme and :authority instead of a Host header.
-                let mut req = Request::builder().method(hop.method.clone()).uri(format!("{}{}", t.origin(), hop.path));
-                for (k, v) in hop.headers {
-                    req = req.header(k, v);
-                }
-                let req = req.body(Full::new(hop.body.clone())).map_err(|_| ErrorClass::Io)?;
-                let resp = sender.send_request(req).await.map_err(|e| class(&e))?;
-                return read(resp, sink).await.map(|(status, location)| (status, location, false));
+                let request = (hop.method, hop.path, hop.headers, hop.body);
+                return h2::exchange(sender, &t.origin(), request, sink)
+                    .await
+                    .map(|(status, location)| (status, location, false));
             }
         }
     }
@@ -539,23 +414,4 @@ pub async fn send(
         }
     };
     Exchanged { outcome, bytes }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets() {
-        let t = Target::parse("http://127.0.0.1:8080/api/").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.authority.as_str(), t.base.as_str()),
-            ("127.0.0.1", 8080, "127.0.0.1:8080", "/api")
-        );
-        assert_eq!(Target::parse("http://localhost").unwrap().port, 80);
-        assert!(Target::parse("127.0.0.1:80").is_err());
-        let t = Target::parse("https://staging.example").unwrap();
-        assert!(t.tls && t.port == 443);
-        assert!(Target::parse("ftp://x").is_err());
-    }
 }

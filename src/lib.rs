@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod artefact;
 pub mod calendar;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod error;
 pub mod files;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Not `stdout().lock()`: a lock held across a run would block goose's own `println!` on its
     // worker threads, and the run with it.
     let mut out = io::BufWriter::new(io::stdout());
+    process::raise_open_files();
     let code = match cli.command {
         Command::Run(args) => cmd::run::run(*args, &mut out)?,
         Command::Compare(args) => cmd::compare::run(args, &mut out)?,

@@ -9,7 +9,7 @@ use std::path::Path;
 /// The layers, lowest first. A folder (or top-level file) may use its own and lower layers.
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["calendar", "units", "input", "files", "signals", "process"],
+    &["calendar", "clock", "units", "input", "files", "signals", "process"],
     &["model", "plan", "view"],
     &["artefact"],
     &["analysis", "ingest", "sim"],

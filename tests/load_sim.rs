@@ -112,7 +112,9 @@ async fn a_concurrency_sweep_lets_fit_recover_sigma_and_kappa() {
 async fn stress_finds_the_breaking_point() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    // 4 workers of 5 ms serve 800 RPS at most: 200 and 400 hold, 1,600 cannot.
+    // 4 workers of 5 ms serve 800 RPS at most: 200 and 400 hold, 1,600 cannot. 800 is exactly
+    // the capacity, which arrivals paced to the microsecond can just hold (D/D/4 at ρ = 1) and
+    // a burst of them cannot.
     let text = plan(
         r#"
 slo = ["p99 < 100ms"]
@@ -128,7 +130,10 @@ max = "3200"
     );
     let r = run(&text, constant(4, 5), dir.path()).await;
     let b = r.analysis.breaking_point.unwrap();
-    assert!(b.last_passing.as_deref().is_some_and(|n| n == "200 rps" || n == "400 rps"), "{b:?}");
+    assert!(b.last_passing.as_deref().is_some_and(|n| ["200 rps", "400 rps", "800 rps"].contains(&n)), "{b:?}");
+    // The first failing step is the one after the last passing (the load doubles each step).
+    let next = |n: &str| format!("{} rps", n.trim_end_matches(" rps").parse::<u32>().unwrap() * 2);
+    assert_eq!(b.first_failing, b.last_passing.as_deref().map(next), "{b:?}");
     assert!(b.first_failing.is_some(), "{b:?}");
     assert!(r.steps.len() < 5, "the run stops at the first failing step");
     assert!(r.valid && r.slo_passed, "a stress run's failing step is its result, not an invalid run");

@@ -15,18 +15,9 @@ use super::series::SeriesBuilder;
 use super::timeline::Phase;
 use crate::artefact::results::JourneysResult;
 use crate::artefact::results::Second;
+pub use crate::clock::Clock;
 use crate::plan::profile::Step;
 use crate::process::cpu_seconds;
-
-/// The clock a phase runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    /// Real time: the gauge samples on a thread of its own and /proc gives the generator's CPU.
-    Real,
-    /// tokio's clock alone (paused in tests): the gauge is a task, and no CPU is read, as
-    /// virtual seconds cost no real CPU.
-    Virtual,
-}
 
 /// What the workers of one phase update and the collector reads.
 pub(crate) struct Shared {

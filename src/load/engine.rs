@@ -1,7 +1,7 @@
 //! The seam every engine shares, and the pacing core of the request-level ones.
 //!
 //! [`Engine`] is what the runner drives: a probe, then phases of steps. Three engines implement
-//! it: the request mix on hyper ([`super::mix::RequestMix`]), journeys on goose
+//! it: the request mix on headroom's HTTP/1.1 client or hyper's HTTP/2 ([`super::mix::RequestMix`]), journeys on goose
 //! ([`super::journey::driver::JourneyEngine`]) and a scripted service on tokio's clock
 //! ([`super::scripted::VirtualEngine`]).
 //!
@@ -30,6 +30,7 @@ pub use super::timeline::Slice;
 pub use super::timeline::LATE_US;
 use super::timeline::{rotation, stripes, Phase};
 use crate::artefact::results::Second;
+use crate::clock::Alarm;
 use crate::plan::profile::Step;
 
 /// A future an engine returns, borrowed from it.
@@ -133,7 +134,7 @@ pub async fn run_phase<W: Wire>(
     let total: u64 = steps.iter().map(|s| s.load.count(s.duration_s)).sum();
     let workers = steps[0].load.workers(pacing.max_in_flight, pacing.slice.below(total));
     let Some(links) = open_links(wire, workers, stop.clone()).await else { return Vec::new() };
-    let (at, start_lag) = start_at(start, stop.clone()).await;
+    let (at, start_lag) = start_at(start, pacing.clock, stop.clone()).await;
     let phase = Arc::new(Phase::new(steps, at, pacing.slice));
     let names = pacing.rotation.iter().max().map_or(1, |m| m + 1);
     let shared = Arc::new(Shared::new(steps, workers, stripes(workers), names, pacing.max_rps));
@@ -163,11 +164,16 @@ pub async fn run_phase<W: Wire>(
 /// When a phase's clock starts: at `start` when it is given and still ahead (waiting for it
 /// here, so that how late the wait ended is measured), else 5 ms from now. The lateness is
 /// `Some` only for a given start: how long after it the phase began.
-pub(crate) async fn start_at(start: Option<Instant>, mut stop: watch::Receiver<bool>) -> (Instant, Option<Duration>) {
+pub(crate) async fn start_at(
+    start: Option<Instant>,
+    clock: Clock,
+    mut stop: watch::Receiver<bool>,
+) -> (Instant, Option<Duration>) {
     let Some(at) = start else { return (Instant::now() + Duration::from_millis(5), None) };
     if at > Instant::now() {
+        let mut alarm = Alarm::new(clock);
         tokio::select! {
-            _ = tokio::time::sleep_until(at) => {}
+            _ = alarm.until(at) => {}
             // Stopped before it began: nothing starts, and no lateness is measured.
             _ = crate::signals::stopped(&mut stop) => return (Instant::now(), None),
         }
@@ -218,6 +224,7 @@ async fn worker<W: Wire>(
     let mut own = w as u64;
     let deadline = phase.hard_end(pacing.timeout);
     let mut backoff = Backoff::default();
+    let mut alarm = Alarm::new(pacing.clock);
     loop {
         if *stop.borrow() {
             phase.close(Instant::now());
@@ -230,7 +237,7 @@ async fn worker<W: Wire>(
             pacing.slice.ticket(shared.next.fetch_add(1, Ordering::Relaxed))
         };
         let claimed = Instant::now();
-        let Some((step, mut intended)) = phase.turn(k, &mut stop).await else { break };
+        let Some((step, mut intended)) = phase.turn(k, &mut alarm, &mut stop).await else { break };
         if let Some(limit) = &shared.limiter {
             if !limit.acquire(&mut stop).await {
                 phase.close(Instant::now());

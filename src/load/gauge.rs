@@ -3,10 +3,10 @@
 //! generator's own CPU (crate::process::cpu_seconds).
 //!
 //! The occupancy is sampled from a thread of its own at jittered moments (1 to 3 ms apart,
-//! drawn to the microsecond). tokio's timer fires on millisecond ticks, and the pacer sends a
-//! whole tick's arrivals at once: a sampler on the same ticks sees every burst just after it
-//! leaves and overstates the mean in flight several times over at low latency. Moments drawn
-//! independently of the ticks make the sample mean an unbiased estimate of the time average.
+//! drawn to the microsecond). The pacer's alarms fire on a grid (50 µs on Linux, tokio's 1 ms
+//! ticks elsewhere) and send a grid point's arrivals at once: a sampler on the same grid sees
+//! every burst just after it leaves and overstates the mean in flight at low latency. Moments
+//! drawn independently of the grid make the sample mean an unbiased estimate of the time average.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -17,8 +17,8 @@ pub struct Exchanged {
     pub bytes: u64,
 }
 
-/// Lag past this, with a worker free, is the generator's own, not the 1 ms granularity of its
-/// timer.
+/// Lag past this, with a worker free, is the generator's own, not its timer's (tens of µs on
+/// Linux, up to 2 ms on tokio's timer elsewhere).
 pub const LAGGING_US: u64 = 5_000;
 
 /// A histogram of microseconds that grows its range as needed.

@@ -7,10 +7,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::clock::Alarm;
 use crate::plan::profile::Step;
 
-/// Requests that start this long after their intended time count as late starts (tokio's timer
-/// has 1 ms granularity, so up to about 1 ms of lag is the pacer, not a busy generator).
+/// Requests that start this long after their intended time count as late starts: a busy
+/// generator, not the alarm's wake-up (microseconds; 1–2 ms where it falls back to tokio's timer).
 pub const LATE_US: u64 = 2_000;
 
 /// How long after a phase's scheduled end a request due within it may still start. Later, the
@@ -166,12 +167,12 @@ impl Phase {
     /// Waits for a worker's next turn: in an open phase, ticket `k`'s intended time (every
     /// arrival due is served, however late, until the phase's deadline; after it, the ticket
     /// and all after it are not sent); in a closed phase, now, from the phase's start to its
-    /// end. `None` when the phase is over or `stop` turned.
-    pub async fn turn(&self, k: u64, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
+    /// end. `None` when the phase is over or `stop` turned. The waiting is on `alarm`.
+    pub async fn turn(&self, k: u64, alarm: &mut Alarm, stop: &mut watch::Receiver<bool>) -> Option<(usize, Instant)> {
         let last_end = *self.ends.last().expect("a phase has steps");
         if self.steps[0].load.is_closed() {
             if Instant::now() < self.starts[0] {
-                tokio::time::sleep_until(self.starts[0]).await;
+                alarm.until(self.starts[0]).await;
             }
             return (Instant::now() < last_end && !*stop.borrow()).then(|| (0, Instant::now()));
         }
@@ -186,7 +187,7 @@ impl Phase {
         let (step, at) = self.locate(k);
         if at > now {
             tokio::select! {
-                _ = tokio::time::sleep_until(at) => {}
+                _ = alarm.until(at) => {}
                 _ = stop.changed() => {
                     self.refuse(k, Instant::now());
                     return None;

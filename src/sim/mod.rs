@@ -26,6 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
+use crate::clock::{Alarm, Clock};
+
 /// Worker-seconds spent serving, integrated exactly: every change in the number of busy workers
 /// first adds the time the old number held for. `/metrics` reads it as a counter, so that a
 /// scraper's utilization over any window is its increase over the window and the workers.
@@ -63,8 +65,6 @@ impl Drop for BusyGuard<'_> {
 
 /// The longest sleep before the number in service is read again.
 const SLICE_S: f64 = 0.005;
-/// Half of tokio's 1 ms timer granularity.
-const TIMER_ROUNDING_S: f64 = 0.0005;
 
 /// How service times are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -152,6 +152,8 @@ struct State {
     /// Connections accepted, and requests that came over HTTP/2.
     connections: AtomicU64,
     http2: AtomicU64,
+    /// Alarms not in use: one per request in service, kept for the next, as each is a timerfd.
+    alarms: std::sync::Mutex<Vec<Alarm>>,
 }
 
 impl State {
@@ -176,8 +178,15 @@ impl State {
         let _permit = self.permits.acquire().await.expect("semaphore never closed");
         // Dropped before the permit: the worker is busy while it holds the request.
         let _busy = self.busy.enter();
+        // A request cancelled mid-service drops its alarm; the pool holds at most one per worker.
+        let mut alarm = self
+            .alarms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| Alarm::new(Clock::Real));
         if let Some(end) = self.stall_end(Instant::now()) {
-            tokio::time::sleep_until(end).await;
+            alarm.until(end).await;
         }
         self.in_service.fetch_add(1, Ordering::Relaxed);
         let base = self.cfg.service_time.as_secs_f64();
@@ -188,22 +197,24 @@ impl State {
         // Processor sharing: the remaining work drains at 1/slowdown(n), n re-read every slice, so
         // that throughput follows the USL as requests come and go; the time actually slept is
         // measured, so the timer's overshoot is charged once, not once per slice.
-        // tokio's timer rounds every deadline up to the next millisecond, so each slice aims half
-        // a millisecond early and the rounding averages out instead of always adding.
+        // Each slice aims early by the alarm's typical lateness, so that it averages out instead
+        // of always adding.
+        let early = alarm.typical_lateness().as_secs_f64();
         let mut last = Instant::now();
         loop {
             let n = self.in_service.load(Ordering::Relaxed).max(1) as f64;
             let slowdown = 1.0 + self.cfg.sigma * (n - 1.0) + self.cfg.kappa * n * (n - 1.0);
-            let left = work * slowdown - TIMER_ROUNDING_S;
+            let left = work * slowdown - early;
             if left <= 0.0 {
                 break;
             }
-            tokio::time::sleep(Duration::from_secs_f64(left.min(SLICE_S))).await;
+            alarm.until(Instant::now() + Duration::from_secs_f64(left.min(SLICE_S))).await;
             let now = Instant::now();
             work -= now.duration_since(last).as_secs_f64() / slowdown;
             last = now;
         }
         self.in_service.fetch_sub(1, Ordering::Relaxed);
+        self.alarms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(alarm);
         self.served.fetch_add(1, Ordering::Relaxed);
         if self.cfg.error_rate > 0.0 && self.uniform() < self.cfg.error_rate {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -312,6 +323,7 @@ pub async fn spawn(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimHandl
         sessions: session::Sessions::new(mix_key(addr.port())),
         busy: Busy::new(),
         connections: AtomicU64::new(0),
+        alarms: std::sync::Mutex::new(Vec::new()),
         http2: AtomicU64::new(0),
     });
     tokio::spawn(async move {

@@ -24,6 +24,7 @@ use super::request::{mute_stdout, send, Bounds, UserClient};
 use super::summary::Tally;
 use super::Journey;
 use crate::artefact::results::Second;
+use crate::clock::Alarm;
 use crate::load::collector::{collect, Clock, Shared};
 use crate::load::departures;
 use crate::load::engine::{Engine, Running, StepRun, Unreachable};
@@ -261,6 +262,7 @@ impl PhaseRun {
     async fn user(&self, j: usize) {
         let w = self.user_ids.fetch_add(1, Ordering::Relaxed);
         let mut client = UserClient::new();
+        let mut alarm = Alarm::new(Clock::Real);
         let phase = &self.phase;
         let closed = phase.steps[0].load.is_closed();
         let mut stop = self.stop.clone();
@@ -271,12 +273,12 @@ impl PhaseRun {
             }
             let k = if closed { 0 } else { self.next_ticket(j) };
             let claimed = Instant::now();
-            let Some((step, intended)) = phase.turn(k, &mut stop).await else { break };
+            let Some((step, intended)) = phase.turn(k, &mut alarm, &mut stop).await else { break };
             // Already due when its turn came: no user was free at its time.
             let at_limit = intended < claimed;
             let counters = &self.shared.counters[step];
             counters.started.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.journey(&mut client, w, j, (step, intended, at_limit), &mut stop).await;
+            let outcome = self.journey(&mut client, &mut alarm, w, j, (step, intended, at_limit), &mut stop).await;
             counters.finished.fetch_add(1, Ordering::Relaxed);
             match outcome {
                 None => break,
@@ -294,6 +296,7 @@ impl PhaseRun {
     async fn journey(
         &self,
         client: &mut UserClient,
+        alarm: &mut Alarm,
         w: usize,
         j: usize,
         (step, intended, at_limit): (usize, Instant, bool),
@@ -312,7 +315,7 @@ impl PhaseRun {
             }
             if at > Instant::now() {
                 tokio::select! {
-                    _ = tokio::time::sleep_until(at) => {}
+                    _ = alarm.until(at) => {}
                     _ = stop.changed() => return None,
                 }
             }

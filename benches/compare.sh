@@ -6,6 +6,7 @@
 #   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
 #   PARTS=http2 bash benches/compare.sh     # only HTTP/2 over TLS beside h2load and oha --http2
 #   PARTS=long bash benches/compare.sh      # only the 10-minute resident memory at 2k RPS
+#   PARTS=rate bash benches/compare.sh      # only rate accuracy and schedule lag at 1k, 10k, 50k RPS
 # nginx, wrk, h2load, openssl and GNU time come from Debian (installed here when missing); oha is used
 # where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
@@ -199,14 +200,33 @@ for p in $(nginx_pids); do taskset -pc "0-$(($(nproc) - 1))" "$p" >/dev/null; do
 have oha || echo "oha        not installed (INSTALL_OHA=1 builds it)"
 
 echo
-echo "== rate accuracy: open model, ${DUR}s per rate =="
-printf "%-8s %12s %14s %16s %14s\n" target achieved "achieved/target" "schedule lag p99" "late starts"
-for rate in 1000 10000 50000; do
-  "$HR" run --target "$URL" --rate "$rate" --max-in-flight "$CONNS" --duration "${DUR}s" --out "$work/hr-$rate" > /dev/null 2>&1 || true
-  r=$work/hr-$rate/results.json
-  printf "%-8s %12.0f %14.4f %14s µs %14s\n" "$rate" "$(json "$r" "d['steps'][0]['achieved_rps']")" \
-    "$(json "$r" "d['steps'][0]['achieved_rps'] / $rate")" "$(json "$r" "d['steps'][0]['schedule_lag_us']['p99']")" \
-    "$(json "$r" "d['steps'][0]['late_starts']")"
+fi
+
+if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = rate ]; then
+# The open model at fixed rates, the rates interleaved in each round: how close the achieved rate
+# and the send times come to the schedule, and what the pacing costs in CPU.
+echo "== rate accuracy: open model on $CONNS connections, ${DUR}s per rate, $ROUNDS interleaved rounds =="
+rates="1000 10000 50000"
+for r in $(seq 1 "$ROUNDS"); do
+  for rate in $rates; do
+    out=$work/hr-$rate-$r
+    "$HR" run --target "$URL" --rate "$rate" --max-in-flight "$CONNS" --duration "${DUR}s" --out "$out" > /dev/null 2>&1 || true
+    read -r got lag50 lag99 late cpu < <(json "$out/results.json" \
+      "' '.join(str(x) for x in [(s := d['steps'][0])['achieved_rps'], s['schedule_lag_us']['p50'], s['schedule_lag_us']['p99'], s['late_starts'], s['generator_cpu']])")
+    awk -v a="$got" -v t="$rate" 'BEGIN { printf "%.5f\n", a / t }' >> "$work/rate-ratio-$rate"
+    echo "$lag50" >> "$work/rate-lag50-$rate"; echo "$lag99" >> "$work/rate-lag99-$rate"
+    # generator_cpu is a share of all the machine's cores; printed as cores.
+    cpu=$(awk -v c="$cpu" -v n="$(nproc)" 'BEGIN { printf "%.3f", c * n }')
+    echo "$late" >> "$work/rate-late-$rate"; echo "$cpu" >> "$work/rate-cpu-$rate"
+    printf "  round %s %6s RPS: achieved %10.1f, lag p50 %5s µs, p99 %6s µs, %s late starts, %.3f cores\n" \
+      "$r" "$rate" "$got" "$lag50" "$lag99" "$late" "$cpu"
+  done
+done
+printf "%-8s %16s %16s %16s %16s %12s %16s\n" target "achieved/target" "lag p50 µs" "lag p99 µs" "worst lag p99" "late starts" "generator cores"
+for rate in $rates; do
+  printf "%-8s %16s %16s %16s %16s %12s %16s\n" "$rate" "$(median < "$work/rate-ratio-$rate")" "$(median < "$work/rate-lag50-$rate")" \
+    "$(median < "$work/rate-lag99-$rate")" "$(sort -g "$work/rate-lag99-$rate" | tail -1)" "$(median < "$work/rate-late-$rate")" \
+    "$(median < "$work/rate-cpu-$rate")"
 done
 
 fi

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Side by side, in one run on one machine: headroom, wrk and oha against nginx on 127.0.0.1.
-#   bash benches/compare.sh            # about 15 minutes (ROUNDS=5 interleaved rounds, DUR=10 s each)
+#   bash benches/compare.sh            # about 25 minutes (ROUNDS=5 interleaved rounds, DUR=10 s each)
 #   LONG=1 bash benches/compare.sh     # adds resident memory after 1 and 10 minutes at 2k RPS
 #   INSTALL_OHA=1 bash benches/compare.sh   # builds oha from crates.io first when missing
 #   PARTS=journeys bash benches/compare.sh  # only the journey engine beside the request-mix engine
 #   PARTS=http2 bash benches/compare.sh     # only HTTP/2 over TLS beside h2load and oha --http2
 #   PARTS=long bash benches/compare.sh      # only the 10-minute resident memory at 2k RPS
-#   PARTS=rate bash benches/compare.sh      # only rate accuracy and schedule lag at 1k, 10k, 50k RPS
+#   PARTS=rate bash benches/compare.sh      # only rate accuracy and schedule lag at 1k, 10k, 50k, 80k RPS
 # nginx, wrk, h2load, openssl and GNU time come from Debian (installed here when missing); oha is used
 # where installed.
 # Figures are ratios measured in this run: the machines are shared and noisy, so compare only
@@ -206,13 +206,14 @@ if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = rate ]; then
 # The open model at fixed rates, the rates interleaved in each round: how close the achieved rate
 # and the send times come to the schedule, and what the pacing costs in CPU.
 echo "== rate accuracy: open model on $CONNS connections, ${DUR}s per rate, $ROUNDS interleaved rounds =="
-rates="1000 10000 50000"
+# 80k is past where one 2-core box keeps the schedule on 50 connections: where it tops out.
+rates=${RATES:-1000 10000 50000 80000}
 for r in $(seq 1 "$ROUNDS"); do
   for rate in $rates; do
     out=$work/hr-$rate-$r
     "$HR" run --target "$URL" --rate "$rate" --max-in-flight "$CONNS" --duration "${DUR}s" --out "$out" > /dev/null 2>&1 || true
     read -r got lag50 lag99 late cpu < <(json "$out/results.json" \
-      "' '.join(str(x) for x in [(s := d['steps'][0])['achieved_rps'], s['schedule_lag_us']['p50'], s['schedule_lag_us']['p99'], s['late_starts'], s['generator_cpu']])")
+      "' '.join(str(x) for s in d['steps'][:1] for x in [s['achieved_rps'], s['schedule_lag_us']['p50'], s['schedule_lag_us']['p99'], s['late_starts'], s['generator_cpu']])")
     awk -v a="$got" -v t="$rate" 'BEGIN { printf "%.5f\n", a / t }' >> "$work/rate-ratio-$rate"
     echo "$lag50" >> "$work/rate-lag50-$rate"; echo "$lag99" >> "$work/rate-lag99-$rate"
     # generator_cpu is a share of all the machine's cores; printed as cores.

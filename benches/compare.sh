@@ -28,7 +28,8 @@ if [ "${INSTALL_OHA:-0}" = 1 ] && ! have oha; then
   cargo install oha --locked -q
 fi
 cargo build --release -q
-HR=target/release/headroom
+# HR=path/to/headroom compares another build of headroom against the same peers.
+HR=${HR:-target/release/headroom}
 
 work=$(mktemp -d)
 cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }

@@ -207,7 +207,8 @@ if [ "${PARTS:-all}" = all ] || [ "${PARTS:-all}" = rate ]; then
 # The open model at fixed rates, the rates interleaved in each round: how close the achieved rate
 # and the send times come to the schedule, and what the pacing costs in CPU.
 echo "== rate accuracy: open model on $CONNS connections, ${DUR}s per rate, $ROUNDS interleaved rounds =="
-# 80k is past where one 2-core box keeps the schedule on 50 connections: where it tops out.
+# RATES probes others: on one 2-core box 120k still kept the schedule and 160k did not, so
+# RATES="120000 160000" shows where such a box tops out.
 rates=${RATES:-1000 10000 50000 80000}
 for r in $(seq 1 "$ROUNDS"); do
   for rate in $rates; do
